@@ -1,0 +1,73 @@
+"""Events the engine emits while a run goes.
+
+Views (CLI progress bar, GUI table and plot) are fed from these events and
+never re-read the run file. Listeners are called on the engine's thread:
+a GUI must hand them over to its own thread (Qt queued signal).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from station.metrology.result import PointResult
+    from station.procedure import TestPoint
+
+RunStatus = Literal["running", "completed", "aborted", "failed"]
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    path: str
+    procedure: str
+    points: tuple[TestPoint, ...]
+    completed: tuple[int, ...]  # indexes already done (a resumed run)
+
+
+@dataclass(frozen=True)
+class PlanChecked:
+    """The plan passed; ``tur`` is the planned test uncertainty ratio per point."""
+
+    tur: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class PointStarted:
+    index: int
+    point: TestPoint
+
+
+@dataclass(frozen=True)
+class PointDone:
+    result: PointResult
+    done: int  # points completed so far, this run and earlier
+    total: int
+
+
+@dataclass(frozen=True)
+class StateChanged:
+    """The engine was paused, resumed or asked to abort."""
+
+    state: Literal["running", "paused", "aborting"]
+
+
+@dataclass(frozen=True)
+class Message:
+    """A line for the operator's log (never an error: errors end the run)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class RunFinished:
+    status: RunStatus
+    reason: str
+    path: str
+    out_of_tolerance: int = 0
+    summary: dict[str, int] = field(default_factory=dict)
+
+
+Event = RunStarted | PlanChecked | PointStarted | PointDone | StateChanged | Message | RunFinished
+Listener = Callable[[Event], None]

@@ -1,0 +1,4 @@
+"""Metrology: accuracy specifications, uncertainty budgets, decision rules, TUR.
+
+See docs/metrology.md for the model, the policies chosen and their sources.
+"""

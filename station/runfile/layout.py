@@ -1,0 +1,94 @@
+"""Fixed names and types of the run file (documented in docs/runfile.md).
+
+While a run goes, the file is written in HDF5's single-writer /
+multiple-reader (SWMR) mode: every flush leaves it consistent, so a
+``kill -9`` or a power cut at any moment leaves a file that opens and holds
+every completed point. SWMR allows no variable-length data, so every
+string is fixed-length and variable-length text (the I/O log, the event
+log) is kept as a byte blob with an index of (offset, length) rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+FORMAT = "calstation-run"
+FORMAT_VERSION = 1
+
+STATUSES = ("running", "completed", "aborted", "failed")
+
+POINTS = "points"
+PLAN = "plan"
+RAW = "raw/readings"
+IO_INDEX = "io/index"
+IO_DATA = "io/data"
+EVENTS_INDEX = "events/index"
+EVENTS_DATA = "events/data"
+INSTRUMENTS = "instruments"
+JOB = "job"
+PROCEDURE = "procedure"
+
+S16 = "S16"
+S64 = "S64"
+
+POINT_DTYPE = np.dtype(
+    [
+        ("index", "<i4"),
+        ("function", S16),
+        ("range", "<f8"),
+        ("nominal", "<f8"),
+        ("unit", S16),
+        ("reference", "<f8"),
+        ("indication", "<f8"),
+        ("error", "<f8"),
+        ("lower_limit", "<f8"),
+        ("upper_limit", "<f8"),
+        ("expanded_uncertainty", "<f8"),
+        ("coverage_factor", "<f8"),
+        ("tur", "<f8"),
+        ("decision", S16),
+        ("phase", S16),
+        ("n", "<i4"),
+        ("std_dev", "<f8"),
+        ("u_standard", "<f8"),
+        ("u_resolution", "<f8"),
+        ("u_repeatability", "<f8"),
+        ("u_combined", "<f8"),
+        ("nu_eff", "<f8"),
+        ("guard_band", "<f8"),
+        ("t_start", "<f8"),
+        ("t_end", "<f8"),
+        ("label", S64),
+    ]
+)
+
+PLAN_DTYPE = np.dtype(
+    [
+        ("index", "<i4"),
+        ("function", S16),
+        ("range", "<f8"),
+        ("nominal", "<f8"),
+        ("unit", S16),
+        ("readings", "<i4"),
+        ("settle_s", "<f8"),
+        ("phase", S16),
+        ("label", S64),
+        ("planned_tur", "<f8"),
+    ]
+)
+
+RAW_DTYPE = np.dtype([("point", "<i4"), ("time", "<f8"), ("value", "<f8")])
+
+#: One row per exchange: which instrument (index into the ``instruments``
+#: attribute of /io), direction (0 = sent to it, 1 = received), and where
+#: the exact bytes lie in /io/data.
+IO_DTYPE = np.dtype(
+    [("time", "<f8"), ("instrument", "<u2"), ("direction", "u1"), ("offset", "<u8"), ("length", "<u4")]
+)
+
+#: One row per event: kind (``started``, ``prompt``, ``answer``, ``point``,
+#: ``paused``, ``aborted``, ...) and where its UTF-8 message lies in /events/data.
+EVENT_DTYPE = np.dtype([("time", "<f8"), ("kind", S16), ("offset", "<u8"), ("length", "<u4")])
+
+CHUNK_ROWS = 1024
+CHUNK_BYTES = 65536
