@@ -1,0 +1,214 @@
+"""The base of every simulated instrument, and the byte-stream adapter.
+
+A simulated instrument speaks its real twin's command language: it is given
+one program message at a time (a line without its termination, possibly
+several ``;``-separated commands) and returns the reply text, or None when
+the message holds no query. Transports and servers never call it with raw
+bytes: they go through a `ByteStream`, which splits the byte stream into
+lines (CR, LF or CR LF, arriving in any pieces) and appends the instrument's
+reply termination.
+
+Simulators are shared between transports (one bench may be reached over
+``sim://``, TCP and a pseudo-terminal at once), so `handle` takes a lock.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import ClassVar
+
+from drivers.clock import Clock, VirtualClock
+
+#: Longest program message kept waiting for its termination; beyond this the
+#: partial line is thrown away (an instrument's input buffer overflowing).
+MAX_LINE_BYTES = 65536
+
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+
+
+class SimulatedInstrument:
+    """A simulated instrument.
+
+    Subclasses set `idn`, the terminations, and implement `execute` for one
+    command. The error queue (`errors`) holds ``(code, text)`` pairs; each
+    subclass formats it the way its instrument does.
+    """
+
+    #: The ``*IDN?`` reply.
+    idn: ClassVar[str] = "SIMULATED,INSTRUMENT,0,0"
+    #: What the host appends to each command (the real instrument's input
+    #: terminator). The simulator accepts CR, LF and CR LF whatever this says.
+    write_termination: ClassVar[str] = "\n"
+    #: What the instrument appends to each reply; the host reads up to it.
+    read_termination: ClassVar[str] = "\n"
+    #: Size of the instrument's error queue.
+    error_queue_size: ClassVar[int] = 20
+
+    def __init__(self, name: str, clock: Clock | None = None) -> None:
+        self.name = name
+        self.clock: Clock = clock if clock is not None else VirtualClock()
+        self.errors: deque[tuple[int, str]] = deque()
+        #: A silent instrument receives everything and answers nothing.
+        self.silent = False
+        #: Every program message received, in order (for tests and debugging).
+        self.received: deque[str] = deque(maxlen=1000)
+        self._lock = threading.Lock()
+
+    # -- what subclasses implement
+
+    def execute(self, header: str, argument: str) -> str | None:
+        """Execute one command: ``header`` upper-cased without a leading
+        ``:``, ``argument`` the rest with surrounding blanks removed.
+        Returns the reply to a query, None otherwise; pushes an error for a
+        command it does not understand."""
+        raise NotImplementedError
+
+    def overflow_error(self) -> tuple[int, str]:
+        """The error pushed when the error queue overflows."""
+        return (-350, "Queue overflow")
+
+    # -- the interface used by transports
+
+    def handle(self, line: str) -> str | None:
+        """Process one program message (no termination). Commands separated
+        by ``;`` run in order; the replies of its queries are joined with
+        ``;``. Returns None when there is nothing to send back.
+
+        Simplification: a ``;`` inside a quoted string splits it too, and
+        SCPI's relative paths after ``;`` are not resolved (each command is
+        taken from the root)."""
+        with self._lock:
+            self.received.append(line)
+            replies: list[str] = []
+            for part in line.split(";"):
+                part = part.strip()
+                if not part:
+                    continue
+                header, _, argument = part.partition(" ")
+                reply = self.execute(header.lstrip(":").upper(), argument.strip())
+                if reply is not None:
+                    replies.append(reply)
+            if self.silent or not replies:
+                return None
+            return ";".join(replies)
+
+    def stream(self) -> ByteStream:
+        """A new byte-stream adapter: one per connection."""
+        return ByteStream(self)
+
+    # -- the error queue
+
+    def push_error(self, code: int, text: str) -> None:
+        """Queue an error as the instrument would (oldest first); on
+        overflow the last entry becomes the overflow error."""
+        if len(self.errors) >= self.error_queue_size:
+            self.errors[-1] = self.overflow_error()
+            return
+        self.errors.append((code, text))
+
+    def pop_error(self) -> tuple[int, str] | None:
+        """The oldest queued error, removed from the queue; None if empty."""
+        return self.errors.popleft() if self.errors else None
+
+
+class ByteStream:
+    """Bytes in, reply bytes out: the wire side of a simulated instrument.
+
+    Accepts lines ended by CR, LF or CR LF, in pieces of any size (a line
+    may arrive one byte at a time, or several lines at once). Empty lines
+    are ignored. Replies end with the instrument's `read_termination`.
+    """
+
+    def __init__(self, instrument: SimulatedInstrument) -> None:
+        self.instrument = instrument
+        self._pending = b""
+        self._rterm = instrument.read_termination
+
+    def feed(self, data: bytes) -> bytes:
+        """Feed received bytes; returns the bytes to send back (maybe b"")."""
+        if self._pending:
+            data = self._pending + data
+            self._pending = b""
+        handle = self.instrument.handle
+        # Fast path: exactly one LF-terminated line (the usual case).
+        if data[-1:] == b"\n" and data.count(b"\n") == 1 and b"\r" not in data:
+            reply = handle(data[:-1].decode("latin-1"))
+            return b"" if reply is None else (reply + self._rterm).encode("latin-1")
+        lines = _LINE_END.split(data)
+        tail = lines.pop()
+        if len(tail) > MAX_LINE_BYTES:
+            tail = b""
+        self._pending = tail
+        out: list[str] = []
+        for raw in lines:
+            if not raw.strip():
+                continue
+            reply = handle(raw.decode("latin-1"))
+            if reply is not None:
+                out.append(reply + self._rterm)
+        return "".join(out).encode("latin-1")
+
+    def reset(self) -> None:
+        """Forget a partial line (a new connection, a device clear)."""
+        self._pending = b""
+
+
+# --------------------------------------------------------------------------
+# SCPI header matching, for the SCPI instruments
+
+
+def _mnemonic(word: str) -> str:
+    short = "".join(c for c in word if not c.islower())
+    full = word.upper()
+    if short == full:
+        return re.escape(full)
+    return f"(?:{re.escape(full)}|{re.escape(short)})"
+
+
+def scpi_header(pattern: str) -> re.Pattern[str]:
+    """Compile a SCPI header as manuals write it (``[SENSe:]VOLTage[:DC]:NPLCycles?``)
+    into a regex that accepts the short form (upper-case letters) or the
+    long form of each node, optional nodes in brackets, and an optional
+    leading colon. Matching is on the upper-cased header."""
+    query = pattern.endswith("?")
+    body = pattern[:-1] if query else pattern
+    nodes = [(opt == "[", word) for opt, word in re.findall(r"(\[?):?([A-Za-z*0-9]+):?\]?", body)]
+    regex = ""
+    for i, (optional, word) in enumerate(nodes):
+        mn = _mnemonic(word)
+        if i == 0:
+            piece = f"{mn}:" if optional and len(nodes) > 1 else mn
+        elif i == 1 and nodes[0][0]:
+            piece = mn
+        else:
+            piece = ":" + mn
+        regex += f"(?:{piece})?" if optional else piece
+    return re.compile("^:?" + regex + (r"\?" if query else "") + "$")
+
+
+Handler = Callable[[str], "str | None"]
+
+
+class ScpiDispatcher:
+    """Finds the handler of a SCPI header; remembers what it found."""
+
+    def __init__(self, table: list[tuple[str, Handler]]) -> None:
+        self._table = [(scpi_header(p), h) for p, h in table]
+        self._cache: dict[str, Handler | None] = {}
+
+    def find(self, header: str) -> Handler | None:
+        try:
+            return self._cache[header]
+        except KeyError:
+            pass
+        found: Handler | None = None
+        for regex, handler in self._table:
+            if regex.match(header):
+                found = handler
+                break
+        if len(self._cache) < 1000:
+            self._cache[header] = found
+        return found

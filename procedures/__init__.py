@@ -1,0 +1,1 @@
+"""The procedure library: one module per DUT family (docs/procedures.md)."""

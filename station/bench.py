@@ -1,0 +1,145 @@
+"""The bench: which instrument plays which role, where it is, and its standing.
+
+A bench file (TOML) lists the instruments; the job file (TOML) says what is
+calibrated for whom. Both are plain data; the engine checks them in the
+plan before anything is energised.
+
+    [[instrument]]
+    role = "standard"
+    driver = "fluke-5522a"
+    resource = "GPIB0::4::INSTR"
+    asset_id = "STD-0042"
+    description = "Multifunction calibrator"
+    calibrated_on = "2026-09-01"
+    calibration_due = "2027-09-01"
+    certificate = "NIM-2026-DC-0815"
+    traceability = "National Institute of Metrology, China (NIM)"
+    specification = "90d"
+    distribution = "rectangular"
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from station.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class InstrumentConfig:
+    role: str
+    driver: str  # key in drivers.registry
+    resource: str  # VISA resource, serial port/URL, or sim://name
+    asset_id: str = ""
+    description: str = ""
+    calibrated_on: str = ""  # ISO date of the standard's last calibration
+    calibration_due: str = ""  # ISO date; required for a standard
+    certificate: str = ""  # the standard's calibration certificate
+    traceability: str = ""
+    specification: str = "90d"  # interval of the maker's specification used for it
+    distribution: str = "rectangular"
+    timeout_s: float = 2.0
+    visa_library: str = "@py"
+    baudrate: int = 9600
+    serial: bool = False  # RS-232 line: drivers add their remote-mode commands
+
+    def due_date(self) -> dt.date | None:
+        return _date(self.calibration_due, f"instrument {self.role!r} calibration_due")
+
+    def calibration_date(self) -> dt.date | None:
+        return _date(self.calibrated_on, f"instrument {self.role!r} calibrated_on")
+
+
+def _date(text: str, what: str) -> dt.date | None:
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{what} = {text!r} is not a date; write it as YYYY-MM-DD") from None
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    instruments: Mapping[str, InstrumentConfig]
+    source: str = ""  # where it was read from
+
+    @classmethod
+    def load(cls, path: Path) -> BenchConfig:
+        data = _read_toml(path, "bench")
+        items = data.get("instrument")
+        if not isinstance(items, list) or not items:
+            raise ConfigError(f"{path}: no [[instrument]] tables; list the bench's instruments")
+        return cls.from_dicts(items, str(path))
+
+    @classmethod
+    def from_dicts(cls, items: list[Any], source: str = "") -> BenchConfig:
+        known = {f.name for f in fields(InstrumentConfig)}
+        out: dict[str, InstrumentConfig] = {}
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise ConfigError(f"{source}: instrument #{i + 1} is not a table")
+            unknown = set(item) - known
+            if unknown:
+                raise ConfigError(f"{source}: instrument #{i + 1} has unknown key(s) {sorted(unknown)}; "
+                                  f"known keys: {sorted(known)}")
+            for key in ("role", "driver", "resource"):
+                if not item.get(key):
+                    raise ConfigError(f"{source}: instrument #{i + 1} needs {key!r}")
+            cfg = InstrumentConfig(**item)
+            if cfg.role in out:
+                raise ConfigError(f"{source}: two instruments have the role {cfg.role!r}")
+            out[cfg.role] = cfg
+        return cls(out, source)
+
+
+@dataclass(frozen=True)
+class Job:
+    """What is calibrated, for whom, where, by whom (certificate header)."""
+
+    lab_name: str = "Calibration Laboratory"
+    lab_address: str = ""
+    location: str = "Permanent laboratory facility"
+    customer_name: str = ""
+    customer_address: str = ""
+    dut_description: str = ""
+    dut_manufacturer: str = ""
+    dut_model: str = ""
+    dut_serial: str = ""
+    dut_asset_id: str = ""
+    dut_condition: str = "No visible damage; functional on receipt"
+    date_received: str = ""
+    operator: str = ""
+    signatory: str = ""
+    temperature_c: str = ""  # e.g. "23.0 +/- 1.0"
+    humidity_pct: str = ""
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path) -> Job:
+        data = _read_toml(path, "job")
+        known = {f.name for f in fields(cls)} - {"extra"}
+        unknown = set(data) - known
+        if unknown:
+            raise ConfigError(f"{path}: unknown key(s) {sorted(unknown)}; known keys: {sorted(known)}")
+        return cls(**{k: str(v) for k, v in data.items()})
+
+    def as_attrs(self) -> dict[str, str]:
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
+        out.update(self.extra)
+        return out
+
+
+def _read_toml(path: Path, what: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such {what} file; check the path") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: malformed {what} file ({e}); fix the TOML") from None

@@ -1,0 +1,648 @@
+"""Runs a procedure on a bench: plan check, sequencing, prompts, pause,
+abort to safe state, resume, recording and evaluation.
+
+The engine owns the run's whole life. Every way a run can end (the last
+point, Abort, an instrument fault, an exception in the procedure, Ctrl-C)
+goes through one ``finally``: every source is put in its safe state first,
+and only then is the run file marked with its status. While that happens a
+further Ctrl-C is held back (after QCoDeS' DelayedKeyboardInterrupt and
+OpenHTF's teardown phases).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import inspect
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import numpy as np
+
+from drivers import registry
+from drivers.clock import Clock, SystemClock
+from drivers.roles import Function, Identity, Instrument, Meter, Source
+from drivers.transport import IOEntry, Transport, open_transport
+from station import __version__
+from station.bench import BenchConfig, InstrumentConfig, Job
+from station.errors import (
+    CalstationError,
+    ConfigError,
+    PlanRefused,
+    RunAborted,
+    WrongInstrument,
+)
+from station.events import (
+    Event,
+    Listener,
+    Message,
+    PlanChecked,
+    PointDone,
+    PointStarted,
+    RunFinished,
+    RunStarted,
+    RunStatus,
+    StateChanged,
+)
+from station.metrology.decision import DecisionRule
+from station.metrology.result import PointResult, PointSpec, evaluate, planned_tur
+from station.metrology.specs import AccuracySpec, Distribution, SpecError, lookup
+from station.procedure import Observation, Procedure, TestPoint
+from station.prompts import ABORT, CONTINUE, Prompt, PromptChannel
+from station.runfile.reader import RunFile
+from station.runfile.writer import InstrumentRecord, PlanRow, RunHeader, RunWriter
+
+#: Exit codes of `calstation run` (docs/cli.md).
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_PLAN_REFUSED = 3
+EXIT_ABORTED = 4
+EXIT_FAILED = 5
+EXIT_OUT_OF_TOLERANCE = 6
+
+_INTERVAL_DAYS = {"24h": 1, "90d": 90, "1y": 365, "2y": 730}
+_WAIT_SLICE_S = 0.25  # abort and pause take effect within this much of a dwell
+OVERRANGE = 1.2  # a DMM range reads to 120 % of full scale
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    status: RunStatus
+    reason: str
+    path: Path
+    points: int
+    out_of_tolerance: int
+
+    @property
+    def exit_code(self) -> int:
+        if self.status == "aborted":
+            return EXIT_ABORTED
+        if self.status == "failed":
+            return EXIT_FAILED
+        return EXIT_OUT_OF_TOLERANCE if self.out_of_tolerance else EXIT_OK
+
+
+def procedure_source(procedure: Procedure) -> tuple[str, str]:
+    """The procedure module's source text and its SHA-256."""
+    try:
+        text = inspect.getsource(inspect.getmodule(type(procedure)) or type(procedure))
+    except (OSError, TypeError):
+        text = ""
+    return text, hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@contextlib.contextmanager
+def held_sigint(on_signal: Callable[[], None]) -> Iterator[None]:
+    """Hold Ctrl-C back while a block runs (main thread only; elsewhere a no-op)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        on_signal()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class _Instruments:
+    """The opened instruments of a run, by role."""
+
+    def __init__(self) -> None:
+        self.drivers: dict[str, Instrument] = {}
+        self.transports: dict[str, Transport] = {}
+        self.identities: dict[str, Identity] = {}
+
+    def close(self) -> list[str]:
+        problems = []
+        for role, t in self.transports.items():
+            try:
+                t.close()
+            except Exception as e:  # closing must not hide why the run ended
+                problems.append(f"{role}: {e}")
+        return problems
+
+
+class Engine:
+    """Runs one procedure on one bench into one run file.
+
+    ``run()`` blocks; ``pause()``, ``resume()`` and ``abort()`` may be
+    called from any thread (the GUI's, a signal handler).
+    """
+
+    def __init__(
+        self,
+        procedure: Procedure,
+        bench: BenchConfig,
+        job: Job,
+        path: Path,
+        *,
+        prompts: PromptChannel,
+        rule: DecisionRule = DecisionRule.SIMPLE,
+        clock: Clock | None = None,
+        simulators: Mapping[str, Any] | None = None,
+        listeners: Sequence[Listener] = (),
+        resume: bool = False,
+        today: dt.date | None = None,
+    ) -> None:
+        self.procedure = procedure
+        self.bench = bench
+        self.job = job
+        self.path = Path(path)
+        self.prompts = prompts
+        self.rule = rule
+        self.clock: Clock = clock or SystemClock()
+        self.simulators = simulators
+        self.listeners: list[Listener] = list(listeners)
+        self.resuming = resume
+        self.today = today or dt.date.today()
+        self._cond = threading.Condition()
+        self._state = "running"
+        self._abort_reason = ""
+        self._writer: RunWriter | None = None
+        self._pending_io: list[IOEntry] = []
+        self._instruments = _Instruments()
+        self._points: list[TestPoint] = list(procedure.points())
+        self._spec: PointSpec | None = None
+        self._planned_tur: list[float] = []
+        self._operating: set[str] = set()
+        self._sigints = 0
+
+    # -- control from other threads --------------------------------------------
+    def pause(self) -> None:
+        with self._cond:
+            if self._state == "running":
+                self._state = "paused"
+                self._cond.notify_all()
+        self._log("paused", "paused by the operator")
+        self._emit(StateChanged("paused"))
+
+    def resume(self) -> None:
+        with self._cond:
+            if self._state == "paused":
+                self._state = "running"
+                self._cond.notify_all()
+        self._log("continued", "continued by the operator")
+        self._emit(StateChanged("running"))
+
+    def abort(self, reason: str = "aborted by the operator") -> None:
+        with self._cond:
+            if self._abort_reason:
+                return
+            self._abort_reason = reason
+            self._state = "aborting"
+            self._cond.notify_all()
+        self._emit(StateChanged("aborting"))
+
+    def interrupt(self) -> None:
+        """What Ctrl-C does: the first one aborts, later ones are held back."""
+        self._sigints += 1
+        if self._sigints == 1:
+            self.abort("interrupted by Ctrl-C")
+        # the safe state is under way; a second Ctrl-C must not interrupt it
+
+    @property
+    def points(self) -> list[TestPoint]:
+        return list(self._points)
+
+    @property
+    def planned_tur(self) -> list[float]:
+        return list(self._planned_tur)
+
+    # -- events and logs ---------------------------------------------------------
+    def _emit(self, event: Event) -> None:
+        for listener in self.listeners:
+            listener(event)
+
+    def _log(self, kind: str, text: str) -> None:
+        if self._writer is not None:
+            self._writer.event(kind, text)
+
+    def _io(self, entry: IOEntry) -> None:
+        w = self._writer
+        if w is not None:
+            w.io(entry)
+        else:
+            self._pending_io.append(entry)
+
+    # -- checkpoints -----------------------------------------------------------
+    def checkpoint(self) -> None:
+        if self._state == "running":
+            return
+        with self._cond:
+            while self._state == "paused":
+                self._cond.wait()
+            if self._abort_reason:
+                raise RunAborted(self._abort_reason)
+
+    def wait(self, seconds: float) -> None:
+        end = self.clock.now() + seconds
+        while True:
+            self.checkpoint()
+            left = end - self.clock.now()
+            if left <= 0:
+                return
+            self.clock.sleep(min(left, _WAIT_SLICE_S))
+
+    # -- the plan ------------------------------------------------------------------
+    def _open(self, role: str, cfg: InstrumentConfig, protocol: type) -> Instrument:
+        cls = registry.load_driver(cfg.driver)
+        transport = open_transport(
+            cfg.resource,
+            name=role,
+            io_log=self._io,
+            timeout_s=cfg.timeout_s,
+            visa_library=cfg.visa_library,
+            baudrate=cfg.baudrate,
+            simulators=self.simulators,
+        )
+        self._instruments.transports[role] = transport
+        kwargs: dict[str, Any] = {"serial": True} if cfg.serial else {}
+        driver: Instrument = cls(transport, self.clock, **kwargs)
+        ident = driver.identify()
+        self._instruments.identities[role] = ident
+        if not ident.matches(driver.manufacturers, driver.models):
+            raise WrongInstrument(
+                f"{role} at {cfg.resource} is a {ident.manufacturer} {ident.model} "
+                f"(serial {ident.serial}), not a {' or '.join(driver.models)} as the bench file says "
+                f"(driver {cfg.driver}); connect the right instrument or correct the bench file"
+            )
+        if not isinstance(driver, protocol):
+            raise PlanRefused(
+                f"{role}: driver {cfg.driver} cannot act as a {protocol.__name__}, which "
+                f"{self.procedure.name} needs; choose another instrument for this role"
+            )
+        self._instruments.drivers[role] = driver
+        return driver
+
+    def _check_standing(self, role: str, cfg: InstrumentConfig) -> None:
+        what = f"standard {role!r} ({cfg.asset_id or cfg.driver})"
+        if not cfg.asset_id:
+            raise PlanRefused(f"{what} has no asset_id in the bench file; only registered standards may be used")
+        due = cfg.due_date()
+        if due is None:
+            raise PlanRefused(f"{what} has no calibration_due date in the bench file; add it from its certificate")
+        if due < self.today:
+            raise PlanRefused(
+                f"{what} calibration expired on {due.isoformat()}; recalibrate it or use another standard"
+            )
+        days = _INTERVAL_DAYS.get(cfg.specification)
+        if days is None:
+            raise ConfigError(f"{what}: specification {cfg.specification!r} is not one of {sorted(_INTERVAL_DAYS)}")
+        since = cfg.calibration_date()
+        if since is None:
+            raise PlanRefused(f"{what} has no calibrated_on date; its {cfg.specification} specification cannot be applied")
+        if (self.today - since).days > days:
+            raise PlanRefused(
+                f"{what} was calibrated on {since.isoformat()}, more than {cfg.specification} ago: its "
+                f"{cfg.specification} specification no longer applies; choose a longer specification interval"
+            )
+
+    def _specs(self, standard_role: str, cfg: InstrumentConfig) -> PointSpec:
+        ident = self._instruments.identities[standard_role]
+        ref = self.procedure.dut_spec
+        try:
+            dut = lookup(ref.manufacturer, ref.model, self._points[0].function, ref.interval)
+            std = lookup(ident.manufacturer.title(), ident.model, self._points[0].function, cfg.specification)
+            dist = Distribution(cfg.distribution)
+        except SpecError as e:
+            raise PlanRefused(str(e)) from None
+        except ValueError:
+            raise ConfigError(
+                f"standard {standard_role!r}: distribution {cfg.distribution!r} is not one of "
+                f"{[d.value for d in Distribution]}"
+            ) from None
+        return PointSpec(dut, std, dist, self.rule)
+
+    def check_plan(self) -> list[float]:
+        """Open and identify every instrument, check every point; no output is switched on.
+
+        Returns the planned TUR of each point. Raises `PlanRefused` (or
+        another `CalstationError`) naming the point or instrument and why.
+        """
+        proc = self.procedure
+        if not self._points:
+            raise PlanRefused(f"procedure {proc.name} declares no points")
+        for role in proc.roles:
+            if role not in self.bench.instruments:
+                raise PlanRefused(
+                    f"procedure {proc.name} needs an instrument in role {role!r}; add it to the bench file "
+                    f"(it has: {', '.join(self.bench.instruments) or 'none'})"
+                )
+        for role, protocol in proc.roles.items():
+            cfg = self.bench.instruments[role]
+            if role != proc.dut_role:
+                self._check_standing(role, cfg)
+            self._open(role, cfg, protocol)
+        std_role = proc.standard_role
+        source = self._instruments.drivers[std_role]
+        meter = self._instruments.drivers[proc.dut_role]
+        assert isinstance(source, Source) and isinstance(meter, Meter)
+        self._spec = spec = self._specs(std_role, self.bench.instruments[std_role])
+        turs = []
+        for i, p in enumerate(self._points):
+            where = f"point {i + 1} ({p.describe()})"
+            lo, hi = source.output_limits(p.function)
+            if not lo <= p.nominal <= hi:
+                raise PlanRefused(
+                    f"{where} is outside the standard's range {lo:g} to {hi:g} {p.unit}; "
+                    "remove the point or use another standard"
+                )
+            ranges = meter.ranges(p.function)
+            if not any(abs(r - p.range) <= 1e-9 * r for r in ranges):
+                raise PlanRefused(f"{where}: the DUT has no {p.range:g} {p.unit} range (it has "
+                                  f"{', '.join(f'{r:g}' for r in ranges)}); fix the procedure")
+            if abs(p.nominal) > p.range * OVERRANGE:
+                raise PlanRefused(f"{where} exceeds the DUT's {p.range:g} {p.unit} range; fix the procedure")
+            if p.readings < 2:
+                raise PlanRefused(f"{where} takes {p.readings} reading(s); a type A evaluation needs at least 2")
+            try:
+                t = planned_tur(p.range, p.nominal, 0.0, spec)
+            except SpecError as e:
+                raise PlanRefused(f"{where}: {e}") from None
+            turs.append(t)
+        self._planned_tur = turs
+        return turs
+
+    # -- the run file ------------------------------------------------------------
+    def _header(self) -> RunHeader:
+        proc = self.procedure
+        source, sha = procedure_source(proc)
+        records = []
+        spec = self._spec
+        assert spec is not None
+        for role in self._instruments.drivers:
+            cfg = self.bench.instruments[role]
+            ident = self._instruments.identities[role]
+            is_dut = role == proc.dut_role
+            used: AccuracySpec = spec.dut if is_dut else spec.standard
+            records.append(InstrumentRecord(
+                role=role, driver=cfg.driver, resource=cfg.resource,
+                manufacturer=ident.manufacturer, model=ident.model, serial=ident.serial,
+                firmware=ident.firmware, idn=ident.raw, asset_id=cfg.asset_id,
+                description=cfg.description, calibration_due="" if is_dut else cfg.calibration_due,
+                certificate="" if is_dut else cfg.certificate,
+                traceability="" if is_dut else cfg.traceability,
+                specification=used.describe(),
+                distribution="" if is_dut else str(spec.standard_distribution),
+            ))
+        plan = tuple(
+            PlanRow(i, str(p.function), p.range, p.nominal, p.unit, p.readings, p.settle_s, p.phase,
+                    p.label, self._planned_tur[i])
+            for i, p in enumerate(self._points)
+        )
+        return RunHeader(
+            run_id=str(uuid.uuid4()),
+            created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            software=f"calstation {__version__}",
+            procedure_name=proc.name,
+            procedure_version=proc.version,
+            procedure_title=proc.title,
+            procedure_method=proc.method,
+            procedure_sha256=sha,
+            procedure_source=source,
+            decision_rule=str(self.rule),
+            decision_statement=self.rule.statement,
+            job=self.job.as_attrs(),
+            instruments=tuple(records),
+            plan=plan,
+        )
+
+    def _previous(self) -> list[int]:
+        """On resume: check the file belongs to this procedure, and what is done."""
+        with RunFile(self.path) as rf:
+            status = rf.status
+            if status == "completed":
+                raise PlanRefused(f"{self.path}: this run is already completed; there is nothing to resume")
+            proc = rf.procedure
+            _, sha = procedure_source(self.procedure)
+            if proc["name"] != self.procedure.name:
+                raise PlanRefused(f"{self.path} is a run of {proc['name']}, not {self.procedure.name}")
+            if proc["sha256"] != sha:
+                raise PlanRefused(
+                    f"{self.path}: procedure {self.procedure.name} changed since this run started "
+                    f"(version {proc['version']}); resume it with the procedure that started it"
+                )
+            self.rule = DecisionRule(rf.attrs["decision_rule"])
+            self._spec = None
+            planned = [(r.function, r.range, r.nominal) for r in rf.plan]
+            mine = [(str(p.function), p.range, p.nominal) for p in self._points]
+            if planned != mine:
+                raise PlanRefused(f"{self.path}: its plan differs from the procedure's points; it cannot be resumed")
+            return rf.completed()
+
+    # -- the run -----------------------------------------------------------------------
+    def run(self) -> RunOutcome:
+        """Check the plan, then run every point not yet done. Blocks."""
+        completed: list[int] = self._previous() if self.resuming else []
+        if not self.resuming and self.path.exists():
+            raise PlanRefused(f"{self.path} already exists; choose another output file, or continue it with --resume")
+        try:
+            turs = self.check_plan()
+        except CalstationError as e:
+            self._instruments.close()
+            if isinstance(e, PlanRefused):
+                raise
+            raise PlanRefused(str(e)) from None
+        except BaseException:
+            self._instruments.close()
+            raise
+        try:
+            if self.resuming:
+                self._writer = RunWriter.resume(self.path, completed)
+                self._writer.event("resumed", f"resumed after {len(completed)} completed point(s)")
+            else:
+                self._writer = RunWriter.create(self.path, self._header())
+                self._writer.event("started", f"{self.procedure.name} {self.procedure.version}")
+        except BaseException:
+            self._instruments.close()
+            raise
+        writer = self._writer
+        for entry in self._pending_io:
+            writer.io(entry)
+        self._pending_io.clear()
+        for role, ident in self._instruments.identities.items():
+            writer.event("identified", f"{role}: {ident.raw}")
+        writer.event("plan", "plan checked; planned TUR " + ", ".join(f"{t:.1f}" for t in turs))
+        writer.commit()
+        self._emit(RunStarted(str(self.path), self.procedure.name, tuple(self._points), tuple(completed)))
+        self._emit(PlanChecked(tuple(turs)))
+
+        status: RunStatus = "failed"
+        reason = "the run ended without a status"
+        results: list[PointResult] = []
+        done = set(completed)
+        # One Ctrl-C handler spans the body and the ending: the first press
+        # aborts at the next checkpoint, later ones cannot cut the safe state short.
+        with held_sigint(self.interrupt):
+            try:
+                status, reason = self._body(done, results)
+            except BaseException as e:  # noqa: BLE001 - anything at all still ends in the safe state
+                status, reason = "failed", f"unexpected {type(e).__name__}: {e}"
+            status, reason = self._end(status, reason)
+        return RunOutcome(status, reason, self.path, len(done),
+                          sum(1 for r in results if r.decision == "fail") + self._failed_before(completed))
+
+    def _failed_before(self, completed: list[int]) -> int:
+        if not completed:
+            return 0
+        with RunFile(self.path) as rf:
+            return sum(1 for r in rf.points if r.decision == "fail" and r.index in set(completed))
+
+    def _body(self, done: set[int], results: list[PointResult]) -> tuple[RunStatus, str]:
+        ctx = _Context(self)
+        writer = self._writer
+        assert writer is not None and self._spec is not None
+        try:
+            for drv in self._instruments.drivers.values():
+                self.checkpoint()
+                drv.initialize()
+            self.procedure.setup(ctx)
+            total = len(self._points)
+            for i, point in enumerate(self._points):
+                if i in done:
+                    continue
+                self.checkpoint()
+                self._emit(PointStarted(i, point))
+                t0 = time.time()
+                obs = self.procedure.measure(ctx, point)
+                result = self._evaluate(i, point, obs, t0)
+                writer.point(result, obs.times, obs.values)
+                done.add(i)
+                results.append(result)
+                self._emit(PointDone(result, len(done), total))
+            self.checkpoint()
+            self.procedure.teardown(ctx)
+            return "completed", "all points completed"
+        except RunAborted as e:
+            return "aborted", str(e)
+        except KeyboardInterrupt:
+            return "aborted", "interrupted by Ctrl-C"
+        except CalstationError as e:
+            return "failed", str(e)
+        except Exception as e:  # a bug in the procedure: record it, end safely
+            return "failed", f"procedure {self.procedure.name} raised {type(e).__name__}: {e}"
+
+    def _evaluate(self, i: int, point: TestPoint, obs: Observation, t0: float) -> PointResult:
+        spec = self._spec
+        assert spec is not None
+        meter = self._instruments.drivers[self.procedure.dut_role]
+        assert isinstance(meter, Meter)
+        result, _ = evaluate(
+            i, point.function, point.range, point.nominal, obs.reference, obs.values.tolist(),
+            meter.resolution(), spec, point.phase, t0, time.time(), point.label,
+        )
+        return result
+
+    def _end(self, status: RunStatus, reason: str) -> tuple[RunStatus, str]:
+        """Safe state first, then the status (Ctrl-C is held back by `run`)."""
+        writer = self._writer
+        assert writer is not None
+        if status != "completed":
+            writer.event(status, reason)
+        for role, drv in self._instruments.drivers.items():
+            if isinstance(drv, Source):
+                try:
+                    drv.safe_state()
+                    writer.event("safe_state", f"{role}: safe state (standby, output zero)")
+                except BaseException as e:  # noqa: BLE001 - record, go on with the others
+                    writer.event("safe_state", f"{role}: SAFE STATE FAILED: {e}")
+                    if status == "completed":
+                        status = "failed"
+                    reason += f"; {role} could not be put in its safe state ({e}): check it by hand"
+        if self._sigints > 1:
+            writer.event("sigint", f"{self._sigints - 1} further Ctrl-C held back while the bench was made safe")
+        for problem in self._instruments.close():
+            writer.event("close", problem)
+        writer.event("finished", f"{status}: {reason}")
+        writer.finish(status, reason)
+        self._emit(RunFinished(status, reason, str(self.path)))
+        return status, reason
+
+
+class _Context:
+    """What `Procedure.setup/measure/teardown` get as ``ctx``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._e = engine
+
+    def instrument(self, role: str) -> Instrument:
+        try:
+            return self._e._instruments.drivers[role]
+        except KeyError:
+            raise CalstationError(
+                f"procedure {self._e.procedure.name} asked for role {role!r}, which it does not declare "
+                "in its roles; add it there"
+            ) from None
+
+    def source(self, role: str) -> Source:
+        drv = self.instrument(role)
+        assert isinstance(drv, Source)
+        return drv
+
+    def meter(self, role: str) -> Meter:
+        drv = self.instrument(role)
+        assert isinstance(drv, Meter)
+        return drv
+
+    def apply(self, role: str, function: Function, value: float, dwell_s: float = 0.0) -> float:
+        e = self._e
+        e.checkpoint()
+        src = self.source(role)
+        src.set_output(function, value)
+        e.checkpoint()
+        src.operate()
+        src.wait_settled(timeout_s=60.0)
+        if dwell_s > 0:
+            e.wait(dwell_s)
+        return value
+
+    def wait(self, seconds: float) -> None:
+        self._e.wait(seconds)
+
+    def read(self, role: str, n: int, reference: float) -> Observation:
+        e = self._e
+        m = self.meter(role)
+        values = np.empty(n, dtype=np.float64)
+        times = np.empty(n, dtype=np.float64)
+        for k in range(n):
+            e.checkpoint()
+            values[k] = m.read()
+            times[k] = time.time()
+        return Observation(reference, values, times)
+
+    def prompt(self, title: str, message: str, choices: Sequence[str] = (CONTINUE, ABORT),
+               hazard: bool = False) -> str:
+        e = self._e
+        e.checkpoint()
+        writer = e._writer
+        assert writer is not None
+        p = Prompt(title, message, tuple(choices), choices[0], hazard)
+        writer.event("prompt", f"{title}: {message}")
+        writer.commit()
+        answer = e.prompts.ask(p)
+        writer.event("answer", f"{title}: {answer}")
+        writer.commit()
+        if answer == ABORT:
+            e.abort(f"operator answered Abort to {title!r}")
+        e.checkpoint()
+        return answer
+
+    def log(self, text: str) -> None:
+        self._e._log("message", text)
+        self._e._emit(Message(text))
+
+    def checkpoint(self) -> None:
+        self._e.checkpoint()
