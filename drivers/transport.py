@@ -267,7 +267,7 @@ class _BaseTransport:
             self._io_log(IOEntry(time.time(), self.name, "rx", data))
         return data
 
-    def _log_partial(self, data: bytes) -> None:
+    def _log_partial(self, data: bytes | bytearray) -> None:
         if self._io_log is not None and data:
             self._io_log(IOEntry(time.time(), self.name, "rx", bytes(data)))
 

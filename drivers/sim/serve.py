@@ -180,12 +180,13 @@ class PtyServer:
         stream = self.instrument.stream()
         waker = self._waker
         master = self._master
+        wake_fd = waker.r.fileno()
         while not waker.stopping.is_set():
             try:
-                ready, _, _ = select.select([master, waker.r], [], [])
+                ready, _, _ = select.select([master, wake_fd], [], [])
             except (OSError, ValueError):
                 return
-            if waker.r in ready:
+            if wake_fd in ready:
                 return
             try:
                 data = os.read(master, 65536)

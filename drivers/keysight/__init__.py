@@ -1,0 +1,1 @@
+"""Keysight (HP, Agilent) instruments."""
