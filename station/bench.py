@@ -127,7 +127,8 @@ class Job:
         unknown = set(data) - known
         if unknown:
             raise ConfigError(f"{path}: unknown key(s) {sorted(unknown)}; known keys: {sorted(known)}")
-        return cls(**{k: str(v) for k, v in data.items()})
+        values: dict[str, Any] = {k: str(v) for k, v in data.items()}
+        return cls(**values)
 
     def as_attrs(self) -> dict[str, str]:
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}

@@ -99,7 +99,8 @@ class SimulatedStation:
 
     @property
     def simulators(self) -> Mapping[str, Any]:
-        return self.sim.simulators
+        sims: Mapping[str, Any] = self.sim.simulators
+        return sims
 
     def bench(self, today: dt.date | None = None) -> BenchConfig:
         cfg = simulated_bench_config(self.resources, today)
