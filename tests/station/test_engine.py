@@ -1,0 +1,194 @@
+"""The engine on the simulated bench: results, safe state on every ending, pause."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from drivers.sim.keysight34401a import DutErrors
+from procedures.keysight_34401a_dcv import Keysight34401aDcv
+from station.engine import EXIT_ABORTED, EXIT_FAILED, EXIT_OUT_OF_TOLERANCE, Engine
+from station.events import Event, PointDone, RunFinished
+from station.metrology.decision import DecisionRule
+from station.procedure import Context, Observation, TestPoint
+from station.prompts import ABORT, AutoAnswer, Prompt
+from station.runfile.reader import RunFile
+from station.simulated import SimulatedStation, demo_job
+
+
+def _engine(sim: SimulatedStation, path: Path, procedure: Keysight34401aDcv | None = None,
+            listeners: Sequence[object] = (), prompts: object = None, rule: DecisionRule = DecisionRule.SIMPLE) -> Engine:
+    return Engine(procedure or Keysight34401aDcv(), sim.bench(), demo_job(), path,
+                  prompts=prompts or AutoAnswer(), rule=rule, clock=sim.clock, simulators=sim.simulators,
+                  listeners=list(listeners))  # type: ignore[arg-type]
+
+
+def _event_kinds(path: Path) -> list[str]:
+    with RunFile(path) as rf:
+        return [k for _, k, _ in rf.events()]
+
+
+def test_a_good_dut_passes_every_point_and_the_calibrator_ends_in_standby(tmp_path: Path) -> None:
+    seen: list[Event] = []
+    with SimulatedStation() as sim:
+        outcome = _engine(sim, tmp_path / "run.h5", listeners=[seen.append]).run()
+        assert not sim.sim.calibrator.operating
+        assert sim.sim.calibrator.output_value == 0.0
+    assert outcome.status == "completed" and outcome.exit_code == 0
+    with RunFile(tmp_path / "run.h5") as rf:
+        points = rf.points
+        assert len(points) == len(Keysight34401aDcv().points()) == 17
+        assert {p.decision for p in points} == {"pass"}
+        for p in points:
+            # the indication is the mean of the raw readings kept for the point
+            _, values = rf.raw(p.index)
+            assert len(values) == 10
+            assert p.indication == pytest.approx(values.mean(), rel=1e-12, abs=1e-15)
+            assert p.lower_limit < p.indication < p.upper_limit
+            assert p.expanded_uncertainty == pytest.approx(p.coverage_factor * p.u_combined)
+        sent = [e.data for e in rf.io() if e.direction == "tx"]
+        assert b"*IDN?\n" in sent
+        assert any(d.startswith(b"OUT 1") for d in sent)
+        assert any(d.startswith(b"READ?") for d in sent)
+        assert rf.instruments[0].idn.startswith("FLUKE,5522A")
+    assert sum(isinstance(e, PointDone) for e in seen) == 17
+    kinds = _event_kinds(tmp_path / "run.h5")
+    assert kinds.index("safe_state") < kinds.index("finished")
+
+
+def test_a_dut_with_a_gain_error_fails_at_full_scale(tmp_path: Path) -> None:
+    with SimulatedStation(bench_options={"dut": DutErrors(gain=80e-6)}) as sim:
+        outcome = _engine(sim, tmp_path / "run.h5").run()
+    assert outcome.status == "completed"
+    assert outcome.exit_code == EXIT_OUT_OF_TOLERANCE
+    with RunFile(tmp_path / "run.h5") as rf:
+        fails = {(p.range, p.nominal) for p in rf.points if p.decision == "fail"}
+    assert (10.0, 10.0) in fails and (10.0, -10.0) in fails
+    assert (10.0, 0.0) not in fails
+
+
+def test_guard_band_rule_is_stated_and_applied(tmp_path: Path) -> None:
+    with SimulatedStation() as sim:
+        _engine(sim, tmp_path / "run.h5", rule=DecisionRule.GUARD_BAND_U).run()
+    with RunFile(tmp_path / "run.h5") as rf:
+        assert rf.attrs["decision_rule"] == "guard-band-u"
+        assert "guard band w = U" in rf.attrs["decision_statement"]
+        for p in rf.points:
+            assert p.guard_band == p.expanded_uncertainty
+            inside = p.lower_limit + p.guard_band <= p.indication <= p.upper_limit - p.guard_band
+            assert (p.decision == "pass") == inside
+
+
+class _AbortAt:
+    def __init__(self, title: str) -> None:
+        self.title = title
+
+    def ask(self, prompt: Prompt) -> str:
+        return ABORT if prompt.title == self.title else prompt.default
+
+
+def test_answering_abort_puts_the_calibrator_in_standby_before_the_run_is_marked(tmp_path: Path) -> None:
+    path = tmp_path / "run.h5"
+    with SimulatedStation() as sim:
+        outcome = _engine(sim, path, prompts=_AbortAt("Hazardous voltage")).run()
+        assert not sim.sim.calibrator.operating
+        assert sim.sim.calibrator.output_value == 0.0
+    assert outcome.status == "aborted" and outcome.exit_code == EXIT_ABORTED
+    with RunFile(path) as rf:
+        assert rf.status == "aborted"
+        assert len(rf.points) == 11  # every point below the 100 V range
+        assert "Hazardous voltage" in rf.attrs["end_reason"]
+    kinds = _event_kinds(path)
+    assert kinds.index("aborted") < kinds.index("safe_state") < kinds.index("finished")
+
+
+def test_abort_from_another_thread_mid_run(tmp_path: Path) -> None:
+    path = tmp_path / "run.h5"
+    with SimulatedStation() as sim:
+        engine = _engine(sim, path)
+
+        def listener(event: Event) -> None:
+            if isinstance(event, PointDone) and event.done == 5:
+                threading.Thread(target=engine.abort, args=("stop from the GUI",)).start()
+
+        engine.listeners.append(listener)
+        # the calibrator is operating while points run
+        operating_during_run: list[bool] = []
+        engine.listeners.append(lambda e: operating_during_run.append(sim.sim.calibrator.operating)
+                                if isinstance(e, PointDone) else None)
+        outcome = engine.run()
+        assert not sim.sim.calibrator.operating
+    assert operating_during_run[0] is True
+    assert outcome.status == "aborted"
+    assert 5 <= outcome.points < 17
+
+
+def test_a_silent_dut_fails_the_run_naming_the_instrument_and_command(tmp_path: Path) -> None:
+    path = tmp_path / "run.h5"
+    with SimulatedStation() as sim:
+        engine = _engine(sim, path)
+
+        def listener(event: Event) -> None:
+            if isinstance(event, PointDone) and event.done == 3:
+                sim.sim.dmm.fault = "silent"
+
+        engine.listeners.append(listener)
+        outcome = engine.run()
+        assert not sim.sim.calibrator.operating
+    assert outcome.status == "failed" and outcome.exit_code == EXIT_FAILED
+    assert outcome.reason.startswith("dut: no reply to 'SYST:ERR?'")  # the 1 V range's configuration
+    with RunFile(path) as rf:
+        assert len(rf.points) == 3
+        assert rf.status == "failed"
+
+
+class _Buggy(Keysight34401aDcv):
+    def measure(self, ctx: Context, point: TestPoint) -> Observation:
+        if point.nominal == 1.0:
+            raise ZeroDivisionError("division by zero in the author's code")
+        return super().measure(ctx, point)
+
+
+def test_an_exception_in_the_procedure_still_ends_in_the_safe_state(tmp_path: Path) -> None:
+    path = tmp_path / "run.h5"
+    with SimulatedStation() as sim:
+        outcome = _engine(sim, path, procedure=_Buggy()).run()
+        assert not sim.sim.calibrator.operating
+    assert outcome.status == "failed"
+    assert "ZeroDivisionError" in outcome.reason
+    kinds = _event_kinds(path)
+    assert kinds.index("failed") < kinds.index("safe_state") < kinds.index("finished")
+
+
+def test_pause_holds_the_run_until_resumed(tmp_path: Path) -> None:
+    path = tmp_path / "run.h5"
+    with SimulatedStation() as sim:
+        engine = _engine(sim, path)
+        paused = threading.Event()
+        counts: list[int] = []
+
+        def listener(event: Event) -> None:
+            if isinstance(event, PointDone):
+                counts.append(event.done)
+                if event.done == 4:
+                    engine.pause()
+                    paused.set()
+
+        engine.listeners.append(listener)
+        finished: list[RunFinished] = []
+        engine.listeners.append(lambda e: finished.append(e) if isinstance(e, RunFinished) else None)
+        t = threading.Thread(target=engine.run)
+        t.start()
+        assert paused.wait(10)
+        t.join(0.3)
+        assert t.is_alive() and counts[-1] == 4  # held at the checkpoint
+        engine.resume()
+        t.join(30)
+    assert not t.is_alive()
+    assert finished[0].status == "completed"
+    assert counts == list(range(1, 18))
+    kinds = _event_kinds(path)
+    assert "paused" in kinds and "continued" in kinds
