@@ -158,7 +158,7 @@ def _not_found(resource: str, why: str) -> ResourceNotFound:
 # Common behaviour
 
 
-class _BaseTransport:
+class BaseTransport:
     """Logging, terminations, timeouts and block parsing, shared by all
     transports. Subclasses implement `_send`, `_recv_line`, `_recv_exact`
     and `_close`."""
@@ -250,7 +250,7 @@ class _BaseTransport:
             self._closed = True
             self._close()
 
-    def __enter__(self) -> _BaseTransport:
+    def __enter__(self) -> BaseTransport:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -288,7 +288,7 @@ class _BaseTransport:
 # sim://
 
 
-class SimTransport(_BaseTransport):
+class SimTransport(BaseTransport):
     """In-process transport to a `SimulatedInstrument`.
 
     The simulator answers synchronously, so a reply that is not there when
@@ -372,7 +372,7 @@ def resource_manager(visa_library: str = "@py") -> Any:
         return rm
 
 
-class VisaTransport(_BaseTransport):
+class VisaTransport(BaseTransport):
     """A pyvisa message-based resource."""
 
     def __init__(
@@ -478,7 +478,7 @@ class VisaTransport(_BaseTransport):
 # pyserial
 
 
-class SerialTransport(_BaseTransport):
+class SerialTransport(BaseTransport):
     """A serial line, or a pyserial URL (``socket://``, ``loop://``)."""
 
     def __init__(
