@@ -36,7 +36,7 @@ class RunFile:
             raise RunFileError(f"{self.path}: no such run file; check the path")
         try:
             self._f = h5py.File(self.path, "r", swmr=True)
-        except OSError as e:
+        except Exception as e:  # h5py raises OSError, RuntimeError, ... on a damaged file
             raise RunFileError(
                 f"{self.path}: not a readable HDF5 file ({str(e).split('(')[0].strip()}); "
                 "it is corrupt or not a run file"
