@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from station.procedure import Context, Function, Meter, Observation, Procedure, Source, SpecRef, TestPoint
+from station.procedure import (
+    Context,
+    Function,
+    Meter,
+    Observation,
+    Procedure,
+    Source,
+    SpecRef,
+    TestPoint,
+)
 
 
 class LongDcvSweep(Procedure):

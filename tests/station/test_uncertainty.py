@@ -9,6 +9,7 @@ from GTC import reporting, type_a, ureal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from drivers.roles import Function
 from station.metrology.decision import DecisionRule, decide, tur
 from station.metrology.specs import Distribution, lookup
 from station.metrology.uncertainty import (
@@ -17,7 +18,6 @@ from station.metrology.uncertainty import (
     dmm_point_budget,
     round_uncertainty,
 )
-from drivers.roles import Function
 
 readings = st.lists(st.floats(min_value=9.9999, max_value=10.0001), min_size=2, max_size=30)
 
