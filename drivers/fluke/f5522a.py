@@ -65,12 +65,15 @@ class Fluke5522A:
         return Identity.from_idn(self.transport.query("*IDN?"))
 
     def initialize(self) -> None:
-        """``REMOTE`` (RS-232 only), ``*CLS``, ``STBY``, then ``ERR?``.
+        """``*CLS``, ``REMOTE`` (RS-232 only), ``STBY``, each checked with
+        ``ERR?``.
 
-        Leaves the output in standby with an empty error queue."""
+        ``*CLS`` comes first so that errors left from before this run do
+        not count against it. Leaves the output in standby with an empty
+        error queue."""
+        self.transport.write("*CLS")
         if self.serial:
             self._configure("REMOTE")
-        self.transport.write("*CLS")
         self._configure("STBY")
 
     def close(self) -> None:

@@ -62,12 +62,15 @@ class Keysight34401A:
         return Identity.from_idn(self.transport.query("*IDN?"))
 
     def initialize(self) -> None:
-        """``SYST:REM`` (RS-232 only), ``*CLS``, then ``SYST:ERR?`` until
-        ``+0,"No error"``."""
-        if self.serial:
-            self._configure("SYST:REM")
+        """``*CLS``, ``SYST:REM`` (RS-232 only), then ``SYST:ERR?`` until
+        ``+0,"No error"``.
+
+        ``*CLS`` comes first so that errors left from before this run do
+        not count against it."""
         self.transport.write("*CLS")
-        self.check_errors("*CLS")
+        if self.serial:
+            self.transport.write("SYST:REM")
+        self.check_errors("SYST:REM" if self.serial else "*CLS")
 
     def close(self) -> None:
         """Release the connection; the meter stays as it is."""

@@ -146,6 +146,8 @@ class Sim5522A(SimulatedInstrument):
 
     def terminal_voltage(self) -> float:
         """The true voltage at the output terminals now, in V."""
+        if not self.operating:
+            return 0.0  # the output relay is open
         target = self._target_voltage()
         elapsed = self.clock.now() - self._changed_at
         if elapsed >= self.settle_time_s or self.settle_time_s <= 0:

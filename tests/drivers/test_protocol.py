@@ -48,7 +48,7 @@ def test_5522a_initialize_on_gpib_does_not_send_remote_or_reset():
 def test_5522a_initialize_on_serial_sends_remote_first():
     with expected_protocol(
         Fluke5522A,
-        [(b"REMOTE\n", None), NO_ERROR_5522A, (b"*CLS\n", None), (b"STBY\n", None), NO_ERROR_5522A],
+        [(b"*CLS\n", None), (b"REMOTE\n", None), NO_ERROR_5522A, (b"STBY\n", None), NO_ERROR_5522A],
         serial=True,
     ) as cal:
         cal.initialize()
@@ -164,8 +164,8 @@ def test_34401a_initialize_on_gpib():
 
 
 def test_34401a_initialize_on_serial_sends_syst_rem():
-    with expected_protocol(Keysight34401A, [(b"SYST:REM\n", None), NO_ERROR_34401A,
-                                            (b"*CLS\n", None), NO_ERROR_34401A], serial=True) as dmm:
+    with expected_protocol(Keysight34401A, [(b"*CLS\n", None), (b"SYST:REM\n", None), NO_ERROR_34401A],
+                           serial=True) as dmm:
         dmm.initialize()
 
 
