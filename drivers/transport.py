@@ -31,8 +31,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 
 from drivers.errors import GarbledReply, InstrumentTimeout, ResourceNotFound, TransportError
 
@@ -40,9 +39,12 @@ if TYPE_CHECKING:
     from drivers.sim.base import ByteStream, SimulatedInstrument
 
 
-@dataclass(frozen=True, slots=True)
-class IOEntry:
-    """One exchange on the wire, as it happened."""
+class IOEntry(NamedTuple):
+    """One exchange on the wire, as it happened.
+
+    A named tuple, not a dataclass: one is made for every exchange, and the
+    run file drains them in bulk (``zip(*entries)``).
+    """
 
     time: float  # wall time, seconds since the epoch (time.time())
     instrument: str  # the instrument's name on the bench
