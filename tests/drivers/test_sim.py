@@ -296,3 +296,30 @@ def test_pty_server_partial_lines_crlf_and_reopen():
             s.write(b"ERR?\n")
             assert s.readline() == b'0,"No Error"\n'
         assert bench.calibrator.output_value == 1.0
+
+
+def test_serve_forever_until_stopped():
+    from drivers.sim.serve import serve_forever
+
+    bench = SimBench()
+    stop = threading.Event()
+    ready: list[dict[str, dict[str, str]]] = []
+    got_ready = threading.Event()
+
+    def on_ready(resources: dict[str, dict[str, str]]) -> None:
+        ready.append(resources)
+        got_ready.set()
+
+    server = threading.Thread(target=serve_forever, args=(bench, stop),
+                              kwargs={"pty": False, "on_ready": on_ready}, daemon=True)
+    server.start()
+    assert got_ready.wait(5)
+    port = int(ready[0]["calibrator"]["tcp"].split("::")[2])
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as client:
+        client.sendall(b"*IDN?\n")
+        assert _recv_line(client) == b"FLUKE,5522A,1234567,1.4\n"
+    stop.set()
+    server.join(5)
+    assert not server.is_alive()
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=1)
