@@ -249,3 +249,17 @@ def test_sim_query_round_trip_is_a_few_microseconds(bench: SimBench):
         best = min(best, (time.perf_counter() - started) / n)
     assert best < 25e-6, f"sim:// query takes {best * 1e6:.1f} us"
     assert len(log) == 2 * 3 * n
+
+
+def test_pyserial_url_loopback_with_crlf_terminations():
+    # loop:// returns what is written: a serial transport that works on every OS.
+    log: list[IOEntry] = []
+    t = open_transport("loop://", name="loop", io_log=log.append, timeout_s=0.2,
+                       write_termination="\r\n", read_termination="\r\n")
+    try:
+        assert t.query("REMOTE") == "REMOTE"
+        assert [e.data for e in log] == [b"REMOTE\r\n", b"REMOTE\r\n"]
+        with pytest.raises(InstrumentTimeout, match="loop: no reply to 'REMOTE' within 0.2 s"):
+            t.read()
+    finally:
+        t.close()
