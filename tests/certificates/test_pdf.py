@@ -1,0 +1,321 @@
+"""The PDF certificate, rendered from run files built here without the engine.
+
+The run files are written through `RunWriter` with points evaluated by
+`station.metrology.result.evaluate`, so these tests need no driver and no
+simulator. The certificate is read back with poppler's ``pdftotext``, as a
+person (or an auditor's tool) would read it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import re
+import shutil
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from drivers.roles import Function
+from station.certificates import CertificateError, certificate_number, render_pdf
+from station.errors import CalstationError, RunFileError
+from station.metrology.decision import DecisionRule
+from station.metrology.result import PointResult, PointSpec, evaluate
+from station.metrology.specs import Distribution, lookup
+from station.metrology.uncertainty import decimals_of, round_uncertainty
+from station.runfile.writer import InstrumentRecord, PlanRow, RunHeader, RunWriter
+
+PDFTOTEXT = shutil.which("pdftotext")
+needs_pdftotext = pytest.mark.skipif(
+    PDFTOTEXT is None,
+    reason="pdftotext (poppler-utils) is not installed; `make sysdeps` or "
+    "`apt-get install poppler-utils` to read the certificate's text",
+)
+
+RUN_ID = "0123abcd-4567-489a-bcde-f0123456789a"
+CREATED = "2026-03-10T09:00:00Z"
+T0 = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC).timestamp()
+NUMBER = "CS-20260310-0123ABCD"
+REMARK = "Produced on a simulated bench: this document is a demonstration."
+RULE = DecisionRule.SIMPLE
+SPEC = PointSpec(
+    lookup("Keysight", "34401A", Function.DCV, "1y"),
+    lookup("Fluke", "5522A", Function.DCV, "90d"),
+    Distribution.RECTANGULAR,
+    RULE,
+)
+#: (range, nominal) of the 34401A DCV procedure, in V.
+PLAN = [(0.1, 0.0), (0.1, 0.1), (0.1, -0.1), (1.0, 0.0), (1.0, 1.0), (1.0, -1.0),
+        (10.0, 0.0), (10.0, 1.0), (10.0, 5.0), (10.0, 10.0), (10.0, -10.0),
+        (100.0, 0.0), (100.0, 100.0), (100.0, -100.0),
+        (1000.0, 0.0), (1000.0, 1000.0), (1000.0, -1000.0)]
+FAILING = 4  # index of the point given an error beyond its tolerance (1 V on the 1 V range)
+
+STANDARD = InstrumentRecord(
+    role="standard", driver="fluke-5522a", resource="GPIB0::4::INSTR",
+    manufacturer="FLUKE", model="5522A", serial="1234567", firmware="1.4",
+    idn="FLUKE,5522A,1234567,1.4", asset_id="STD-0042", description="Multifunction calibrator",
+    calibration_due="2027-02-01", certificate="NIM-2026-DC-0815",
+    traceability="National Institute of Metrology, China (NIM)",
+    specification=SPEC.standard.describe(), distribution="rectangular",
+)
+DUT = InstrumentRecord(
+    role="dut", driver="keysight-34401a", resource="GPIB0::22::INSTR",
+    manufacturer="HEWLETT-PACKARD", model="34401A", serial="0", firmware="11-5-2",
+    idn="HEWLETT-PACKARD,34401A,0,11-5-2", asset_id="CUST-DMM-7",
+    description="Digital multimeter", specification=SPEC.dut.describe(),
+)
+
+
+def job(**changes: str) -> dict[str, str]:
+    base = {
+        "lab_name": "Example Calibration Laboratory",
+        "lab_address": "1 Example Road, Demo City",
+        "location": "Permanent laboratory facility, DC bench 1",
+        "customer_name": "Acme Instruments Ltd",
+        "customer_address": "2 Sample Street, Demo City",
+        "dut_description": "Digital multimeter, 6.5 digit",
+        "dut_manufacturer": "Keysight",
+        "dut_model": "34401A",
+        "dut_serial": "MY41234567",
+        "dut_asset_id": "CUST-DMM-7",
+        "dut_condition": "No visible damage; functional on receipt",
+        "date_received": "2026-03-09",
+        "operator": "A. Technician",
+        "signatory": "Q. Manager",
+        "temperature_c": "23.0 +/- 1.0",
+        "humidity_pct": "45 +/- 10",
+        "remarks": REMARK,
+    }
+    base.update(changes)
+    return base
+
+
+def header(job_attrs: Mapping[str, str]) -> RunHeader:
+    return RunHeader(
+        run_id=RUN_ID, created=CREATED, software="calstation 0.1.0",
+        procedure_name="keysight-34401a-dcv", procedure_version="1.0.0",
+        procedure_title="Keysight 34401A digital multimeter, DC voltage",
+        procedure_method="Direct comparison with a multifunction calibrator.",
+        procedure_sha256="ab" * 32, procedure_source="# procedure source\n",
+        decision_rule=str(RULE), decision_statement=RULE.statement,
+        job=job_attrs, instruments=(STANDARD, DUT),
+        plan=tuple(PlanRow(i, "DCV", r, v, "V", 10, 2.0, "as_found", "", 10.0)
+                   for i, (r, v) in enumerate(PLAN)),
+    )
+
+
+def point(i: int) -> tuple[PointResult, list[float], list[float]]:
+    """Point i of the plan, evaluated from made-up readings (deterministic)."""
+    range_, nominal = PLAN[i]
+    offset = 1e-4 if i == FAILING else 2e-6 * range_
+    noise = [(k % 5 - 2) * 3e-7 * range_ for k in range(10)]
+    values = [nominal + offset + e for e in noise]
+    t_start = T0 + 60.0 * (i + 1)
+    times = [t_start + k for k in range(10)]
+    result, _ = evaluate(i, Function.DCV, range_, nominal, nominal, values, range_ * 1e-7, SPEC,
+                         "as_found", t_start, times[-1])
+    return result, times, values
+
+
+def write_run(path: Path, job_attrs: Mapping[str, str] | None = None, *, status: str = "completed",
+              reason: str = "all points completed", points: int = len(PLAN)) -> list[PointResult]:
+    w = RunWriter.create(path, header(job_attrs or job()))
+    w.event("started", "keysight-34401a-dcv 1.0.0", t=T0)
+    results = []
+    for i in range(points):
+        r, times, values = point(i)
+        w.point(r, times, values)
+        results.append(r)
+    if status == "running":
+        w.close()
+    else:
+        w.finish(status, reason)
+    return results
+
+
+def pdf_text(pdf: Path, layout: bool = True) -> list[str]:
+    """The text of each page."""
+    assert PDFTOTEXT is not None
+    args = [PDFTOTEXT, *(["-layout"] if layout else []), str(pdf), "-"]
+    out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
+    pages = out.split("\f")
+    return pages[:-1] if pages and not pages[-1].strip() else pages
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class Rendered:
+    run: Path
+    pdf: Path
+    points: list[PointResult]
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
+    d = tmp_path_factory.mktemp("cert")
+    run = d / "run.h5"
+    points = write_run(run)
+    return Rendered(run, render_pdf(run, d / "certificate.pdf"), points)
+
+
+def test_same_run_file_gives_the_same_bytes(rendered: Rendered, tmp_path: Path) -> None:
+    again = render_pdf(rendered.run, tmp_path / "again.pdf")
+    assert again.read_bytes() == rendered.pdf.read_bytes()
+    data = rendered.pdf.read_bytes()
+    assert data.startswith(b"%PDF-")
+    # the PDF's own dates are the run's end, not the moment of rendering
+    assert re.search(rb"/CreationDate \(D:\d{14}\+00'00'\)", data)
+
+
+def test_certificate_number_comes_from_the_run() -> None:
+    assert certificate_number(RUN_ID, CREATED) == NUMBER
+    with pytest.raises(CertificateError):
+        certificate_number("", CREATED)
+
+
+@needs_pdftotext
+def test_every_page_carries_the_number_and_page_n_of_m(rendered: Rendered) -> None:
+    pages = pdf_text(rendered.pdf)
+    m = len(pages)
+    assert m >= 2
+    for n, page in enumerate(pages, start=1):
+        assert NUMBER in page, f"page {n} lacks the certificate number"
+        assert f"Page {n} of {m}" in page
+    assert "End of certificate" in pages[-1]
+    assert all("End of certificate" not in p for p in pages[:-1])
+
+
+@needs_pdftotext
+def test_contents_required_by_iso_17025(rendered: Rendered) -> None:
+    pages = pdf_text(rendered.pdf, layout=False)
+    text = flat(" ".join(pages))
+    first = flat(pages[0])
+    assert "Calibration Certificate" in first
+    assert REMARK in first  # prominent: on the first page, before the results
+    for expected in (
+        "Example Calibration Laboratory", "1 Example Road, Demo City", "DC bench 1",
+        "Acme Instruments Ltd", "2 Sample Street, Demo City",
+        "MY41234567", "CUST-DMM-7", "HEWLETT-PACKARD,34401A,0,11-5-2", "No visible damage",
+        "2026-03-09",  # receipt
+        "2026-03-10",  # calibration
+        "A. Technician", "Q. Manager", "Signature",
+        "keysight-34401a-dcv", "version 1.0.0", "ab" * 32,
+        "Direct comparison with a multifunction calibrator.",
+        "relate only to the item calibrated",
+        "(23.0 \u00b1 1.0) \u00b0C", "(45 \u00b1 10) %",
+        "STD-0042", "NIM-2026-DC-0815", "1234567", "2027-02-01",
+        "National Institute of Metrology, China (NIM)",
+        "95.45 %", "Welch-Satterthwaite", "JJF 1059.1-2012",
+        flat(RULE.statement),
+        "Keysight 34401A DC voltage, 1y",
+        "Deviations from the method None.",
+        "Results as found and as left",
+    ):
+        assert expected in text, expected
+
+
+@needs_pdftotext
+def test_results_are_rounded_to_the_uncertainty(rendered: Rendered) -> None:
+    lines = [line for page in pdf_text(rendered.pdf) for line in page.splitlines()]
+
+    def row(p: PointResult, factor: float) -> str:
+        U = round_uncertainty(p.expanded_uncertainty * factor)
+        d = decimals_of(U)
+        want = [f"{p.reference * factor:.{d}f}", f"{p.indication * factor:.{d}f}",
+                f"{U:.{d}f}", f"{p.coverage_factor:.2f}", "Pass" if p.decision == "pass" else "Fail"]
+        hits = [ln for ln in lines if all(w in ln.split() for w in want)]
+        assert len(hits) == 1, (want, hits)
+        return hits[0]
+
+    ten_volt = rendered.points[9]  # 10 V on the 10 V range, shown in V
+    assert ten_volt.nominal == 10.0
+    row(ten_volt, 1.0)
+    hundred_mv = rendered.points[1]  # 100 mV on the 100 mV range, shown in mV
+    assert hundred_mv.range == 0.1
+    row(hundred_mv, 1e3)
+    failing = rendered.points[FAILING]
+    assert failing.decision == "fail"
+    assert row(failing, 1.0).split()[-1] == "Fail"
+    text = flat(" ".join(pdf_text(rendered.pdf)))
+    assert "Indication (mV)" in text and "Indication (V)" in text
+    assert f"Fail at 1 of {len(PLAN)} points" in text
+
+
+def test_an_aborted_run_gets_no_certificate(tmp_path: Path) -> None:
+    run = tmp_path / "aborted.h5"
+    write_run(run, status="aborted", reason="interrupted by Ctrl-C", points=3)
+    with pytest.raises(CertificateError) as e:
+        render_pdf(run, tmp_path / "c.pdf")
+    msg = str(e.value)
+    assert "\n" not in msg
+    assert str(run) in msg and "aborted (interrupted by Ctrl-C)" in msg
+    assert "only issued for a completed run" in msg
+    assert not (tmp_path / "c.pdf").exists()
+
+
+def test_a_running_run_gets_no_certificate(tmp_path: Path) -> None:
+    run = tmp_path / "running.h5"
+    write_run(run, status="running", points=2)
+    with pytest.raises(CalstationError, match="is running .*--resume"):
+        render_pdf(run, tmp_path / "c.pdf")
+
+
+def test_a_corrupt_file_is_refused(tmp_path: Path) -> None:
+    run = tmp_path / "corrupt.h5"
+    run.write_bytes(random.Random(0).randbytes(4096))
+    with pytest.raises(RunFileError) as e:
+        render_pdf(run, tmp_path / "c.pdf")
+    assert "\n" not in str(e.value) and str(run) in str(e.value)
+    assert not (tmp_path / "c.pdf").exists()
+
+
+def test_the_run_file_is_never_overwritten(rendered: Rendered) -> None:
+    before = rendered.run.read_bytes()
+    with pytest.raises(CertificateError, match="overwrite its run file"):
+        render_pdf(rendered.run, rendered.run)
+    assert rendered.run.read_bytes() == before
+
+
+def test_text_the_font_cannot_show_is_refused(tmp_path: Path) -> None:
+    run = tmp_path / "cjk.h5"
+    write_run(run, job(customer_name="\u4e2d\u56fd\u8ba1\u91cf\u79d1\u5b66\u7814\u7a76\u9662"),
+              points=2)
+    with pytest.raises(CertificateError, match="customer_name") as e:
+        render_pdf(run, tmp_path / "c.pdf")
+    assert "\n" not in str(e.value)
+
+
+@needs_pdftotext
+def test_a_resumed_run_lists_the_interruption_as_a_deviation(tmp_path: Path) -> None:
+    run = tmp_path / "resumed.h5"
+    w = RunWriter.create(run, header(job()))
+    for i in range(3):
+        r, times, values = point(i)
+        w.point(r, times, values)
+    w.event("aborted", "interrupted by Ctrl-C", t=T0 + 300)
+    w.finish("aborted", "interrupted by Ctrl-C")
+    w = RunWriter.resume(run, [0, 1, 2])
+    w.event("resumed", "resumed after 3 completed point(s)", t=T0 + 3600)
+    for i in range(3, len(PLAN)):
+        r, times, values = point(i)
+        w.point(r, times, values)
+    w.finish("completed", "all points completed")
+    text = flat(" ".join(pdf_text(render_pdf(run, tmp_path / "c.pdf"), layout=False)))
+    assert "interrupted (aborted: interrupted by Ctrl-C) and resumed on 2026-03-10 10:00 UTC" in text
+    assert "Deviations from the method None." not in text
+
+
+@needs_pdftotext
+def test_no_statement_of_conformity_when_the_customer_wants_none(tmp_path: Path) -> None:
+    run = tmp_path / "noconf.h5"
+    write_run(run, job(statement_of_conformity="no"), points=4)
+    text = flat(" ".join(pdf_text(render_pdf(run, tmp_path / "c.pdf"))))
+    assert "No statement of conformity was requested" in text
+    assert "Pass" not in text and "Fail" not in text
