@@ -195,7 +195,7 @@ class SimulatedSession:
             ("DUT", f"{job.dut_manufacturer} {job.dut_model}, serial {job.dut_serial} (simulated)"),
             ("Standard", f"{std.description}, {std.asset_id}, {std.specification} specification, "
                          f"due {std.calibration_due}"),
-            ("Decision rule", str(self.rule)),
+            ("Decision rule", self.rule.statement.split("):")[0] + ")"),
             ("Output folder", str(self.out_dir)),
         ]
 

@@ -1,0 +1,215 @@
+"""Whole runs driven through the window as a technician does: click Start,
+answer the prompt dialogs by clicking their buttons, Pause, Resume, Abort,
+Certificate. The engine runs on its own thread on the simulated bench."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from PyQt6.QtCore import Qt
+from PyQt6.QtWidgets import QMessageBox, QPushButton
+
+from gui.main_window import ABORT_REASON, MainWindow
+from gui.widgets import COL_DECISION
+from gui.worker import SimulatedSession
+from station.prompts import CONTINUE
+from station.runfile.reader import RunFile
+
+pytestmark = pytest.mark.gui
+
+POINTS = 17  # keysight-34401a-dcv
+SCREENSHOT = Path(os.environ.get("CALSTATION_GUI_SCREENSHOT", "/tmp/gui.png"))
+
+Prompted = list[tuple[str, bool]]  # (window title, marked hazardous)
+
+
+def click(qtbot, button: QPushButton) -> None:
+    assert button.isEnabled(), f"{button.text()} is disabled"
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def prompt_boxes(window: MainWindow) -> list[QMessageBox]:
+    """Prompt dialogs on screen, found as a user sees them: children of the window."""
+    return [b for b in window.findChildren(QMessageBox)
+            if b.isVisible() and b.objectName() in ("prompt", "hazardPrompt")]
+
+
+def drive(qtbot, window: MainWindow, until: Callable[[], bool], prompted: Prompted,
+          answer: str = CONTINUE, timeout_s: float = 20.0) -> None:
+    """Keep the event loop going; answer each prompt dialog by clicking
+    ``answer`` on it, until ``until()`` holds."""
+    deadline = time.monotonic() + timeout_s
+    while not until():
+        assert time.monotonic() < deadline, f"timed out; banner: {window.banner.text()!r}"
+        for box in prompt_boxes(window):
+            prompted.append((box.windowTitle(), bool(box.property("hazard"))))
+            button = box.findChild(QPushButton, f"choice:{answer}")
+            assert button is not None, f"no {answer} button on {box.windowTitle()!r}"
+            qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+        qtbot.wait(5)
+
+
+def finished(window: MainWindow) -> Callable[[], bool]:
+    return lambda: window.outcome is not None and not window.running
+
+
+def decisions(window: MainWindow) -> list[str]:
+    m = window.model
+    return [m.data(m.index(r, COL_DECISION)) for r in range(m.rowCount())]
+
+
+def render_pdf_available() -> bool:
+    try:
+        importlib.import_module("station.certificates.pdf").render_pdf  # noqa: B018
+    except (ImportError, AttributeError):
+        return False
+    return True
+
+
+def test_a_whole_run_through_the_window(qtbot, make_window) -> None:
+    window, session = make_window(pace=0.0)
+    assert not window.pause_button.isEnabled() and not window.abort_button.isEnabled()
+    assert not window.certificate_button.isEnabled()
+
+    click(qtbot, window.start_button)
+    prompted: Prompted = []
+    drive(qtbot, window, finished(window), prompted)
+
+    # both prompts came as dialogs, the hazard one visibly marked
+    assert prompted[0] == ("Connect the leads", False)
+    assert prompted[1][1] is True and "HAZARDOUS VOLTAGE" in prompted[1][0]
+    assert len(prompted) == 2
+
+    assert window.outcome is not None and window.outcome.status == "completed"
+    assert window.model.rowCount() == POINTS
+    assert decisions(window) == ["PASS"] * POINTS
+    assert window.plot.point_count() == POINTS and window.plot.drawn_count() == POINTS
+    assert window.progress.value() == POINTS == window.progress.maximum()
+    assert "Completed" in window.banner.text() and "PASS" in window.banner.text()
+
+    run_path = window.outcome.path
+    assert run_path.parent == session.out_dir
+    with RunFile(run_path) as rf:
+        assert rf.status == "completed"
+        assert len(rf.points) == POINTS
+        # the table shows what the run file holds
+        assert [p.decision.upper() for p in rf.points] == decisions(window)
+        answers = [text for _, kind, text in rf.events() if kind == "answer"]
+    assert answers == ["Connect the leads: Continue", "Hazardous voltage: Continue"]
+    assert window.start_button.isEnabled() and not window.abort_button.isEnabled()
+
+    if render_pdf_available():
+        assert window.certificate_button.isEnabled()
+        click(qtbot, window.certificate_button)
+        pdf = run_path.with_suffix(".pdf")
+
+        def offer() -> QMessageBox | None:
+            boxes = [b for b in window.findChildren(QMessageBox)
+                     if b.isVisible() and b.objectName() == "certificateOffer"]
+            return boxes[0] if boxes else None
+
+        qtbot.waitUntil(lambda: offer() is not None, timeout=20_000)
+        assert pdf.is_file() and pdf.read_bytes().startswith(b"%PDF")
+        assert window.certificate_path == pdf
+        box = offer()
+        assert box is not None
+        close = box.button(QMessageBox.StandardButton.Close)
+        assert close is not None
+        qtbot.mouseClick(close, Qt.MouseButton.LeftButton)  # do not launch a PDF viewer
+        qtbot.waitUntil(lambda: offer() is None)
+        assert "Certificate saved" in window.banner.text()
+
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    assert window.grab().save(str(SCREENSHOT))
+
+
+def test_abort_mid_run_puts_the_calibrator_in_standby(qtbot, make_window) -> None:
+    window, session = make_window(pace=0.02)  # ~1 s of real time for the run
+    click(qtbot, window.start_button)
+    prompted: Prompted = []
+    drive(qtbot, window, lambda: len(window.model.results()) >= 3, prompted)
+    assert session.station is not None
+    calibrator = session.station.sim.calibrator
+    assert calibrator.operating, "the calibrator should be sourcing mid-run"
+
+    click(qtbot, window.abort_button)
+    drive(qtbot, window, finished(window), prompted)
+
+    outcome = window.outcome
+    assert outcome is not None and outcome.status == "aborted"
+    assert ABORT_REASON in outcome.reason
+    assert 3 <= outcome.points < POINTS
+    assert calibrator.operating is False
+    assert calibrator.output_value == 0.0 or not calibrator.operating
+    with RunFile(outcome.path) as rf:
+        assert rf.status == "aborted"
+        assert ABORT_REASON in rf.attrs["end_reason"]
+        assert len(rf.points) == outcome.points
+        kinds = [kind for _, kind, _ in rf.events()]
+    assert "safe_state" in kinds
+    shown = decisions(window)
+    assert shown[:outcome.points] == ["PASS"] * outcome.points
+    assert set(shown[outcome.points:]) == {"not measured"}
+    assert "Aborted" in window.banner.text()
+    assert not window.certificate_button.isEnabled()
+    assert window.start_button.isEnabled()
+
+
+def test_pause_holds_the_run_and_resume_continues_it(qtbot, make_window) -> None:
+    window, session = make_window(pace=0.02)
+    click(qtbot, window.start_button)
+    prompted: Prompted = []
+    drive(qtbot, window, lambda: len(window.model.results()) >= 2, prompted)
+
+    click(qtbot, window.pause_button)
+    qtbot.waitUntil(lambda: window.state == "paused")
+    assert window.pause_button.text() == "Resume"
+    assert "Paused" in window.banner.text()
+    qtbot.wait(150)  # the point in progress stops at its next checkpoint
+    assert session.station is not None
+    held_at, clock_at = len(window.model.results()), session.station.clock.now()
+    qtbot.wait(400)
+    assert len(window.model.results()) == held_at < POINTS
+    assert session.station.clock.now() == clock_at  # nothing happens on the bench
+    assert window.running
+
+    click(qtbot, window.pause_button)  # now "Resume"
+    qtbot.waitUntil(lambda: window.state == "running")
+    assert window.pause_button.text() == "Pause"
+    drive(qtbot, window, finished(window), prompted)
+
+    outcome = window.outcome
+    assert outcome is not None and outcome.status == "completed"
+    assert decisions(window) == ["PASS"] * POINTS
+    with RunFile(outcome.path) as rf:
+        assert rf.status == "completed" and len(rf.points) == POINTS
+        kinds = [kind for _, kind, _ in rf.events()]
+    assert "paused" in kinds and "continued" in kinds
+
+
+def test_answering_abort_in_the_dialog_aborts_the_run(qtbot, make_window) -> None:
+    window, session = make_window(pace=0.0)
+    click(qtbot, window.start_button)
+    prompted: Prompted = []
+    drive(qtbot, window, finished(window), prompted, answer="Abort")
+    assert prompted == [("Connect the leads", False)]
+    assert window.outcome is not None and window.outcome.status == "aborted"
+    assert "Connect the leads" in window.outcome.reason
+    assert session.station is not None and not session.station.sim.calibrator.operating
+    assert set(decisions(window)) == {"not measured"}
+
+
+def test_a_session_that_cannot_start_says_why(qtbot, make_window, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the output folder should be")
+    window, _ = make_window(pace=0.0)
+    window.session = SimulatedSession(out_dir=blocker / "runs", pace=0.0)
+    window.worker.session = window.session
+    click(qtbot, window.start_button)
+    assert "Cannot start" in window.banner.text()
+    assert not window.running and window.start_button.isEnabled()
