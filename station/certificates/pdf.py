@@ -180,6 +180,9 @@ TEXT_EN: dict[str, str] = {
 
 _PHASE_ORDER = {"as_found": 0, "as_left": 1}
 _NO = {"no", "false", "0", "off"}
+#: The fields of an InstrumentRecord the certificate prints.
+_RECORD_TEXT = ("role", "manufacturer", "model", "serial", "idn", "asset_id", "description",
+                "calibration_due", "certificate", "traceability", "specification", "distribution")
 
 
 # -- what goes on the certificate, all from the run file ---------------------------
@@ -314,11 +317,10 @@ def _collect(rf: RunFile) -> _Data:
     number = certificate_number(attrs.get("run_id", ""), attrs.get("created", ""))
     created = _timestamp(path, "start", attrs.get("created", ""))
     finished = _timestamp(path, "finish", attrs.get("finished", ""))
-    records = [
-        InstrumentRecord(**_checked(path, f"instrument {r.role!r} field",
-                                    {k: str(v) for k, v in vars(r).items()}))
-        for r in rf.instruments
-    ]
+    records = rf.instruments
+    for r in records:
+        _checked(path, f"instrument {r.role!r} field",
+                 {k: str(getattr(r, k)) for k in _RECORD_TEXT})
     dut_role = procedure.get("dut_role") or attrs.get("dut_role") or "dut"
     duts = [r for r in records if r.role == dut_role]
     if not duts:
@@ -401,7 +403,8 @@ def _row(p: PointResult, factor: float) -> _Row:
         upper=_fixed(p.upper_limit * factor, d),
         U=_fixed(U, d),
         k=f"{p.coverage_factor:.2f}",
-        decision=TEXT_EN["pass"] if p.decision == "pass" else TEXT_EN["fail"],
+        decision=TEXT_EN[p.decision] if p.decision in ("pass", "fail")
+        else escape(p.decision.capitalize()),
     )
 
 

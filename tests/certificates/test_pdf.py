@@ -9,10 +9,12 @@ person (or an auditor's tool) would read it.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,7 +110,7 @@ def header(job_attrs: Mapping[str, str]) -> RunHeader:
     )
 
 
-def point(i: int) -> tuple[PointResult, list[float], list[float]]:
+def point(i: int, phase: str = "as_found") -> tuple[PointResult, list[float], list[float]]:
     """Point i of the plan, evaluated from made-up readings (deterministic)."""
     range_, nominal = PLAN[i]
     offset = 1e-4 if i == FAILING else 2e-6 * range_
@@ -117,17 +119,19 @@ def point(i: int) -> tuple[PointResult, list[float], list[float]]:
     t_start = T0 + 60.0 * (i + 1)
     times = [t_start + k for k in range(10)]
     result, _ = evaluate(i, Function.DCV, range_, nominal, nominal, values, range_ * 1e-7, SPEC,
-                         "as_found", t_start, times[-1])
+                         phase, t_start, times[-1])
     return result, times, values
 
 
 def write_run(path: Path, job_attrs: Mapping[str, str] | None = None, *, status: str = "completed",
-              reason: str = "all points completed", points: int = len(PLAN)) -> list[PointResult]:
+              reason: str = "all points completed", points: int = len(PLAN),
+              as_left_from: int | None = None) -> list[PointResult]:
     w = RunWriter.create(path, header(job_attrs or job()))
     w.event("started", "keysight-34401a-dcv 1.0.0", t=T0)
     results = []
     for i in range(points):
-        r, times, values = point(i)
+        as_left = as_left_from is not None and i >= as_left_from
+        r, times, values = point(i, "as_left" if as_left else "as_found")
         w.point(r, times, values)
         results.append(r)
     if status == "running":
@@ -172,6 +176,17 @@ def test_same_run_file_gives_the_same_bytes(rendered: Rendered, tmp_path: Path) 
     assert data.startswith(b"%PDF-")
     # the PDF's own dates are the run's end, not the moment of rendering
     assert re.search(rb"/CreationDate \(D:\d{14}\+00'00'\)", data)
+
+
+def test_bytes_do_not_depend_on_the_process(rendered: Rendered, tmp_path: Path) -> None:
+    """Another process, time zone and hash seed: still the same bytes."""
+    out = tmp_path / "other.pdf"
+    code = ("import sys; from pathlib import Path; from station.certificates import render_pdf; "
+            "render_pdf(Path(sys.argv[1]), Path(sys.argv[2]))")
+    env = {**os.environ, "TZ": "Asia/Shanghai", "PYTHONHASHSEED": "12345"}
+    subprocess.run([sys.executable, "-c", code, str(rendered.run), str(out)], check=True, env=env,
+                   cwd=Path(__file__).resolve().parents[2])
+    assert out.read_bytes() == rendered.pdf.read_bytes()
 
 
 def test_certificate_number_comes_from_the_run() -> None:
@@ -319,3 +334,14 @@ def test_no_statement_of_conformity_when_the_customer_wants_none(tmp_path: Path)
     text = flat(" ".join(pdf_text(render_pdf(run, tmp_path / "c.pdf"))))
     assert "No statement of conformity was requested" in text
     assert "Pass" not in text and "Fail" not in text
+
+
+@needs_pdftotext
+def test_results_before_and_after_adjustment_are_headed_apart(tmp_path: Path) -> None:
+    run = tmp_path / "adjusted.h5"
+    write_run(run, points=6, as_left_from=3)
+    text = flat(" ".join(pdf_text(render_pdf(run, tmp_path / "c.pdf"))))
+    found = text.index("Results as found (before adjustment)")
+    left = text.index("Results as left (after adjustment)")
+    assert found < left
+    assert "The item was not adjusted" not in text
