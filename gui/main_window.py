@@ -394,12 +394,15 @@ class MainWindow(QMainWindow):
         self._dialogs[request] = box
         self._log(("HAZARD PROMPT: " if prompt.hazard else "prompt: ") + prompt.title)
         self.status_label.setText(f"Waiting for the operator: {prompt.title}")
+        self._banner("paused", f"Waiting for you: {prompt.title}. The run goes on when you answer.")
 
         def answered(_: int) -> None:
             choice = choice_of(box, prompt)
             self._dialogs.pop(request, None)
             if request.answer(choice):
                 self._log(f"answer to {prompt.title!r}: {choice}")
+            if self.state == "running" and self.running:
+                self._banner("running", "Running.")
             box.deleteLater()
 
         box.finished.connect(answered)

@@ -6,17 +6,21 @@ from __future__ import annotations
 
 import importlib
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from PyQt6.QtCore import Qt
+from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtWidgets import QMessageBox, QPushButton
 
+from gui import app
 from gui.main_window import ABORT_REASON, MainWindow
 from gui.widgets import COL_DECISION
 from gui.worker import SimulatedSession
+from station.errors import ConfigError
 from station.prompts import CONTINUE
 from station.runfile.reader import RunFile
 
@@ -213,3 +217,64 @@ def test_a_session_that_cannot_start_says_why(qtbot, make_window, tmp_path: Path
     click(qtbot, window.start_button)
     assert "Cannot start" in window.banner.text()
     assert not window.running and window.start_button.isEnabled()
+
+
+def test_closing_the_window_mid_run_aborts_to_the_safe_state_first(qtbot, make_window) -> None:
+    window, session = make_window(pace=0.02)
+    click(qtbot, window.start_button)
+    prompted: Prompted = []
+    drive(qtbot, window, lambda: len(window.model.results()) >= 2, prompted)
+
+    def confirm() -> None:  # the "abort the run and close?" question, answered Yes
+        boxes = [b for b in window.findChildren(QMessageBox)
+                 if b.isVisible() and b.windowTitle() == "A run is in progress"]
+        if not boxes:
+            QTimer.singleShot(10, confirm)
+            return
+        yes = boxes[0].button(QMessageBox.StandardButton.Yes)
+        assert yes is not None
+        qtbot.mouseClick(yes, Qt.MouseButton.LeftButton)
+
+    QTimer.singleShot(10, confirm)
+    window.close()
+    assert window.isVisible(), "the window stays until the bench is safe"
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=20_000)
+    outcome = window.outcome
+    assert outcome is not None and outcome.status == "aborted"
+    assert "closed the calstation window" in outcome.reason
+    assert session.station is not None and not session.station.sim.calibrator.operating
+    with RunFile(outcome.path) as rf:
+        assert rf.status == "aborted"
+
+
+_MAIN = """
+import sys
+from pathlib import Path
+from PyQt6.QtCore import QTimer
+from PyQt6.QtWidgets import QApplication
+from gui import app
+from gui.main_window import MainWindow
+
+qapp = QApplication(sys.argv[:1])
+
+def look() -> None:
+    shown = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+    print(len(shown), shown[0].windowTitle(), dict(shown[0].session.details())["Output folder"])
+    shown[0].close()  # the last window closed ends the event loop
+
+QTimer.singleShot(100, look)
+sys.exit(app.main([], simulated=True, out_dir=Path(sys.argv[1]), pace=0.0))
+"""
+
+
+def test_main_opens_the_simulated_run_window(tmp_path: Path) -> None:
+    # In a process of its own: once QApplication.exec() has returned, Qt
+    # refuses to start event loops in that process, which pytest-qt needs.
+    out = tmp_path / "runs"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run([sys.executable, "-c", _MAIN, str(out)], capture_output=True, text=True,
+                          timeout=60, env=env, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[0] == f"1 calstation: Keysight 34401A DC voltage: simulated bench {out}"
+    with pytest.raises(ConfigError, match="--simulated"):
+        app.main([], simulated=False)

@@ -1,0 +1,183 @@
+"""The window's parts on synthetic events: number formatting, the results
+table, the capped plot, the prompt dialog and the blocking prompt channel."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from PyQt6.QtCore import Qt
+from PyQt6.QtGui import QBrush
+from PyQt6.QtWidgets import QMessageBox, QPushButton
+
+from drivers.roles import Function
+from gui.main_window import MainWindow
+from gui.widgets import (
+    COL_DECISION,
+    COLUMNS,
+    FAIL_BG,
+    PASS_BG,
+    ErrorPlot,
+    ResultsModel,
+    format_error,
+    format_level,
+    format_reading,
+    format_tur,
+    format_uncertainty,
+    prompt_dialog,
+    si_scale,
+)
+from gui.worker import PacedClock, PromptRequest, QtPromptChannel, SimulatedSession
+from station.events import PlanChecked, PointDone, PointStarted, RunStarted
+from station.metrology.result import PointResult
+from station.procedure import TestPoint
+from station.prompts import ABORT, CONTINUE, Prompt
+
+pytestmark = pytest.mark.gui
+
+
+def result(index: int, rng: float = 10.0, nominal: float = 10.0, error: float = 20e-6,
+           tol: float = 380e-6, U: float = 41.3e-6, decision: str = "pass") -> PointResult:
+    return PointResult(
+        index=index, function="DCV", range=rng, nominal=nominal, unit="V", reference=nominal,
+        indication=nominal + error, error=error, lower_limit=nominal - tol, upper_limit=nominal + tol,
+        expanded_uncertainty=U, coverage_factor=2.0, tur=tol / U, decision=decision,  # type: ignore[arg-type]
+        phase="as_found", n=10, std_dev=1e-6, u_standard=2e-5, u_resolution=3e-6,
+        u_repeatability=3e-7, u_combined=2.06e-5, nu_eff=1e6, guard_band=0.0, t_start=0.0, t_end=1.0,
+    )
+
+
+def points(n: int) -> tuple[TestPoint, ...]:
+    return tuple(TestPoint(Function.DCV, 10.0 if i < n // 2 else 100.0, float(i)) for i in range(n))
+
+
+# -- numbers ------------------------------------------------------------------------------------
+def test_numbers_are_written_as_a_technician_reads_them() -> None:
+    assert si_scale(0.1) == (1e-3, "m") and si_scale(1000.0) == (1.0, "") and si_scale(0.0) == (1.0, "")
+    assert format_level(0.1, "V", 0.1) == "100 mV"
+    assert format_level(-1000.0, "V", 1000.0) == "-1000 V"
+    assert format_level(0.0, "V", 0.1) == "0 mV"
+    # reference/indication: as many decimals as U (rounded up to 2 digits) carries
+    assert format_reading(10.000012345, "V", 10.0, 41.3e-6) == "10.000012 V"
+    assert format_reading(0.1000015, "V", 0.1, 2.9e-6) == "100.0015 mV"
+    assert format_uncertainty(41.3e-6, "V") == "42 µV"  # rounded up, never down
+    assert format_uncertainty(2.0e-3, "V") == "2.0 mV"
+    assert format_error(23.7e-6, "V", 41.3e-6) == "+24 µV"
+    assert format_error(-0.2e-3, "V", 2.0e-3) == "-0.2 mV"
+    assert format_tur(2.94) == "2.9" and format_tur(float("inf")) == "∞" and format_tur(250.0) == "250"
+
+
+# -- the table ----------------------------------------------------------------------------------
+def test_results_model_follows_the_events(qtbot) -> None:
+    m = ResultsModel()
+    m.start(points(4))
+    m.set_planned_tur([3.0, 4.0, 5.0, 6.0])
+    assert m.rowCount() == 4 and m.columnCount() == len(COLUMNS)
+    tur_col = COLUMNS.index("TUR")
+    assert m.data(m.index(1, tur_col)) == "4.0"  # planned, before the point is taken
+    m.mark_measuring(0)
+    assert m.data(m.index(0, COL_DECISION)) == "measuring…"
+    m.set_result(result(0))
+    m.set_result(result(1, decision="fail", error=500e-6))
+    assert m.data(m.index(0, COL_DECISION)) == "PASS"
+    assert m.data(m.index(1, COL_DECISION)) == "FAIL"
+    bg = m.data(m.index(0, COL_DECISION), Qt.ItemDataRole.BackgroundRole)
+    assert isinstance(bg, QBrush) and bg.color() == PASS_BG
+    assert m.data(m.index(1, COL_DECISION), Qt.ItemDataRole.BackgroundRole).color() == FAIL_BG
+    assert m.data(m.index(1, COLUMNS.index("Error / tol."))) == "+131.6 %"
+    assert m.data(m.index(0, COLUMNS.index("U"))) == "42 µV"
+    m.finish()
+    assert [m.data(m.index(r, COL_DECISION)) for r in range(4)] == [
+        "PASS", "FAIL", "not measured", "not measured"]
+    assert m.headerData(0, Qt.Orientation.Horizontal) == "#"
+
+
+# -- the plot -----------------------------------------------------------------------------------
+def test_plot_normalises_to_tolerance_and_caps_what_it_draws(qtbot) -> None:
+    plot = ErrorPlot(max_points=50)
+    qtbot.addWidget(plot)
+    plot.start(points(400))
+    for i in range(400):
+        plot.add(result(i, error=190e-6 if i % 2 else -95e-6, decision="pass"))
+    assert plot.point_count() == 50 == plot.drawn_count()
+    kept = plot.points()
+    assert [p.x for p in kept] == list(range(351, 401))  # the latest, by point number
+    assert kept[-1].y == pytest.approx(50.0) and kept[-2].y == pytest.approx(-25.0)
+    assert kept[-1].u == pytest.approx(100 * 41.3e-6 / 380e-6)
+    plot.clear()
+    assert plot.point_count() == 0 == plot.drawn_count()
+
+
+def test_the_window_is_fed_from_events_alone(qtbot, tmp_path: Path) -> None:
+    window = MainWindow(SimulatedSession(out_dir=tmp_path))
+    qtbot.addWidget(window)
+    pts = points(6)
+    emit = window.worker.engine_event.emit  # the signal the engine thread uses
+    emit(RunStarted(str(tmp_path / "run.h5"), "synthetic", pts, ()))
+    emit(PlanChecked((3.0,) * 6))
+    emit(PointStarted(0, pts[0]))
+    emit(PointDone(result(0), 1, 6))
+    emit(PointStarted(1, pts[1]))
+    emit(PointDone(result(1, decision="fail", error=-400e-6), 2, 6))
+    qtbot.waitUntil(lambda: window.plot.point_count() == 2)
+    assert window.model.rowCount() == 6
+    assert window.progress.value() == 2 and window.progress.maximum() == 6
+    assert "1</b> fail" in window.summary_label.text()
+    assert window.run_file_label.text().endswith("run.h5")
+    assert not (tmp_path / "run.h5").exists()  # nothing was read or written
+
+
+# -- prompts ------------------------------------------------------------------------------------
+def test_hazard_prompts_are_marked_and_escape_answers_abort(qtbot) -> None:
+    prompt = Prompt("Hazardous voltage", "Up to 1000 V on the leads.", hazard=True)
+    box = prompt_dialog(prompt, None)
+    qtbot.addWidget(box)
+    assert box.objectName() == "hazardPrompt" and box.property("hazard") is True
+    assert "HAZARDOUS VOLTAGE" in box.windowTitle() and "DANGER" in box.text()
+    assert box.icon() == QMessageBox.Icon.Warning
+    assert box.escapeButton() is box.findChild(QPushButton, f"choice:{ABORT}")
+    assert box.defaultButton() is box.findChild(QPushButton, f"choice:{CONTINUE}")
+    plain = prompt_dialog(Prompt("Connect the leads", "<HI> to <HI>"), None)
+    qtbot.addWidget(plain)
+    assert plain.objectName() == "prompt" and "DANGER" not in plain.text()
+    assert "&lt;HI&gt;" in plain.text()  # the procedure's text is shown, not interpreted
+
+
+def test_prompt_channel_blocks_the_engine_thread_until_answered(qtbot) -> None:
+    channel = QtPromptChannel()
+    got: list[PromptRequest] = []
+    channel.requested.connect(got.append)
+    answers: list[str] = []
+    asker = threading.Thread(target=lambda: answers.append(channel.ask(Prompt("Q", "?"))))
+    asker.start()
+    qtbot.waitUntil(lambda: len(got) == 1)
+    qtbot.wait(50)
+    assert asker.is_alive() and answers == []  # still waiting for the operator
+    assert got[0].answer(CONTINUE) and not got[0].answer(ABORT)  # the first answer counts
+    asker.join(5)
+    assert answers == [CONTINUE]
+
+    # the window going away answers Abort to what is pending and to later questions
+    asker = threading.Thread(target=lambda: answers.append(channel.ask(Prompt("Q2", "?"))))
+    asker.start()
+    qtbot.waitUntil(lambda: len(got) == 2)
+    channel.close()
+    asker.join(5)
+    assert answers == [CONTINUE, ABORT]
+    later = threading.Thread(target=lambda: answers.append(channel.ask(Prompt("Q3", "?"))))
+    later.start()
+    later.join(5)
+    assert answers == [CONTINUE, ABORT, ABORT]
+    with pytest.raises(RuntimeError, match="GUI thread"):
+        channel.ask(Prompt("Q4", "?"))  # on the GUI thread it would deadlock
+    with pytest.raises(ValueError, match="not a choice"):
+        PromptRequest(Prompt("Q5", "?")).answer("Maybe")
+
+
+def test_paced_clock_runs_virtual_time() -> None:
+    clock = PacedClock(pace=0.0)
+    clock.sleep(3600.0)
+    assert clock.now() == 3600.0
+    with pytest.raises(ValueError):
+        PacedClock(pace=-1.0)
