@@ -278,3 +278,20 @@ def test_main_opens_the_simulated_run_window(tmp_path: Path) -> None:
     assert done.stdout.split("\n")[0] == f"1 calstation: Keysight 34401A DC voltage: simulated bench {out}"
     with pytest.raises(ConfigError, match="--simulated"):
         app.main([], simulated=False)
+
+
+def test_an_out_of_tolerance_dut_shows_red(qtbot, make_window) -> None:
+    from drivers.sim.bench import DutErrors
+
+    window, _ = make_window(pace=0.0, bench_options={"dut": DutErrors(gain=80e-6)})
+    click(qtbot, window.start_button)
+    drive(qtbot, window, finished(window), [])
+    outcome = window.outcome
+    assert outcome is not None and outcome.status == "completed" and outcome.out_of_tolerance > 0
+    shown = decisions(window)
+    assert shown.count("FAIL") == outcome.out_of_tolerance
+    with RunFile(outcome.path) as rf:
+        assert [p.decision.upper() for p in rf.points] == shown
+    failed = [p for p in window.plot.points() if not p.passed]
+    assert len(failed) == outcome.out_of_tolerance and all(abs(p.y) > 100 for p in failed)
+    assert "OUT OF TOLERANCE" in window.banner.text() and f"{outcome.out_of_tolerance}</b> fail" in window.summary_label.text()
