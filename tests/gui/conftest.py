@@ -20,13 +20,14 @@ from gui.worker import SimulatedSession  # noqa: E402
 
 @pytest.fixture
 def make_window(qtbot, tmp_path: Path) -> Iterator[Callable[..., tuple[MainWindow, SimulatedSession]]]:
-    """``make_window(pace=...)``: a shown run window over the simulated demo
-    writing to ``tmp_path``. Any run still going at teardown is aborted and
+    """``make_window(pace=..., session_type=..., out_dir=...)``: a shown run
+    window over the simulated demo, writing to ``tmp_path`` by default. Any run still going at teardown is aborted and
     waited for, so no engine thread outlives its test."""
     windows: list[MainWindow] = []
 
-    def make(pace: float = 0.0, **options: object) -> tuple[MainWindow, SimulatedSession]:
-        session = SimulatedSession(out_dir=tmp_path, pace=pace, **options)  # type: ignore[arg-type]
+    def make(pace: float = 0.0, *, session_type: type[SimulatedSession] = SimulatedSession,
+             out_dir: Path | None = None, **options: object) -> tuple[MainWindow, SimulatedSession]:
+        session = session_type(out_dir=out_dir or tmp_path, pace=pace, **options)  # type: ignore[arg-type]
         window = MainWindow(session)
         qtbot.addWidget(window)
         window.show()

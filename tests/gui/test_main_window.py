@@ -4,6 +4,7 @@ Certificate. The engine runs on its own thread on the simulated bench."""
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import os
 import subprocess
@@ -211,12 +212,31 @@ def test_answering_abort_in_the_dialog_aborts_the_run(qtbot, make_window) -> Non
 def test_a_session_that_cannot_start_says_why(qtbot, make_window, tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the output folder should be")
-    window, _ = make_window(pace=0.0)
-    window.session = SimulatedSession(out_dir=blocker / "runs", pace=0.0)
-    window.worker.session = window.session
+    window, _ = make_window(pace=0.0, out_dir=blocker / "runs")
     click(qtbot, window.start_button)
     assert "Cannot start" in window.banner.text()
     assert not window.running and window.start_button.isEnabled()
+
+
+class ExpiredStandard(SimulatedSession):
+    """The demo, two years on: the calibrator's calibration has expired."""
+
+    def make_engine(self, prompts, listeners):
+        engine = super().make_engine(prompts, listeners)
+        engine.today = dt.date.today() + dt.timedelta(days=800)
+        return engine
+
+
+def test_a_refused_plan_is_shown_and_nothing_is_energised(qtbot, make_window) -> None:
+    window, session = make_window(pace=0.0, session_type=ExpiredStandard)
+    click(qtbot, window.start_button)
+    qtbot.waitUntil(lambda: window.state == "failed" and not window.running, timeout=20_000)
+    text = window.banner.text()
+    assert "did not start" in text and "plan refused" in text and "expired" in text
+    assert window.outcome is None and not window.certificate_button.isEnabled()
+    assert window.start_button.isEnabled()
+    assert session.station is not None and not session.station.sim.calibrator.operating
+    assert session.run_path is not None and not session.run_path.exists()
 
 
 def test_closing_the_window_mid_run_aborts_to_the_safe_state_first(qtbot, make_window) -> None:
