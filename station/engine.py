@@ -71,6 +71,7 @@ EXIT_OUT_OF_TOLERANCE = 6
 
 _INTERVAL_DAYS = {"24h": 1, "90d": 90, "1y": 365, "2y": 730}
 _WAIT_SLICE_S = 0.25  # abort and pause take effect within this much of a dwell
+_SETTLE_TIMEOUT_S = 60.0  # a source that has not settled by then is faulty
 OVERRANGE = 1.2  # a DMM range reads to 120 % of full scale
 
 
@@ -172,7 +173,9 @@ class Engine:
         self._state = "running"
         self._abort_reason = ""
         self._writer: RunWriter | None = None
-        self._pending_io: list[IOEntry] = []
+        #: Every transport of the run appends here (``list.append`` is the
+        #: cheapest callback there is); the run file drains it at each commit.
+        self._io_buffer: list[IOEntry] = []
         self._instruments = _Instruments()
         self._points: list[TestPoint] = list(procedure.points())
         self._spec: PointSpec | None = None
@@ -230,13 +233,6 @@ class Engine:
         if self._writer is not None:
             self._writer.event(kind, text)
 
-    def _io(self, entry: IOEntry) -> None:
-        w = self._writer
-        if w is not None:
-            w.io(entry)
-        else:
-            self._pending_io.append(entry)
-
     # -- checkpoints -----------------------------------------------------------
     def checkpoint(self) -> None:
         if self._state == "running":
@@ -262,7 +258,7 @@ class Engine:
         transport = open_transport(
             cfg.resource,
             name=role,
-            io_log=self._io,
+            io_log=self._io_buffer.append,
             timeout_s=cfg.timeout_s,
             visa_library=cfg.visa_library,
             baudrate=cfg.baudrate,
@@ -461,18 +457,15 @@ class Engine:
             raise
         try:
             if self.resuming:
-                self._writer = RunWriter.resume(self.path, completed)
+                self._writer = RunWriter.resume(self.path, completed, self._io_buffer)
                 self._writer.event("resumed", f"resumed after {len(completed)} completed point(s)")
             else:
-                self._writer = RunWriter.create(self.path, self._header())
+                self._writer = RunWriter.create(self.path, self._header(), self._io_buffer)
                 self._writer.event("started", f"{self.procedure.name} {self.procedure.version}")
         except BaseException:
             self._instruments.close()
             raise
         writer = self._writer
-        for entry in self._pending_io:
-            writer.io(entry)
-        self._pending_io.clear()
         for role, ident in self._instruments.identities.items():
             writer.event("identified", f"{role}: {ident.raw}")
         writer.event("plan", "plan checked; planned TUR " + ", ".join(f"{t:.1f}" for t in turs))
@@ -538,8 +531,7 @@ class Engine:
     def _evaluate(self, i: int, point: TestPoint, obs: Observation, t0: float) -> PointResult:
         spec = self._spec
         assert spec is not None
-        meter = self._instruments.drivers[self.procedure.dut_role]
-        assert isinstance(meter, Meter)
+        meter: Meter = self._instruments.drivers[self.procedure.dut_role]  # type: ignore[assignment]
         result, _ = evaluate(
             i, point.function, point.range, point.nominal, obs.reference, obs.values.tolist(),
             meter.resolution(), spec, point.phase, t0, time.time(), point.label,
@@ -577,6 +569,10 @@ class _Context:
 
     def __init__(self, engine: Engine) -> None:
         self._e = engine
+        # Protocol isinstance checks are slow (~25 us); do them once here.
+        drivers = engine._instruments.drivers
+        self._sources = {r: d for r, d in drivers.items() if isinstance(d, Source)}
+        self._meters = {r: d for r, d in drivers.items() if isinstance(d, Meter)}
 
     def instrument(self, role: str) -> Instrument:
         try:
@@ -588,23 +584,27 @@ class _Context:
             ) from None
 
     def source(self, role: str) -> Source:
-        drv = self.instrument(role)
-        assert isinstance(drv, Source)
-        return drv
+        try:
+            return self._sources[role]
+        except KeyError:
+            raise CalstationError(f"procedure {self._e.procedure.name}: {role!r} is not a source "
+                                  f"({self.instrument(role).name}); fix the procedure") from None
 
     def meter(self, role: str) -> Meter:
-        drv = self.instrument(role)
-        assert isinstance(drv, Meter)
-        return drv
+        try:
+            return self._meters[role]
+        except KeyError:
+            raise CalstationError(f"procedure {self._e.procedure.name}: {role!r} is not a meter "
+                                  f"({self.instrument(role).name}); fix the procedure") from None
 
     def apply(self, role: str, function: Function, value: float, dwell_s: float = 0.0) -> float:
         e = self._e
-        e.checkpoint()
         src = self.source(role)
+        e.checkpoint()
         src.set_output(function, value)
         e.checkpoint()
         src.operate()
-        src.wait_settled(timeout_s=60.0)
+        src.wait_settled(timeout_s=_SETTLE_TIMEOUT_S)
         if dwell_s > 0:
             e.wait(dwell_s)
         return value
@@ -614,14 +614,16 @@ class _Context:
 
     def read(self, role: str, n: int, reference: float) -> Observation:
         e = self._e
-        m = self.meter(role)
-        values = np.empty(n, dtype=np.float64)
-        times = np.empty(n, dtype=np.float64)
+        read = self.meter(role).read
+        now = time.time
+        values = [0.0] * n
+        times = [0.0] * n
         for k in range(n):
-            e.checkpoint()
-            values[k] = m.read()
-            times[k] = time.time()
-        return Observation(reference, values, times)
+            if e._state != "running":
+                e.checkpoint()
+            values[k] = read()
+            times[k] = now()
+        return Observation(reference, np.array(values), np.array(times))
 
     def prompt(self, title: str, message: str, choices: Sequence[str] = (CONTINUE, ABORT),
                hazard: bool = False) -> str:

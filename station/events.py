@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 if TYPE_CHECKING:
     from station.metrology.result import PointResult
@@ -33,14 +33,12 @@ class PlanChecked:
     tur: tuple[float, ...]
 
 
-@dataclass(frozen=True)
-class PointStarted:
-    index: int
+class PointStarted(NamedTuple):  # a named tuple: made for every point
+    index: int  # type: ignore[assignment]  # shadows tuple.index, which nobody needs
     point: TestPoint
 
 
-@dataclass(frozen=True)
-class PointDone:
+class PointDone(NamedTuple):
     result: PointResult
     done: int  # points completed so far, this run and earlier
     total: int

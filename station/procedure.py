@@ -25,7 +25,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Literal, Protocol
+from typing import ClassVar, Literal, NamedTuple, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -73,8 +73,7 @@ class TestPoint:
         return f"{self.function} {self.nominal:g} {self.unit} on the {self.range:g} {self.unit} range"
 
 
-@dataclass(frozen=True)
-class Observation:
+class Observation(NamedTuple):
     """What a point produced: the reference applied and the raw DUT readings."""
 
     reference: float

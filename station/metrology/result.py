@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from drivers.roles import Function
 from station.metrology.decision import Decision, DecisionRule, decide, tur
@@ -10,11 +11,14 @@ from station.metrology.specs import AccuracySpec, Distribution
 from station.metrology.uncertainty import Budget, dmm_point_budget
 
 
-@dataclass(frozen=True)
-class PointResult:
-    """One evaluated point. Values in ``unit``; limits apply to the indication."""
+class PointResult(NamedTuple):
+    """One evaluated point: one row of ``/points``, in the same field order.
 
-    index: int
+    Values in ``unit``; limits apply to the indication. Immutable (a named
+    tuple: made once per point on the hot path, and written as one row).
+    """
+
+    index: int  # type: ignore[assignment]  # the point's index; shadows tuple.index, unused
     function: str
     range: float
     nominal: float

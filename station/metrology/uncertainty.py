@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from GTC import reporting
 
@@ -29,8 +29,7 @@ COVERAGE_PROBABILITY = 95.45  # percent
 INF = math.inf
 
 
-@dataclass(frozen=True)
-class Component:
+class Component(NamedTuple):
     """One line of an uncertainty budget."""
 
     label: str  # short name: "standard", "resolution", "repeatability"
@@ -46,8 +45,7 @@ class Component:
         return abs(self.sensitivity) * self.u
 
 
-@dataclass(frozen=True)
-class Budget:
+class Budget(NamedTuple):
     components: tuple[Component, ...]
     u_c: float
     nu_eff: float
@@ -60,8 +58,13 @@ class Budget:
 
 def welch_satterthwaite(contributions: Sequence[float], dofs: Sequence[float]) -> float:
     """nu_eff = u_c^4 / sum(u_i^4 / nu_i) (GUM G.2b); inf when every term is inf."""
-    u_c2 = math.fsum(c * c for c in contributions)
-    den = math.fsum((c * c) ** 2 / nu for c, nu in zip(contributions, dofs, strict=True) if nu != INF and c)
+    u_c2 = 0.0
+    den = 0.0
+    for c, nu in zip(contributions, dofs, strict=True):
+        c2 = c * c
+        u_c2 += c2
+        if nu != INF and c2:
+            den += c2 * c2 / nu
     if den == 0.0:
         return INF
     return (u_c2 * u_c2) / den
@@ -85,7 +88,7 @@ def coverage_factor(nu_eff: float) -> float:
 
 def combine(components: Sequence[Component]) -> Budget:
     contributions = [c.contribution for c in components]
-    u_c = math.sqrt(math.fsum(c * c for c in contributions))
+    u_c = math.sqrt(math.fsum([c * c for c in contributions]))
     nu = welch_satterthwaite(contributions, [c.dof for c in components])
     return Budget(tuple(components), u_c, nu, coverage_factor(nu))
 
@@ -106,7 +109,7 @@ def dmm_point_budget(
     if n < 2:
         raise ValueError("a type A evaluation needs at least two readings")
     mean = math.fsum(values) / n
-    s = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
+    s = math.sqrt(math.fsum([(v - mean) ** 2 for v in values]) / (n - 1))
     half_digit = resolution / 2.0
     components = (
         Component(

@@ -20,8 +20,7 @@ STATUSES = ("running", "completed", "aborted", "failed")
 POINTS = "points"
 PLAN = "plan"
 RAW = "raw/readings"
-IO_INDEX = "io/index"
-IO_DATA = "io/data"
+IO = "io"
 EVENTS_INDEX = "events/index"
 EVENTS_DATA = "events/data"
 INSTRUMENTS = "instruments"
@@ -79,16 +78,33 @@ PLAN_DTYPE = np.dtype(
 
 RAW_DTYPE = np.dtype([("point", "<i4"), ("time", "<f8"), ("value", "<f8")])
 
-#: One row per exchange: which instrument (index into the ``instruments``
-#: attribute of /io), direction (0 = sent to it, 1 = received), and where
-#: the exact bytes lie in /io/data.
+#: Bytes of an exchange held in one /io row; a longer exchange continues in
+#: the rows after it (``more`` = 1 on every row but its last).
+IO_INLINE = 36
+
+#: One row per exchange (or part of one): when, which instrument (index
+#: into the ``instruments`` attribute of /io), direction (0 = sent to it,
+#: 1 = received from it), and the exact bytes, ``length`` of ``data``.
+#: Fixed-size rows because SWMR allows no variable-length data; 48 bytes.
 IO_DTYPE = np.dtype(
-    [("time", "<f8"), ("instrument", "<u2"), ("direction", "u1"), ("offset", "<u8"), ("length", "<u4")]
+    [
+        ("time", "<f8"),
+        ("instrument", "u1"),
+        ("direction", "u1"),
+        ("more", "u1"),
+        ("length", "u1"),
+        ("data", "u1", (IO_INLINE,)),
+    ]
 )
 
 #: One row per event: kind (``started``, ``prompt``, ``answer``, ``point``,
 #: ``paused``, ``aborted``, ...) and where its UTF-8 message lies in /events/data.
 EVENT_DTYPE = np.dtype([("time", "<f8"), ("kind", S16), ("offset", "<u8"), ("length", "<u4")])
 
-CHUNK_ROWS = 1024
-CHUNK_BYTES = 65536
+#: Chunks of about 4 KiB: the writer rewrites the last chunk whole at each
+#: commit (direct chunk write), so a small chunk is a cheap commit.
+CHUNK_BYTES = 4096
+
+
+def chunk_rows(dtype: np.dtype) -> int:  # type: ignore[type-arg]
+    return max(1, CHUNK_BYTES // dtype.itemsize)

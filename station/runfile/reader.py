@@ -51,7 +51,7 @@ class RunFile:
                     f"{self.path}: run file format {version} is newer than this calstation "
                     f"reads ({L.FORMAT_VERSION}); upgrade calstation"
                 )
-            for name in (L.POINTS, L.PLAN, L.RAW, L.IO_INDEX, L.EVENTS_INDEX, L.INSTRUMENTS):
+            for name in (L.POINTS, L.PLAN, L.RAW, L.IO, L.EVENTS_INDEX, L.INSTRUMENTS):
                 if name not in self._f:
                     raise RunFileError(f"{self.path}: damaged run file, /{name} is missing")
         except RunFileError:
@@ -93,7 +93,7 @@ class RunFile:
     @property
     def instruments(self) -> list[InstrumentRecord]:
         out = []
-        for role in json.loads(self._f["io"].attrs["instruments"]):
+        for role in json.loads(self._f[L.IO].attrs["instruments"]):
             a = self._f[L.INSTRUMENTS][role].attrs
             out.append(InstrumentRecord(**{k: _text(v) for k, v in a.items()}))
         return out
@@ -138,13 +138,16 @@ class RunFile:
         return sel["time"].astype(np.float64), sel["value"].astype(np.float64)
 
     def io(self) -> Iterator[IOEntry]:
-        names = json.loads(self._f["io"].attrs["instruments"])
-        index = self._f[L.IO_INDEX][...]
-        data = self._f[L.IO_DATA][...].tobytes()
-        for r in index:
-            o, n = int(r["offset"]), int(r["length"])
-            yield IOEntry(float(r["time"]), names[int(r["instrument"])],
-                          "tx" if int(r["direction"]) == 0 else "rx", data[o:o + n])
+        """Every exchange, in order, with its exact bytes."""
+        names = json.loads(self._f[L.IO].attrs["instruments"])
+        rows = self._f[L.IO][...]
+        pending = b""
+        for r in rows:
+            pending += r["data"][: int(r["length"])].tobytes()
+            if not r["more"]:
+                yield IOEntry(float(r["time"]), names[int(r["instrument"])],
+                              "tx" if int(r["direction"]) == 0 else "rx", pending)
+                pending = b""
 
     def events(self) -> list[tuple[float, str, str]]:
         index = self._f[L.EVENTS_INDEX][...]

@@ -268,7 +268,7 @@ def test_inspect_prints_the_layout_and_points(tmp_path: Path, capsys: pytest.Cap
     capsys.readouterr()
     assert main(["inspect", str(out), "--layout"]) == 0
     text = capsys.readouterr().out
-    for name in ("/points", "/raw/readings", "/io/index", "/events/index", "/instruments/standard", "@status = completed"):
+    for name in ("/points", "/raw/readings", "/io  [", "/events/index", "/instruments/standard", "@status = completed"):
         assert name in text
     assert main(["inspect", str(out), "--points"]) == 0
     assert capsys.readouterr().out.count(" pass") == 17

@@ -14,13 +14,13 @@ from station.engine import EXIT_ABORTED, EXIT_FAILED, EXIT_OUT_OF_TOLERANCE, Eng
 from station.events import Event, PointDone, RunFinished
 from station.metrology.decision import DecisionRule
 from station.procedure import Context, Observation, TestPoint
-from station.prompts import ABORT, AutoAnswer, Prompt
+from station.prompts import ABORT, AutoAnswer, Prompt, PromptChannel
 from station.runfile.reader import RunFile
 from station.simulated import SimulatedStation, demo_job
 
 
 def _engine(sim: SimulatedStation, path: Path, procedure: Keysight34401aDcv | None = None,
-            listeners: Sequence[object] = (), prompts: object = None, rule: DecisionRule = DecisionRule.SIMPLE) -> Engine:
+            listeners: Sequence[object] = (), prompts: PromptChannel | None = None, rule: DecisionRule = DecisionRule.SIMPLE) -> Engine:
     return Engine(procedure or Keysight34401aDcv(), sim.bench(), demo_job(), path,
                   prompts=prompts or AutoAnswer(), rule=rule, clock=sim.clock, simulators=sim.simulators,
                   listeners=list(listeners))  # type: ignore[arg-type]

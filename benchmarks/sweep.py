@@ -1,0 +1,118 @@
+"""What the engine and the run file cost per point.
+
+A 2000-point DC voltage sweep (10 readings a point, no settling) on the
+in-process simulated bench, twice:
+
+- bare: the same driver calls in a plain loop (set output, operate, wait
+  settled, 10 x READ?), no I/O log, no evaluation, no file;
+- engine: the same points through `Engine` with the full run file (every
+  byte logged, every point evaluated and flushed to disk).
+
+Prints microseconds per point for both and their difference. Target: the
+engine and run file add less than 50 us per point. Each variant runs
+``--repeat`` times; the best run of each is reported (least disturbed by
+the rest of the machine).
+
+    .venv/bin/python benchmarks/sweep.py [--points 2000] [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from drivers.fluke.f5522a import Fluke5522A
+from drivers.keysight.k34401a import Keysight34401A
+from drivers.roles import Function
+from drivers.transport import open_transport
+from station.engine import Engine
+from station.procedure import Context, Meter, Observation, Procedure, Source, SpecRef, TestPoint
+from station.prompts import AutoAnswer
+from station.simulated import SimulatedStation, demo_job
+
+READINGS = 10
+
+
+def nominals(n: int) -> list[float]:
+    return [round(-10.0 + 20.0 * i / (n - 1), 6) for i in range(n)]
+
+
+class Sweep(Procedure):
+    name = "benchmark-dcv-sweep"
+    version = "1"
+    title = "Benchmark sweep"
+    method = "benchmark"
+    roles = {"standard": Source, "dut": Meter}
+    dut_spec = SpecRef("Keysight", "34401A", "1y")
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def points(self) -> Sequence[TestPoint]:
+        return [TestPoint(Function.DCV, 10.0, v, READINGS, 0.0) for v in nominals(self.n)]
+
+    def setup(self, ctx: Context) -> None:
+        ctx.meter("dut").configure(Function.DCV, 10.0, 1.0)
+
+    def measure(self, ctx: Context, point: TestPoint) -> Observation:
+        ref = ctx.apply("standard", point.function, point.nominal)
+        return ctx.read("dut", point.readings, ref)
+
+
+def bare(n: int) -> float:
+    """Seconds per point for the driver calls alone."""
+    with SimulatedStation(bench_options={"settle_time_s": 0.0}) as sim:
+        cal = Fluke5522A(open_transport("sim://calibrator", name="standard", simulators=sim.simulators), sim.clock)
+        dmm = Keysight34401A(open_transport("sim://dmm", name="dut", simulators=sim.simulators), sim.clock)
+        cal.initialize()
+        dmm.initialize()
+        dmm.configure(Function.DCV, 10.0, 1.0)
+        points = nominals(n)
+        t0 = time.perf_counter()
+        for v in points:
+            cal.set_output(Function.DCV, v)
+            cal.operate()
+            cal.wait_settled(60.0)
+            values = [dmm.read() for _ in range(READINGS)]
+            assert len(values) == READINGS
+        elapsed = time.perf_counter() - t0
+        cal.safe_state()
+    return elapsed / n
+
+
+def engine(n: int, folder: Path, k: int) -> float:
+    """Seconds per point through the engine, run file included."""
+    with SimulatedStation(bench_options={"settle_time_s": 0.0}) as sim:
+        e = Engine(Sweep(n), sim.bench(), demo_job(), folder / f"sweep-{k}.h5", prompts=AutoAnswer(),
+                   clock=sim.clock, simulators=sim.simulators)
+        t0 = time.perf_counter()
+        outcome = e.run()
+        elapsed = time.perf_counter() - t0
+    assert outcome.status == "completed" and outcome.points == n, outcome
+    return elapsed / n
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--points", type=int, default=2000)
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        b = min(bare(args.points) for _ in range(args.repeat))
+        e = min(engine(args.points, Path(tmp), k) for k in range(args.repeat))
+        size = (Path(tmp) / "sweep-0.h5").stat().st_size
+    print(f"points: {args.points}, readings per point: {READINGS}, best of {args.repeat}")
+    print(f"bare driver calls:        {b * 1e6:8.1f} us/point")
+    print(f"engine + run file:        {e * 1e6:8.1f} us/point")
+    print(f"added by engine and file: {(e - b) * 1e6:8.1f} us/point (target < 50)")
+    print(f"ratio engine / bare:      {e / b:8.2f}")
+    print(f"run file size:            {size / 1e6:8.2f} MB ({size / args.points:.0f} bytes/point)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
