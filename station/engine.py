@@ -185,29 +185,26 @@ class Engine:
 
     # -- control from other threads --------------------------------------------
     def pause(self) -> None:
+        """Hold the run at its next checkpoint (sources keep their output)."""
         with self._cond:
             if self._state == "running":
                 self._state = "paused"
                 self._cond.notify_all()
-        self._log("paused", "paused by the operator")
-        self._emit(StateChanged("paused"))
 
     def resume(self) -> None:
         with self._cond:
             if self._state == "paused":
                 self._state = "running"
                 self._cond.notify_all()
-        self._log("continued", "continued by the operator")
-        self._emit(StateChanged("running"))
 
     def abort(self, reason: str = "aborted by the operator") -> None:
+        """End the run at its next checkpoint, through the safe state."""
         with self._cond:
             if self._abort_reason:
                 return
             self._abort_reason = reason
             self._state = "aborting"
             self._cond.notify_all()
-        self._emit(StateChanged("aborting"))
 
     def interrupt(self) -> None:
         """What Ctrl-C does: the first one aborts, later ones are held back."""
@@ -233,15 +230,29 @@ class Engine:
         if self._writer is not None:
             self._writer.event(kind, text)
 
+    def _commit(self) -> None:
+        if self._writer is not None:
+            self._writer.commit()
+
     # -- checkpoints -----------------------------------------------------------
     def checkpoint(self) -> None:
+        """Where pause and abort take effect. Runs on the engine's thread, so
+        the run file and the listeners hear of them from that thread only."""
         if self._state == "running":
             return
-        with self._cond:
-            while self._state == "paused":
-                self._cond.wait()
-            if self._abort_reason:
-                raise RunAborted(self._abort_reason)
+        if self._state == "paused":
+            self._log("paused", "paused by the operator")
+            self._commit()
+            self._emit(StateChanged("paused"))
+            with self._cond:
+                while self._state == "paused":
+                    self._cond.wait()
+            if not self._abort_reason:
+                self._log("continued", "continued by the operator")
+                self._emit(StateChanged("running"))
+        if self._abort_reason:
+            self._emit(StateChanged("aborting"))
+            raise RunAborted(self._abort_reason)
 
     def wait(self, seconds: float) -> None:
         end = self.clock.now() + seconds
