@@ -4,11 +4,15 @@ A 2000-point DC voltage sweep (10 readings a point, no settling) on the
 in-process simulated bench, twice:
 
 - bare: the same driver calls in a plain loop (set output, operate, wait
-  settled, 10 x READ?), no I/O log, no evaluation, no file;
+  settled, take the readings), no I/O log, no evaluation, no file;
 - engine: the same points through `Engine` with the full run file (every
   byte logged, every point evaluated and flushed to disk).
 
-Prints microseconds per point for both and their difference. Target: the
+and in two ways of reading: ``single`` (10 x ``READ?``, each reading
+timestamped: 14 exchanges a point) and ``block`` (``SAMP:COUN 10`` once,
+one ``READ?`` a point: 5 exchanges a point).
+
+Prints microseconds per point for each and their difference. Target: the
 engine and run file add less than 50 us per point. Each variant runs
 ``--repeat`` times; the best run of each is reported (least disturbed by
 the rest of the machine).
@@ -49,8 +53,9 @@ class Sweep(Procedure):
     roles = {"standard": Source, "dut": Meter}
     dut_spec = SpecRef("Keysight", "34401A", "1y")
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, block: bool) -> None:
         self.n = n
+        self.block = block
 
     def points(self) -> Sequence[TestPoint]:
         return [TestPoint(Function.DCV, 10.0, v, READINGS, 0.0) for v in nominals(self.n)]
@@ -60,10 +65,10 @@ class Sweep(Procedure):
 
     def measure(self, ctx: Context, point: TestPoint) -> Observation:
         ref = ctx.apply("standard", point.function, point.nominal)
-        return ctx.read("dut", point.readings, ref)
+        return ctx.read("dut", point.readings, ref, block=self.block)
 
 
-def bare(n: int) -> float:
+def bare(n: int, block: bool) -> float:
     """Seconds per point for the driver calls alone."""
     with SimulatedStation(bench_options={"settle_time_s": 0.0}) as sim:
         cal = Fluke5522A(open_transport("sim://calibrator", name="standard", simulators=sim.simulators), sim.clock)
@@ -77,17 +82,17 @@ def bare(n: int) -> float:
             cal.set_output(Function.DCV, v)
             cal.operate()
             cal.wait_settled(60.0)
-            values = [dmm.read() for _ in range(READINGS)]
+            values = dmm.read_many(READINGS) if block else [dmm.read() for _ in range(READINGS)]
             assert len(values) == READINGS
         elapsed = time.perf_counter() - t0
         cal.safe_state()
     return elapsed / n
 
 
-def engine(n: int, folder: Path, k: int) -> float:
+def engine(n: int, block: bool, folder: Path, k: int) -> float:
     """Seconds per point through the engine, run file included."""
     with SimulatedStation(bench_options={"settle_time_s": 0.0}) as sim:
-        e = Engine(Sweep(n), sim.bench(), demo_job(), folder / f"sweep-{k}.h5", prompts=AutoAnswer(),
+        e = Engine(Sweep(n, block), sim.bench(), demo_job(), folder / f"sweep-{k}.h5", prompts=AutoAnswer(),
                    clock=sim.clock, simulators=sim.simulators)
         t0 = time.perf_counter()
         outcome = e.run()
@@ -101,16 +106,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--points", type=int, default=2000)
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp:
-        b = min(bare(args.points) for _ in range(args.repeat))
-        e = min(engine(args.points, Path(tmp), k) for k in range(args.repeat))
-        size = (Path(tmp) / "sweep-0.h5").stat().st_size
     print(f"points: {args.points}, readings per point: {READINGS}, best of {args.repeat}")
-    print(f"bare driver calls:        {b * 1e6:8.1f} us/point")
-    print(f"engine + run file:        {e * 1e6:8.1f} us/point")
-    print(f"added by engine and file: {(e - b) * 1e6:8.1f} us/point (target < 50)")
-    print(f"ratio engine / bare:      {e / b:8.2f}")
-    print(f"run file size:            {size / 1e6:8.2f} MB ({size / args.points:.0f} bytes/point)")
+    with tempfile.TemporaryDirectory() as tmp:
+        for k, (mode, block) in enumerate((("single", False), ("block", True))):
+            b = min(bare(args.points, block) for _ in range(args.repeat))
+            e = min(engine(args.points, block, Path(tmp), k * 100 + i) for i in range(args.repeat))
+            size = (Path(tmp) / f"sweep-{k * 100}.h5").stat().st_size
+            print(f"{mode:>6}: bare {b * 1e6:6.1f} us/point, engine + run file {e * 1e6:6.1f} us/point, "
+                  f"added {(e - b) * 1e6:5.1f} us/point (target < 50), ratio {e / b:4.2f}, "
+                  f"file {size / args.points:.0f} bytes/point")
     return 0
 
 

@@ -623,17 +623,23 @@ class _Context:
     def wait(self, seconds: float) -> None:
         self._e.wait(seconds)
 
-    def read(self, role: str, n: int, reference: float) -> Observation:
+    def read(self, role: str, n: int, reference: float, block: bool = False) -> Observation:
         e = self._e
-        read = self.meter(role).read
+        meter = self.meter(role)
         now = time.time
-        values = [0.0] * n
-        times = [0.0] * n
-        for k in range(n):
-            if e._state != "running":
-                e.checkpoint()
-            values[k] = read()
-            times[k] = now()
+        if block:
+            e.checkpoint()
+            values = meter.read_many(n)
+            times = [now()] * n  # one transfer: every reading arrives at once
+        else:
+            read = meter.read
+            values = [0.0] * n
+            times = [0.0] * n
+            for k in range(n):
+                if e._state != "running":
+                    e.checkpoint()
+                values[k] = read()
+                times[k] = now()
         return Observation(reference, np.array(values), np.array(times))
 
     def prompt(self, title: str, message: str, choices: Sequence[str] = (CONTINUE, ABORT),

@@ -103,8 +103,10 @@ class Context(Protocol):
     def wait(self, seconds: float) -> None:
         """Dwell on the bench's clock (pause and abort still take effect)."""
         ...
-    def read(self, role: str, n: int, reference: float) -> Observation:
-        """Take ``n`` readings from a meter, each timestamped."""
+    def read(self, role: str, n: int, reference: float, block: bool = False) -> Observation:
+        """Take ``n`` readings from a meter, each timestamped as it arrives.
+        ``block=True`` takes them from one trigger in one transfer
+        (`Meter.read_many`): faster, but they share one timestamp."""
         ...
     def prompt(self, title: str, message: str, choices: Sequence[str] = (CONTINUE, ABORT),
                hazard: bool = False) -> str:

@@ -26,6 +26,7 @@ DCV_RANGES: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0, 1000.0)
 NPLC_VALUES: tuple[float, ...] = (0.02, 0.2, 1.0, 10.0, 100.0)
 #: What the 34401A returns for an overload (SCPI's 9.9E37 "not a number").
 OVERLOAD = 9.9e37
+MAX_SAMPLES = 512  # readings the 34401A's memory holds (User's Guide, SAMPle:COUNt)
 #: ``SYST:ERR?`` entries read at most in one check (the queue holds 20).
 MAX_ERRORS_READ = 20
 
@@ -49,6 +50,7 @@ class Keysight34401A:
         self.serial = is_serial_line(transport.resource) if serial is None else serial
         self._range: float | None = None
         self._nplc: float | None = None
+        self._sample_count = 1  # after *RST and CONF (User's Guide, "SAMPle:COUNt")
 
     @property
     def name(self) -> str:
@@ -104,7 +106,8 @@ class Keysight34401A:
                 "use one of " + ", ".join(f"{n:g}" for n in NPLC_VALUES) + " PLC",
             )
         self._range = self._nplc = None
-        self._configure(command)
+        self._configure(command)  # CONFigure also sets the sample count to 1
+        self._sample_count = 1
         self._configure(nplc_command)
         self._range, self._nplc = range_, nplc
 
@@ -129,7 +132,35 @@ class Keysight34401A:
 
         Raises `GarbledReply` if the reply is not a number, and
         `InstrumentError` on an overload (``+9.90000000E+37``)."""
-        reply = self.transport.query("READ?")
+        if self._sample_count != 1:
+            self._set_sample_count(1)
+        return self._value(self.transport.query("READ?"))
+
+    def read_many(self, n: int) -> list[float]:
+        """``SAMP:COUN n`` (when it changes) then one ``READ?``: n readings
+        from one trigger, returned together as ``+1.0E+01,+1.0E+01,...``.
+
+        One bus exchange instead of n; the 34401A holds up to 512 readings,
+        so larger blocks are taken 512 at a time."""
+        if n < 1:
+            raise ValueError(f"cannot take {n} readings")
+        values: list[float] = []
+        while len(values) < n:
+            count = min(n - len(values), MAX_SAMPLES)
+            if self._sample_count != count:
+                self._set_sample_count(count)
+            fields = self.transport.query("READ?").split(",")
+            if len(fields) != count:
+                raise GarbledReply(self.name, "READ?", f"{len(fields)} readings where {count} were asked for",
+                                   "check the cable and the interface settings")
+            values.extend(map(self._value, fields))
+        return values
+
+    def _set_sample_count(self, count: int) -> None:
+        self._configure(f"SAMP:COUN {count}")
+        self._sample_count = count
+
+    def _value(self, reply: str) -> float:
         try:
             value = float(reply)
         except ValueError:

@@ -113,8 +113,9 @@ class _Appender:
         self.n = int(ds.shape[0])
         self._buf = bytearray(self._chunk_bytes)
         fill = self.n % self._chunk_rows
+        self._pos = fill * self._itemsize  # bytes of the last chunk already used
         if fill:  # a reopened file: carry on filling its last chunk
-            self._buf[: fill * self._itemsize] = ds[self.n - fill : self.n].tobytes()
+            self._buf[: self._pos] = ds[self.n - fill : self.n].tobytes()
 
     def append(self, rows: npt.NDArray[Any]) -> None:
         self.append_bytes(rows.tobytes())
@@ -122,8 +123,16 @@ class _Appender:
     def append_bytes(self, data: bytes) -> None:
         """Append rows given as their bytes in the file's layout."""
         size, cb, buf = self._itemsize, self._chunk_bytes, self._buf
+        pos = self._pos
         total = len(data)
-        pos = (self.n % self._chunk_rows) * size
+        if pos + total < cb:  # the usual case: it fits in the last chunk
+            buf[pos : pos + total] = data
+            start = self.n - pos // size
+            self.n += total // size
+            self._pos = pos + total
+            self._id.set_extent((self.n,))  # HDF5 writes a chunk only inside the extent
+            self._id.write_direct_chunk((start,), buf)
+            return
         i = 0
         while i < total:
             take = min(total - i, cb - pos)
@@ -132,11 +141,11 @@ class _Appender:
             self.n += take // size
             i += take
             pos += take
-            # HDF5 writes a chunk only inside the extent
             self._id.set_extent((self.n,))
-            self._id.write_direct_chunk((start,), bytes(buf))
+            self._id.write_direct_chunk((start,), buf)
             if pos == cb:
                 pos = 0
+        self._pos = pos
 
 
 assert PointResult._fields == L.POINT_DTYPE.names, "PointResult and /points must have the same fields"

@@ -147,6 +147,20 @@ def test_34401a_reads_the_calibrator_through_the_leads(reached: Reached):
     assert abs(meter.read()) < 20e-6  # standby: the meter sees 0 V
 
 
+def test_34401a_block_of_readings_from_one_trigger(reached: Reached):
+    cal, meter = calibrator(reached), dmm(reached)
+    meter.initialize()
+    meter.configure(DCV, 1.0, 10)
+    cal.set_output(DCV, 1.0)
+    cal.operate()
+    cal.wait_settled(5.0)
+    block = meter.read_many(20)
+    assert len(block) == 20
+    assert all(abs(v - 1.0) < 47e-6 for v in block)  # 1-year spec on the 1 V range
+    assert reached.bench.dmm.sample_count == 20
+    assert len({round(v / 1e-6) for v in block}) > 1  # twenty readings, not one repeated
+
+
 def test_34401a_instrument_error_names_instrument_command_and_message(reached: Reached):
     meter = dmm(reached)
     reached.bench.dmm.push_error(-222, "Data out of range")

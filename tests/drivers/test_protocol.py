@@ -211,6 +211,31 @@ def test_34401a_read():
         assert dmm.read() == -0.0999999800
 
 
+def test_34401a_read_many_sets_the_sample_count_once_and_reads_a_block():
+    with expected_protocol(Keysight34401A, [
+        (b"SAMP:COUN 3\n", None),
+        (b"SYST:ERR?\n", b'+0,"No error"\n'),
+        (b"READ?\n", b"+1.00000230E+01,+1.00000240E+01,+1.00000220E+01\n"),
+        (b"READ?\n", b"+1.00000230E+01,+1.00000250E+01,+1.00000220E+01\n"),
+        (b"SAMP:COUN 1\n", None),
+        (b"SYST:ERR?\n", b'+0,"No error"\n'),
+        (b"READ?\n", b"+1.00000230E+01\n"),
+    ]) as dmm:
+        assert dmm.read_many(3) == [10.0000230, 10.0000240, 10.0000220]
+        assert dmm.read_many(3)[1] == 10.0000250  # the count is kept: no second SAMP:COUN
+        assert dmm.read() == 10.0000230  # a single reading sets it back to 1
+
+
+def test_34401a_read_many_refuses_a_short_block():
+    with expected_protocol(Keysight34401A, [
+        (b"SAMP:COUN 2\n", None),
+        (b"SYST:ERR?\n", b'+0,"No error"\n'),
+        (b"READ?\n", b"+1.00000230E+01\n"),
+    ], name="dmm") as dmm:
+        with pytest.raises(GarbledReply, match="1 readings where 2 were asked for"):
+            dmm.read_many(2)
+
+
 def test_34401a_garbled_reading():
     with expected_protocol(Keysight34401A, [(b"READ?\n", b"+1.0\x00\x13#?E+0\n")], name="dmm") as dmm:
         with pytest.raises(GarbledReply) as err:
