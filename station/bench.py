@@ -47,6 +47,10 @@ class InstrumentConfig:
     visa_library: str = "@py"
     baudrate: int = 9600
     serial: bool = False  # RS-232 line: drivers add their remote-mode commands
+    #: Override the driver's terminations ("" keeps them): e.g. a 5522A on
+    #: RS-232 ends its replies with CR LF, so read_termination = "\r\n".
+    write_termination: str = ""
+    read_termination: str = ""
 
     def due_date(self) -> dt.date | None:
         return _date(self.calibration_due, f"instrument {self.role!r} calibration_due")

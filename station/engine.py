@@ -271,6 +271,8 @@ class Engine:
             name=role,
             io_log=self._io_buffer.append,
             timeout_s=cfg.timeout_s,
+            write_termination=cfg.write_termination or getattr(cls, "write_termination", "\n"),
+            read_termination=cfg.read_termination or getattr(cls, "read_termination", "\n"),
             visa_library=cfg.visa_library,
             baudrate=cfg.baudrate,
             simulators=self.simulators,
