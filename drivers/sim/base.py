@@ -46,6 +46,8 @@ class SimulatedInstrument:
     read_termination: ClassVar[str] = "\n"
     #: Size of the instrument's error queue.
     error_queue_size: ClassVar[int] = 20
+    #: How ``*ESR?`` is answered (the 34401A signs it: ``+0``).
+    esr_format: ClassVar[str] = "{:d}"
 
     def __init__(self, name: str, clock: Clock | None = None) -> None:
         self.name = name
@@ -55,6 +57,8 @@ class SimulatedInstrument:
         self.silent = False
         #: Every program message received, in order (for tests and debugging).
         self.received: deque[str] = deque(maxlen=1000)
+        #: The standard event status register (IEEE 488.2 11.5.1).
+        self.esr = 0
         self._lock = threading.Lock()
 
     # -- what subclasses implement
@@ -69,6 +73,50 @@ class SimulatedInstrument:
     def overflow_error(self) -> tuple[int, str]:
         """The error pushed when the error queue overflows."""
         return (-350, "Queue overflow")
+
+    def reset(self) -> None:
+        """``*RST``: put the instrument in its reset state."""
+        raise NotImplementedError
+
+    def argument_not_allowed(self) -> None:
+        """Queue the instrument's error for a parameter where none is allowed."""
+        raise NotImplementedError
+
+    # -- IEEE 488.2 common commands, the same on every simulator
+
+    def common_commands(self) -> dict[str, Callable[[str], str | None]]:
+        """``*IDN?``, ``*RST``, ``*CLS``, ``*OPC?``, ``*ESR?`` for a dispatch table."""
+        return {"*IDN?": self._idn, "*RST": self._rst, "*CLS": self._cls,
+                "*OPC?": self._opc, "*ESR?": self._esr_query}
+
+    def _no_argument(self, argument: str) -> bool:
+        if argument:
+            self.argument_not_allowed()
+            return False
+        return True
+
+    def _idn(self, argument: str) -> str | None:
+        return self.idn if self._no_argument(argument) else None
+
+    def _rst(self, argument: str) -> str | None:
+        if self._no_argument(argument):
+            self.reset()
+        return None
+
+    def _cls(self, argument: str) -> str | None:
+        if self._no_argument(argument):
+            self.errors.clear()
+            self.esr = 0
+        return None
+
+    def _opc(self, argument: str) -> str | None:
+        return "1" if self._no_argument(argument) else None
+
+    def _esr_query(self, argument: str) -> str | None:
+        if not self._no_argument(argument):
+            return None
+        value, self.esr = self.esr, 0
+        return self.esr_format.format(value)
 
     # -- the interface used by transports
 

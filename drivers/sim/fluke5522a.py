@@ -111,15 +111,10 @@ class Sim5522A(SimulatedInstrument):
         self.operating = False
         self.output_value = 0.0
         self.remote = False
-        self.esr = 0
         self._changed_at = self.clock.now() - settle_time_s
         self._start_v = 0.0
         self._commands = {
-            "*IDN?": self._idn,
-            "*RST": self._rst,
-            "*CLS": self._cls,
-            "*OPC?": self._opc,
-            "*ESR?": self._esr_query,
+            **self.common_commands(),
             "REMOTE": self._remote,
             "LOCAL": self._local,
             "OUT": self._out,
@@ -180,34 +175,11 @@ class Sim5522A(SimulatedInstrument):
     def overflow_error(self) -> tuple[int, str]:
         return (1, "Error queue overflow")
 
-    def _no_argument(self, argument: str) -> bool:
-        if argument:
-            self._error(ERR_BAD_PARAMETER_COUNT)
-            return False
-        return True
+    def argument_not_allowed(self) -> None:
+        self._error(ERR_BAD_PARAMETER_COUNT)
 
-    def _idn(self, argument: str) -> str | None:
-        return self.idn if self._no_argument(argument) else None
-
-    def _rst(self, argument: str) -> str | None:
-        if self._no_argument(argument):
-            self._change((False, 0.0))
-        return None
-
-    def _cls(self, argument: str) -> str | None:
-        if self._no_argument(argument):
-            self.errors.clear()
-            self.esr = 0
-        return None
-
-    def _opc(self, argument: str) -> str | None:
-        return "1" if self._no_argument(argument) else None
-
-    def _esr_query(self, argument: str) -> str | None:
-        if not self._no_argument(argument):
-            return None
-        value, self.esr = self.esr, 0
-        return str(value)
+    def reset(self) -> None:
+        self._change((False, 0.0))
 
     def _remote(self, argument: str) -> str | None:
         if self._no_argument(argument):

@@ -105,6 +105,7 @@ class Sim34401A(SimulatedInstrument):
     idn = "HEWLETT-PACKARD,34401A,0,11-5-2"
     write_termination = "\n"
     read_termination = "\n"
+    esr_format = "{:+d}"
     error_queue_size = 20
 
     def __init__(
@@ -123,18 +124,13 @@ class Sim34401A(SimulatedInstrument):
         self._stuck_value: float | None = None
         self._t0 = self.clock.now()
         self.remote = False
-        self.esr = 0
-        self._reset()
+        self.reset()
         self._dispatch = ScpiDispatcher(
             [
                 ("READ?", self._read),
                 ("FETCh?", self._fetch),
                 ("SYSTem:ERRor?", self._syst_err),
-                ("*IDN?", self._idn),
-                ("*RST", self._rst),
-                ("*CLS", self._cls),
-                ("*OPC?", self._opc),
-                ("*ESR?", self._esr_query),
+                *self.common_commands().items(),
                 ("SYSTem:REMote", self._syst_rem),
                 ("SYSTem:LOCal", self._syst_loc),
                 ("CONFigure[:VOLTage][:DC]", self._configure),
@@ -155,7 +151,7 @@ class Sim34401A(SimulatedInstrument):
 
     # -- state
 
-    def _reset(self) -> None:
+    def reset(self) -> None:
         """*RST state (User's Guide, "Measurement Configuration" defaults)."""
         self.range = 10.0
         self.autorange = True
@@ -225,11 +221,8 @@ class Sim34401A(SimulatedInstrument):
         self.esr |= 32 if -200 < code <= -100 else 16 if -300 < code <= -200 else 8
         self.push_error(*error)
 
-    def _no_argument(self, argument: str) -> bool:
-        if argument:
-            self._error(ERR_PARAMETER_NOT_ALLOWED)
-            return False
-        return True
+    def argument_not_allowed(self) -> None:
+        self._error(ERR_PARAMETER_NOT_ALLOWED)
 
     def _number(self, argument: str, choices: tuple[float, ...], kind: str) -> float | None:
         """Parse a numeric parameter or MIN/MAX/DEF; returns the smallest
@@ -260,29 +253,6 @@ class Sim34401A(SimulatedInstrument):
         return None
 
     # -- commands
-
-    def _idn(self, argument: str) -> str | None:
-        return self.idn if self._no_argument(argument) else None
-
-    def _rst(self, argument: str) -> str | None:
-        if self._no_argument(argument):
-            self._reset()
-        return None
-
-    def _cls(self, argument: str) -> str | None:
-        if self._no_argument(argument):
-            self.errors.clear()
-            self.esr = 0
-        return None
-
-    def _opc(self, argument: str) -> str | None:
-        return "1" if self._no_argument(argument) else None
-
-    def _esr_query(self, argument: str) -> str | None:
-        if not self._no_argument(argument):
-            return None
-        value, self.esr = self.esr, 0
-        return f"{value:+d}"
 
     def _syst_err(self, argument: str) -> str | None:
         if not self._no_argument(argument):

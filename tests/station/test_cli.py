@@ -285,3 +285,24 @@ def test_help_of_every_command(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--help"])
     assert "3 plan refused" in capsys.readouterr().out.replace("\n", " ")
     assert sys.executable  # the console script lives beside it (tests/conftest.py)
+
+
+def test_sim_serve_prints_resources_that_answer(calstation_cmd: list[str]) -> None:
+    from drivers.transport import open_transport
+
+    proc = subprocess.Popen(calstation_cmd + ["sim", "serve"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(5 if os.name == "posix" else 3)]
+        resources = {(ln.split()[0], ln.split()[1]): ln.split()[2] for ln in lines[1:]}
+        assert resources[("calibrator", "TCP")].startswith("TCPIP::127.0.0.1::")
+        for (name, kind), resource in resources.items():
+            t = open_transport(resource, name=name, timeout_s=2.0)
+            try:
+                idn = t.query("*IDN?")
+            finally:
+                t.close()
+            assert idn.startswith("FLUKE,5522A" if name == "calibrator" else "HEWLETT-PACKARD,34401A"), (kind, idn)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
