@@ -20,10 +20,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from drivers.clock import Clock
+from drivers.base import MessageInstrument
 from drivers.errors import GarbledReply, InstrumentError, InstrumentTimeout
-from drivers.roles import Function, Identity
-from drivers.transport import Transport, is_serial_line, nrf
+from drivers.roles import Function
+from drivers.transport import nrf
 
 #: ``ISR?`` bit 12: the output has settled.
 ISR_SETTLED = 1 << 12
@@ -33,7 +33,7 @@ SETTLE_POLL_S = 0.05
 MAX_ERRORS_READ = 16
 
 
-class Fluke5522A:
+class Fluke5522A(MessageInstrument):
     """Fluke 5522A/5520A multifunction calibrator (role: `Source`, DCV).
 
     ``Fluke5522A(transport, clock, serial=None)``: ``serial`` says the
@@ -45,24 +45,6 @@ class Fluke5522A:
 
     manufacturers: ClassVar[tuple[str, ...]] = ("FLUKE",)
     models: ClassVar[tuple[str, ...]] = ("5522A", "5520A")
-    write_termination: ClassVar[str] = "\n"
-    read_termination: ClassVar[str] = "\n"
-
-    def __init__(self, transport: Transport, clock: Clock, serial: bool | None = None) -> None:
-        self.transport = transport
-        self.clock = clock
-        self.serial = is_serial_line(transport.resource) if serial is None else serial
-
-    @property
-    def name(self) -> str:
-        """The instrument's name on this bench (the transport's name)."""
-        return self.transport.name
-
-    # -- Instrument
-
-    def identify(self) -> Identity:
-        """``*IDN?``: maker, model, serial number, firmware."""
-        return Identity.from_idn(self.transport.query("*IDN?"))
 
     def initialize(self) -> None:
         """``*CLS``, ``REMOTE`` (RS-232 only), ``STBY``, each checked with
@@ -75,10 +57,6 @@ class Fluke5522A:
         if self.serial:
             self._configure("REMOTE")
         self._configure("STBY")
-
-    def close(self) -> None:
-        """Release the connection; the output stays as it is."""
-        self.transport.close()
 
     # -- Source
 
@@ -201,10 +179,3 @@ class Fluke5522A:
         except ValueError:
             raise GarbledReply(self.name, "ERR?", f"reply {reply!r} is not <code>,\"<text>\"") from None
         return code, text.strip().strip('"')
-
-    def _check_function(self, function: Function, command: str) -> None:
-        if function is not Function.DCV:
-            raise InstrumentError(
-                self.name, command, f"function {function} is not supported by this driver",
-                "use DCV or another driver",
-            )

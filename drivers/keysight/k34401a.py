@@ -15,10 +15,11 @@ from __future__ import annotations
 import math
 from typing import ClassVar
 
+from drivers.base import MessageInstrument
 from drivers.clock import Clock
 from drivers.errors import GarbledReply, InstrumentError
-from drivers.roles import Function, Identity
-from drivers.transport import Transport, is_serial_line, nrf
+from drivers.roles import Function
+from drivers.transport import Transport, nrf
 
 #: DC voltage ranges, V (datasheet 5968-0162EN).
 DCV_RANGES: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0, 1000.0)
@@ -31,7 +32,7 @@ MAX_SAMPLES = 512  # readings the 34401A's memory holds (User's Guide, SAMPle:CO
 MAX_ERRORS_READ = 20
 
 
-class Keysight34401A:
+class Keysight34401A(MessageInstrument):
     """34401A digital multimeter (role: `Meter`, DCV).
 
     ``Keysight34401A(transport, clock, serial=None)``: ``serial`` says the
@@ -41,27 +42,12 @@ class Keysight34401A:
 
     manufacturers: ClassVar[tuple[str, ...]] = ("HEWLETT-PACKARD", "AGILENT", "KEYSIGHT")
     models: ClassVar[tuple[str, ...]] = ("34401A",)
-    write_termination: ClassVar[str] = "\n"
-    read_termination: ClassVar[str] = "\n"
 
     def __init__(self, transport: Transport, clock: Clock, serial: bool | None = None) -> None:
-        self.transport = transport
-        self.clock = clock
-        self.serial = is_serial_line(transport.resource) if serial is None else serial
+        super().__init__(transport, clock, serial)
         self._range: float | None = None
         self._nplc: float | None = None
         self._sample_count = 1  # after *RST and CONF (User's Guide, "SAMPle:COUNt")
-
-    @property
-    def name(self) -> str:
-        """The instrument's name on this bench (the transport's name)."""
-        return self.transport.name
-
-    # -- Instrument
-
-    def identify(self) -> Identity:
-        """``*IDN?``: maker, model, serial number, firmware."""
-        return Identity.from_idn(self.transport.query("*IDN?"))
 
     def initialize(self) -> None:
         """``*CLS``, ``SYST:REM`` (RS-232 only), then ``SYST:ERR?`` until
@@ -73,10 +59,6 @@ class Keysight34401A:
         if self.serial:
             self.transport.write("SYST:REM")
         self.check_errors("SYST:REM" if self.serial else "*CLS")
-
-    def close(self) -> None:
-        """Release the connection; the meter stays as it is."""
-        self.transport.close()
 
     # -- Meter
 
@@ -204,11 +186,4 @@ class Keysight34401A:
             raise InstrumentError(
                 self.name, command or "SYST:ERR?", f"error {first[0]:+d}, {first[1]}",
                 "see the 34401A User's Guide, chapter 5 (error messages)",
-            )
-
-    def _check_function(self, function: Function, command: str) -> None:
-        if function is not Function.DCV:
-            raise InstrumentError(
-                self.name, command, f"function {function} is not supported by this driver",
-                "use DCV or another driver",
             )
