@@ -53,3 +53,22 @@ class VirtualClock:
             self._t += seconds
 
     advance = sleep
+
+
+class PacedClock(VirtualClock):
+    """Virtual time that also lets ``pace`` real seconds pass per virtual
+    second, so a person can watch a simulated run (``pace=0``: as fast as it
+    goes). Used by the GUI's demonstration."""
+
+    def __init__(self, pace: float = 0.0, start: float = 0.0) -> None:
+        super().__init__(start)
+        if pace < 0:
+            raise ValueError(f"pace must be zero or positive, not {pace}")
+        self.pace = pace
+
+    def sleep(self, seconds: float) -> None:
+        super().sleep(seconds)
+        if self.pace > 0 and seconds > 0:
+            time.sleep(seconds * self.pace)
+
+    advance = sleep

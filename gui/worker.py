@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Protocol
 
 from PyQt6.QtCore import QObject, Qt, pyqtBoundSignal, pyqtSignal
 
-from drivers.clock import VirtualClock
+from drivers.clock import PacedClock
 from station import library
 from station.engine import Engine, RunOutcome
 from station.errors import PlanRefused
@@ -138,27 +137,6 @@ class RunSession(Protocol):
     def close(self) -> None:
         """Release the bench after a run (called on the engine thread)."""
         ...
-
-
-class PacedClock(VirtualClock):
-    """Virtual time that also lets ``pace`` real seconds pass per virtual
-    second, so a person can watch the demo (``pace=0``: as fast as it goes).
-
-    Like `SystemClock`, this is a bench clock: the one place a thread may
-    wait idle."""
-
-    def __init__(self, pace: float = 0.0, start: float = 0.0) -> None:
-        super().__init__(start)
-        if pace < 0:
-            raise ValueError(f"pace must be zero or positive, not {pace}")
-        self.pace = pace
-
-    def sleep(self, seconds: float) -> None:
-        super().sleep(seconds)
-        if self.pace > 0 and seconds > 0:
-            time.sleep(seconds * self.pace)
-
-    advance = sleep
 
 
 #: Real seconds per virtual second in the GUI demo: the ~1 min of settling

@@ -11,6 +11,7 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QBrush
 from PyQt6.QtWidgets import QMessageBox, QPushButton
 
+from drivers.clock import PacedClock
 from drivers.roles import Function
 from gui.main_window import MainWindow
 from gui.widgets import (
@@ -28,7 +29,7 @@ from gui.widgets import (
     prompt_dialog,
     si_scale,
 )
-from gui.worker import PacedClock, PromptRequest, QtPromptChannel, SimulatedSession
+from gui.worker import PromptRequest, QtPromptChannel, SimulatedSession
 from station.events import PlanChecked, PointDone, PointStarted, RunStarted
 from station.metrology.result import PointResult
 from station.procedure import TestPoint

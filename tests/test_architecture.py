@@ -1,0 +1,69 @@
+"""The direction of imports is the architecture (DESIGN.md): gui -> station ->
+drivers; station never imports a concrete driver; nothing imports gui;
+drivers never import station; library code never prints or sleeps."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CONCRETE = ("drivers.fluke", "drivers.keysight")
+
+
+def _imports(package: str) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for path in (ROOT / package).rglob("*.py"):
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module)
+        out[str(path.relative_to(ROOT))] = names
+    return out
+
+
+@pytest.mark.parametrize("package", ["station", "procedures"])
+def test_core_and_procedures_never_import_a_concrete_driver(package: str) -> None:
+    for path, names in _imports(package).items():
+        bad = sorted(n for n in names if n.startswith(CONCRETE))
+        assert not bad, f"{path} imports {bad}"
+
+
+@pytest.mark.parametrize("package", ["station", "drivers", "procedures"])
+def test_nothing_imports_gui(package: str) -> None:
+    # the one exception: `calstation gui` starts the window (a lazy import
+    # inside that subcommand, so the CLI itself runs without Qt)
+    allowed = {"station/cli.py"}
+    for path, names in _imports(package).items():
+        if path not in allowed:
+            assert not any(n == "gui" or n.startswith("gui.") for n in names), path
+
+
+def test_drivers_never_import_station() -> None:
+    for path, names in _imports("drivers").items():
+        assert not any(n == "station" or n.startswith("station.") for n in names), path
+
+
+def test_station_imports_no_qt() -> None:
+    for path, names in _imports("station").items():
+        assert not any(n.startswith(("PyQt6", "pyqtgraph")) for n in names), path
+
+
+@pytest.mark.parametrize("package", ["station", "drivers", "procedures", "gui"])
+def test_library_code_never_prints_reads_stdin_or_sleeps(package: str) -> None:
+    allowed = {"station/cli.py", "drivers/clock.py"}  # the terminal front end; the bench's clock
+    for path in (ROOT / package).rglob("*.py"):
+        rel = str(path.relative_to(ROOT))
+        if rel in allowed:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                f = node.func
+                name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+                owner = f.value.id if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) else ""
+                assert name not in ("print", "input"), f"{rel}:{node.lineno} calls {name}()"
+                assert (owner, name) != ("time", "sleep"), f"{rel}:{node.lineno} calls time.sleep()"
