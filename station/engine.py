@@ -38,6 +38,7 @@ from station.errors import (
     ConfigError,
     PlanRefused,
     RunAborted,
+    RunFileError,
     WrongInstrument,
 )
 from station.events import (
@@ -180,7 +181,7 @@ class Engine:
         self._points: list[TestPoint] = list(procedure.points())
         self._spec: PointSpec | None = None
         self._planned_tur: list[float] = []
-        self._operating: set[str] = set()
+        self._recorded_idn: dict[str, str] = {}  # on resume: *IDN? of each role when the run started
         self._sigints = 0
 
     # -- control from other threads --------------------------------------------
@@ -450,7 +451,19 @@ class Engine:
             mine = [(str(p.function), p.range, p.nominal) for p in self._points]
             if planned != mine:
                 raise PlanRefused(f"{self.path}: its plan differs from the procedure's points; it cannot be resumed")
+            self._recorded_idn = {inst.role: inst.idn for inst in rf.instruments}
             return rf.completed()
+
+    def _check_same_instruments(self) -> None:
+        """A resumed run must use the instruments it started with: its
+        traceability and results are stated for them."""
+        for role, idn in self._recorded_idn.items():
+            now = self._instruments.identities.get(role)
+            if now is None or now.raw != idn:
+                raise PlanRefused(
+                    f"{self.path}: {role} is now {now.raw if now else 'absent'!r} but the run started with "
+                    f"{idn!r}; resume with the same instruments, or start a new run"
+                )
 
     # -- the run -----------------------------------------------------------------------
     def run(self) -> RunOutcome:
@@ -460,6 +473,7 @@ class Engine:
             raise PlanRefused(f"{self.path} already exists; choose another output file, or continue it with --resume")
         try:
             turs = self.check_plan()
+            self._check_same_instruments()
         except CalstationError as e:
             self._instruments.close()
             if isinstance(e, PlanRefused):
@@ -525,7 +539,11 @@ class Engine:
                 t0 = time.time()
                 obs = self.procedure.measure(ctx, point)
                 result = self._evaluate(i, point, obs, t0)
-                writer.point(result, obs.times, obs.values)
+                try:
+                    writer.point(result, obs.times, obs.values)
+                except (OSError, RuntimeError, ValueError) as err:
+                    raise RunFileError(f"{self.path}: cannot write point {i + 1} to the run file ({err}); "
+                                       "check the disk, then resume the run") from err
                 done.add(i)
                 results.append(result)
                 self._emit(PointDone(result, len(done), total))
@@ -572,7 +590,14 @@ class Engine:
         for problem in self._instruments.close():
             writer.event("close", problem)
         writer.event("finished", f"{status}: {reason}")
-        writer.finish(status, reason)
+        try:
+            writer.finish(status, reason)
+        except (OSError, RuntimeError, ValueError) as err:
+            # the bench is safe already; the file keeps every committed point
+            reason = f"{reason}; the final status could not be written ({err})"
+            self._emit(RunFinished("failed", reason, str(self.path)))
+            raise RunFileError(f"{self.path}: the run ended ({status}) but its status could not be "
+                               f"written ({err}); the points recorded so far are kept") from err
         self._emit(RunFinished(status, reason, str(self.path)))
         return status, reason
 

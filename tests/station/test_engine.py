@@ -192,3 +192,23 @@ def test_pause_holds_the_run_until_resumed(tmp_path: Path) -> None:
     assert counts == list(range(1, 18))
     kinds = _event_kinds(path)
     assert "paused" in kinds and "continued" in kinds
+
+
+def test_an_aborted_run_resumes_only_with_the_instruments_it_started_with(tmp_path: Path) -> None:
+    from station.errors import PlanRefused
+
+    path = tmp_path / "run.h5"
+    with SimulatedStation() as sim:
+        assert _engine(sim, path, prompts=_AbortAt("Hazardous voltage")).run().status == "aborted"
+    with SimulatedStation() as sim:
+        sim.sim.calibrator.idn = "FLUKE,5522A,7654321,1.4"  # another calibrator of the same model
+        engine = Engine(Keysight34401aDcv(), sim.bench(), demo_job(), path, prompts=AutoAnswer(),
+                        clock=sim.clock, simulators=sim.simulators, resume=True)
+        with pytest.raises(PlanRefused, match="standard is now 'FLUKE,5522A,7654321,1.4' but the run started with"):
+            engine.run()
+    with SimulatedStation() as sim:
+        outcome = Engine(Keysight34401aDcv(), sim.bench(), demo_job(), path, prompts=AutoAnswer(),
+                         clock=sim.clock, simulators=sim.simulators, resume=True).run()
+    assert outcome.status == "completed" and outcome.points == 17
+    with RunFile(path) as rf:
+        assert rf.completed() == list(range(17))
