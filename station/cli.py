@@ -124,7 +124,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     from station import library
     from station.bench import BenchConfig, Job
 
-    procedure = library.load(args.procedure, **_procedure_options(args))
+    name = args.procedure
+    if name is None:
+        if not args.resume:
+            raise ConfigError("name the procedure to run (calstation run PROCEDURE ...), or --resume a run file")
+        from station.runfile.reader import RunFile
+
+        with RunFile(Path(args.resume)) as rf:
+            name = rf.procedure["name"]
+        if name not in library.available():
+            raise ConfigError(f"{args.resume} is a run of procedure {name!r}, which is not in the library; "
+                              f"give its file: calstation run PATH.py --resume {args.resume}")
+    procedure = library.load(name, **_procedure_options(args))
     path = Path(args.resume or args.out or f"{procedure.name}-{dt.datetime.now():%Y%m%d-%H%M%S}.h5")
     sim = None
     try:
@@ -281,7 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_demo)
 
     r = sub.add_parser("run", help="run a procedure")
-    r.add_argument("procedure", help="procedure name (see docs/procedures.md) or path to a .py file")
+    r.add_argument("procedure", nargs="?",
+                   help="procedure name (see docs/procedures.md) or path to a .py file; "
+                        "with --resume, defaults to the run's own procedure")
     r.add_argument("--bench", help="bench file (TOML) listing the instruments")
     r.add_argument("--job", help="job file (TOML): customer, DUT, environment")
     r.add_argument("--simulated", action="store_true", help="use the built-in simulated bench")

@@ -447,8 +447,8 @@ class Engine:
                 )
             self.rule = DecisionRule(rf.attrs["decision_rule"])
             self._spec = None
-            planned = [(r.function, r.range, r.nominal) for r in rf.plan]
-            mine = [(str(p.function), p.range, p.nominal) for p in self._points]
+            planned = [(r.function, r.range, r.nominal, r.readings) for r in rf.plan]
+            mine = [(str(p.function), p.range, p.nominal, p.readings) for p in self._points]
             if planned != mine:
                 raise PlanRefused(f"{self.path}: its plan differs from the procedure's points; it cannot be resumed")
             self._recorded_idn = {inst.role: inst.idn for inst in rf.instruments}

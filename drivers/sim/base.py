@@ -38,7 +38,7 @@ class SimulatedInstrument:
     """
 
     #: The ``*IDN?`` reply.
-    idn: ClassVar[str] = "SIMULATED,INSTRUMENT,0,0"
+    idn: str = "SIMULATED,INSTRUMENT,0,0"  # an instance may claim another serial
     #: What the host appends to each command (the real instrument's input
     #: terminator). The simulator accepts CR, LF and CR LF whatever this says.
     write_termination: ClassVar[str] = "\n"

@@ -306,3 +306,20 @@ def test_sim_serve_prints_resources_that_answer(calstation_cmd: list[str]) -> No
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0
+
+
+def test_resume_finds_the_procedure_in_the_run_file(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "run.h5"
+    # the operator answers Abort at the hazard prompt (on the terminal)
+    answers = iter(["", "a"])
+    monkeypatch.setattr("builtins.input", lambda: next(answers))
+    assert main(["run", "keysight-34401a-dcv", "--simulated", "--out", str(out), "--readings", "3"]) == 4
+    capsys.readouterr()
+    # a different number of readings is a different plan: refused
+    assert main(["run", "--simulated", "--yes", "--resume", str(out)]) == 3
+    assert "plan differs" in _one_line_error(capsys.readouterr().err)
+    assert main(["run", "--simulated", "--yes", "--resume", str(out), "--readings", "3"]) == 0
+    with RunFile(out) as rf:
+        assert rf.status == "completed" and rf.completed() == list(range(17))
+    assert main(["run", "--simulated", "--yes", "--resume", str(tmp_path / "nothing.h5")]) == 1

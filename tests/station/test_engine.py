@@ -201,7 +201,7 @@ def test_an_aborted_run_resumes_only_with_the_instruments_it_started_with(tmp_pa
     with SimulatedStation() as sim:
         assert _engine(sim, path, prompts=_AbortAt("Hazardous voltage")).run().status == "aborted"
     with SimulatedStation() as sim:
-        sim.sim.calibrator.idn = "FLUKE,5522A,7654321,1.4"  # another calibrator of the same model
+        sim.sim.calibrator.idn = "FLUKE,5522A,7654321,1.4"  # another 5522A, another serial
         engine = Engine(Keysight34401aDcv(), sim.bench(), demo_job(), path, prompts=AutoAnswer(),
                         clock=sim.clock, simulators=sim.simulators, resume=True)
         with pytest.raises(PlanRefused, match="standard is now 'FLUKE,5522A,7654321,1.4' but the run started with"):
