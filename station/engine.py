@@ -3,10 +3,11 @@ abort to safe state, resume, recording and evaluation.
 
 The engine owns the run's whole life. Every way a run can end (the last
 point, Abort, an instrument fault, an exception in the procedure, Ctrl-C)
-goes through one ``finally``: every source is put in its safe state first,
-and only then is the run file marked with its status. While that happens a
-further Ctrl-C is held back (after QCoDeS' DelayedKeyboardInterrupt and
-OpenHTF's teardown phases).
+goes through `Engine._end`: every source is put in its safe state first,
+and only then is the run file marked with its status. Ctrl-C becomes an
+abort at the next checkpoint, and further presses are held back until the
+run has ended (after QCoDeS' DelayedKeyboardInterrupt and OpenHTF's
+teardown phases).
 """
 
 from __future__ import annotations
@@ -325,7 +326,7 @@ class Engine:
         ref = self.procedure.dut_spec
         try:
             dut = lookup(ref.manufacturer, ref.model, self._points[0].function, ref.interval)
-            std = lookup(ident.manufacturer.title(), ident.model, self._points[0].function, cfg.specification)
+            std = lookup(ident.manufacturer, ident.model, self._points[0].function, cfg.specification)
             dist = Distribution(cfg.distribution)
         except SpecError as e:
             raise PlanRefused(str(e)) from None
@@ -359,7 +360,9 @@ class Engine:
         std_role = proc.standard_role
         source = self._instruments.drivers[std_role]
         meter = self._instruments.drivers[proc.dut_role]
-        assert isinstance(source, Source) and isinstance(meter, Meter)
+        if not isinstance(source, Source) or not isinstance(meter, Meter):
+            raise PlanRefused(f"procedure {proc.name}: its standard must be a Source and its DUT a Meter "
+                              "(this engine calibrates meters against sources); fix its roles")
         self._spec = spec = self._specs(std_role, self.bench.instruments[std_role])
         turs = []
         for i, p in enumerate(self._points):
