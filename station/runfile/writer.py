@@ -15,7 +15,7 @@ import os
 import shutil
 import struct
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -125,14 +125,6 @@ class _Appender:
         size, cb, buf = self._itemsize, self._chunk_bytes, self._buf
         pos = self._pos
         total = len(data)
-        if pos + total < cb:  # the usual case: it fits in the last chunk
-            buf[pos : pos + total] = data
-            start = self.n - pos // size
-            self.n += total // size
-            self._pos = pos + total
-            self._id.set_extent((self.n,))  # HDF5 writes a chunk only inside the extent
-            self._id.write_direct_chunk((start,), buf)
-            return
         i = 0
         while i < total:
             take = min(total - i, cb - pos)
@@ -141,7 +133,7 @@ class _Appender:
             self.n += take // size
             i += take
             pos += take
-            self._id.set_extent((self.n,))
+            self._id.set_extent((self.n,))  # HDF5 writes a chunk only inside the extent
             self._id.write_direct_chunk((start,), buf)
             if pos == cb:
                 pos = 0
@@ -152,20 +144,24 @@ assert PointResult._fields == L.POINT_DTYPE.names, "PointResult and /points must
 
 _IO_ROW = struct.Struct(f"<dBBBB{L.IO_INLINE}s")
 assert _IO_ROW.size == L.IO_DTYPE.itemsize
-_IO_S = f"S{L.IO_INLINE}"
 _RX = "rx"
 
 
 def _io_rows(times: Iterable[float], ids: Iterable[int], directions: Iterable[str],
-             datas: Iterable[bytes]) -> Iterator[bytes]:
-    """/io rows one by one; an exchange longer than a row continues in the next."""
-    width = L.IO_INLINE
+             datas: Iterable[bytes]) -> list[bytes]:
+    """/io rows, packed; an exchange longer than a row continues in the next."""
+    pack, width = _IO_ROW.pack, L.IO_INLINE
+    rows: list[bytes] = []
     for t, ident, direction, data in zip(times, ids, directions, datas, strict=True):
         rx = direction == _RX
         n = len(data)
-        for k in range(0, max(n, 1), width):
+        if n <= width:  # nearly every exchange: one row
+            rows.append(pack(t, ident, rx, 0, n, data))
+            continue
+        for k in range(0, n, width):
             part = data[k : k + width]
-            yield _IO_ROW.pack(t, ident, rx, k + width < n, len(part), part)
+            rows.append(pack(t, ident, rx, k + width < n, len(part), part))
+    return rows
 
 
 def _struct_of(dtype: np.dtype[Any]) -> tuple[struct.Struct, tuple[tuple[int, int], ...]]:
@@ -358,12 +354,7 @@ class RunWriter:
                 ids = list(map(self._instrument_ids.__getitem__, names))
             except KeyError as e:
                 raise RunFileError(f"I/O from {e.args[0]!r}, which is not an instrument of this run") from None
-            if max(map(len, datas)) <= L.IO_INLINE:  # the usual case: a row an exchange
-                pack = _IO_ROW.pack
-                blob = b"".join([pack(t, i, d == _RX, 0, len(b), b)
-                                 for t, i, d, b in zip(times, ids, directions, datas, strict=True)])
-            else:
-                blob = b"".join(_io_rows(times, ids, directions, datas))
+            blob = b"".join(_io_rows(times, ids, directions, datas))
             self._io.append_bytes(blob)
         if self._ev_rows:
             self._ev_data.append_bytes(b"".join(self._ev_chunks))

@@ -1,0 +1,72 @@
+"""The run file keeps exactly what it was given: bytes, readings, events."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from drivers.transport import IOEntry
+from station.runfile.reader import RunFile
+from station.runfile.writer import InstrumentRecord, RunHeader, RunWriter
+
+
+def _header() -> RunHeader:
+    inst = tuple(InstrumentRecord(role, "drv", "sim://x", "M", "X1", "1", "1", "M,X1,1,1") for role in ("standard", "dut"))
+    return RunHeader("id", "2026-11-26T00:00:00Z", "calstation test", "p", "1", "t", "m", "0" * 64, "src",
+                     "simple-acceptance", "stmt", {"customer_name": "ACME"}, inst, ())
+
+
+@settings(max_examples=25, deadline=None)
+@given(exchanges=st.lists(st.tuples(st.sampled_from(["standard", "dut"]), st.sampled_from(["tx", "rx"]),
+                                    st.binary(max_size=200)), max_size=60))
+def test_every_byte_of_the_io_log_reads_back_exactly(tmp_path_factory, exchanges) -> None:
+    path = tmp_path_factory.mktemp("io") / "run.h5"
+    w = RunWriter.create(path, _header())
+    sent = [IOEntry(time.time(), name, direction, data) for name, direction, data in exchanges]  # type: ignore[arg-type]
+    for e in sent[: len(sent) // 2]:
+        w.io(e)
+    w.commit()
+    for e in sent[len(sent) // 2 :]:
+        w.io(e)
+    w.finish("completed", "ok")
+    with RunFile(path) as rf:
+        assert list(rf.io()) == sent
+
+
+def test_events_keep_their_text_and_order(tmp_path: Path) -> None:
+    path = tmp_path / "run.h5"
+    w = RunWriter.create(path, _header())
+    messages = [("prompt", "Connect the leads: 接上测试线"), ("answer", "Continue"), ("message", "x" * 5000)]
+    for kind, text in messages:
+        w.event(kind, text)
+    w.finish("aborted", "operator")
+    with RunFile(path) as rf:
+        assert [(k, m) for _, k, m in rf.events()] == messages
+        assert rf.status == "aborted" and rf.attrs["end_reason"] == "operator"
+
+
+def test_readings_cross_chunk_boundaries_intact(tmp_path: Path) -> None:
+    from station.metrology.result import PointResult
+
+    path = tmp_path / "run.h5"
+    w = RunWriter.create(path, _header())
+    rng = np.random.default_rng(1)
+    kept = {}
+    for i in range(300):  # 300 points of 7 readings: many 4 KiB chunks
+        values = rng.normal(10, 1e-5, 7)
+        times = np.full(7, 1.7e9 + i)
+        r = PointResult(i, "DCV", 10.0, 10.0, "V", 10.0, float(values.mean()), 0.0, 9.9, 10.1, 1e-4, 2.0, 4.0,
+                        "pass", "as_found", 7, 0.0, 0.0, 0.0, 0.0, 0.0, 1e9, 0.0, 0.0, 0.0, f"p{i}")
+        w.point(r, times, values)
+        kept[i] = values
+    w.finish("completed", "ok")
+    with RunFile(path) as rf:
+        assert rf.completed() == list(range(300))
+        for i in (0, 1, 145, 146, 299):
+            t, v = rf.raw(i)
+            assert np.array_equal(v, kept[i]) and np.all(t == 1.7e9 + i)
+        assert rf.points[299].label == "p299"
