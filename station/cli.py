@@ -93,12 +93,6 @@ class Progress:
             print(f"\n{event.text}" if self.tty else event.text, file=self.stream)
 
 
-def _sigint_to(engine: Engine) -> None:
-    """Ctrl-C aborts the run (safe state first); later presses are held back."""
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, lambda s, f: engine.interrupt())
-
-
 def _report(outcome: RunOutcome, out: TextIO = sys.stdout) -> None:
     line = f"run {outcome.status}: {outcome.reason}"
     if outcome.status == "completed" and outcome.out_of_tolerance:
@@ -154,7 +148,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         engine = Engine(procedure, bench, job, path, prompts=_prompts(args), rule=RULES[args.rule],
                         clock=clock, simulators=simulators, listeners=[Progress()],
                         resume=bool(args.resume))
-        _sigint_to(engine)
         outcome = engine.run()
     finally:
         if sim is not None:
@@ -182,7 +175,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
         engine = Engine(Keysight34401aDcv(), sim.bench(), demo_job(), path, prompts=_prompts(args),
                         rule=RULES[args.rule], clock=sim.clock, simulators=sim.simulators,
                         listeners=[Progress()])
-        _sigint_to(engine)
         outcome = engine.run()
     _report(outcome)
     if outcome.status == "completed":
