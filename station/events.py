@@ -8,7 +8,7 @@ a GUI must hand them over to its own thread (Qt queued signal).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 if TYPE_CHECKING:
@@ -63,8 +63,6 @@ class RunFinished:
     status: RunStatus
     reason: str
     path: str
-    out_of_tolerance: int = 0
-    summary: dict[str, int] = field(default_factory=dict)
 
 
 Event = RunStarted | PlanChecked | PointStarted | PointDone | StateChanged | Message | RunFinished
