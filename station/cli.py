@@ -28,6 +28,7 @@ from station.engine import (
 from station.errors import CalstationError, ConfigError, PlanRefused
 from station.events import Event, Message, PlanChecked, PointDone, RunStarted
 from station.metrology.decision import DecisionRule
+from station.procedure import TestPoint
 from station.prompts import ABORT, AutoAnswer, Prompt, PromptChannel
 
 RULES = {"simple": DecisionRule.SIMPLE, "guard-band": DecisionRule.GUARD_BAND_U}
@@ -148,12 +149,26 @@ def cmd_run(args: argparse.Namespace) -> int:
         engine = Engine(procedure, bench, job, path, prompts=_prompts(args), rule=RULES[args.rule],
                         clock=clock, simulators=simulators, listeners=[Progress()],
                         resume=bool(args.resume))
+        if args.check:
+            _print_plan(procedure.name, engine.preview())
+            return EXIT_OK
         outcome = engine.run()
     finally:
         if sim is not None:
             sim.close()
     _report(outcome)
     return outcome.exit_code
+
+
+def _print_plan(name: str, plan: list[tuple[TestPoint, float]]) -> None:
+    print(f"plan of {name}: {len(plan)} points, checked (instruments identified, points in range)")
+    print(f"{'No.':>4}  {'function':<8} {'range':>8} {'nominal':>10} {'unit':<4} {'readings':>8} {'TUR':>7}")
+    for i, (p, tur) in enumerate(plan):
+        flag = "  < 4:1" if tur < 4.0 else ""
+        print(f"{i + 1:>4}  {p.function:<8} {p.range:>8g} {p.nominal:>10g} {p.unit:<4} {p.readings:>8} "
+              f"{tur:>7.1f}{flag}")
+    print("TUR here is planned from the standard's specification alone (k = 2); "
+          "the run computes it from the whole budget")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -294,6 +309,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--resume", metavar="FILE", help="continue an interrupted run after its last completed point")
     r.add_argument("--readings", type=int, help="readings per point")
     r.add_argument("--settle", type=float, help="dwell after settling, seconds")
+    r.add_argument("--check", action="store_true",
+                   help="check the plan and print each point with its planned TUR; energise nothing, "
+                        "write no file")
     common_run(r)
     r.set_defaults(func=cmd_run)
 

@@ -389,6 +389,18 @@ class Engine:
         self._planned_tur = turs
         return turs
 
+    def preview(self) -> list[tuple[TestPoint, float]]:
+        """Check the plan, then close the instruments again: nothing is
+        energised and no run file is written. Returns each point with its
+        planned TUR."""
+        try:
+            turs = self.check_plan()
+        except CalstationError as e:
+            raise e if isinstance(e, PlanRefused) else PlanRefused(str(e)) from None
+        finally:
+            self._instruments.close()
+        return list(zip(self._points, turs, strict=True))
+
     # -- the run file ------------------------------------------------------------
     def _header(self) -> RunHeader:
         proc = self.procedure

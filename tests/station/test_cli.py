@@ -323,3 +323,21 @@ def test_resume_finds_the_procedure_in_the_run_file(tmp_path: Path, capsys: pyte
     with RunFile(out) as rf:
         assert rf.status == "completed" and rf.completed() == list(range(17))
     assert main(["run", "--simulated", "--yes", "--resume", str(tmp_path / "nothing.h5")]) == 1
+
+
+def test_check_prints_the_plan_with_tur_and_writes_nothing(tmp_path: Path, served_bench: tuple[SimBench, dict[str, str]],
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    bench, res = served_bench
+    out = tmp_path / "run.h5"
+    argv = ["run", "keysight-34401a-dcv", "--bench", str(_bench_file(tmp_path, res["calibrator"], res["dmm"])),
+            "--job", str(_job_file(tmp_path)), "--out", str(out), "--check"]
+    assert main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = [ln.split() for ln in lines if ln[:4].strip().isdigit()]
+    assert len(rows) == 17
+    # 10 V on the 10 V range: 34401A 1 y tolerance 400 uV; 5522A 90 d 120 uV, rectangular, k = 2
+    ten = next(r for r in rows if r[2] == "10" and r[3] == "10")
+    assert float(ten[6]) == pytest.approx(800e-6 / (2 * 2 * 120e-6 / 3**0.5), abs=0.05)
+    assert not out.exists()
+    assert not bench.calibrator.operating
+    assert "OPER" not in bench.calibrator.received and not any(m.startswith("OUT") for m in bench.calibrator.received)
