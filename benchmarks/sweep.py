@@ -58,7 +58,7 @@ class Sweep(Procedure):
         self.block = block
 
     def points(self) -> Sequence[TestPoint]:
-        return [TestPoint(Function.DCV, 10.0, v, READINGS, 0.0) for v in nominals(self.n)]
+        return [TestPoint(Function.DCV, 10.0, v, READINGS, 0.0, nplc=1.0) for v in nominals(self.n)]
 
     def setup(self, ctx: Context) -> None:
         ctx.meter("dut").configure(Function.DCV, 10.0, 1.0)

@@ -139,6 +139,11 @@ class Meter(Instrument, Protocol):
         configuration, in the function's unit."""
         ...
 
+    def resolution_for(self, function: Function, range_: float, nplc: float) -> float:
+        """The resolution `configure(function, range_, nplc)` would give,
+        without talking to the instrument (for the plan)."""
+        ...
+
     def read(self) -> float:
         """Take one reading in the present configuration."""
         ...

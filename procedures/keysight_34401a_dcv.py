@@ -50,18 +50,18 @@ class Keysight34401aDcv(Procedure):
     def __init__(self, readings: int = 10, settle_s: float = 2.0) -> None:
         self.readings = readings
         self.settle_s = settle_s
-        self._range: float | None = None
+        self._configured: tuple[float, float] | None = None  # (range, nplc) the DMM is set to
         self._hazard_confirmed = False
 
     def points(self) -> Sequence[TestPoint]:
         return [
-            TestPoint(Function.DCV, rng, nominal, self.readings, self.settle_s)
+            TestPoint(Function.DCV, rng, nominal, self.readings, self.settle_s, nplc=self.nplc)
             for rng, nominals in POINTS.items()
             for nominal in nominals
         ]
 
     def setup(self, ctx: Context) -> None:
-        self._range = None
+        self._configured = None
         self._hazard_confirmed = False
         ctx.prompt(
             "Connect the leads",
@@ -70,16 +70,16 @@ class Keysight34401aDcv(Procedure):
         )
 
     def measure(self, ctx: Context, point: TestPoint) -> Observation:
-        if point.range != self._range:
-            if point.range > HAZARD_V and not self._hazard_confirmed:
-                ctx.prompt(
-                    "Hazardous voltage",
-                    f"The next points apply up to {max(abs(v) for r, vs in POINTS.items() if r > HAZARD_V for v in vs):g} V "
-                    "to the leads. Keep clear of the terminals until the run ends.",
-                    hazard=True,
-                )
-                self._hazard_confirmed = True
-            ctx.meter("dut").configure(point.function, point.range, self.nplc)
-            self._range = point.range
+        if point.range > HAZARD_V and not self._hazard_confirmed:
+            ctx.prompt(
+                "Hazardous voltage",
+                f"The next points apply up to {max(abs(v) for r, vs in POINTS.items() if r > HAZARD_V for v in vs):g} V "
+                "to the leads. Keep clear of the terminals until the run ends.",
+                hazard=True,
+            )
+            self._hazard_confirmed = True
+        if (point.range, point.nplc) != self._configured:
+            ctx.meter("dut").configure(point.function, point.range, point.nplc)
+            self._configured = (point.range, point.nplc)
         reference = ctx.apply("standard", point.function, point.nominal, dwell_s=point.settle_s)
         return ctx.read("dut", point.readings, reference)

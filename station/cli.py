@@ -167,8 +167,8 @@ def _print_plan(name: str, plan: list[tuple[TestPoint, float]]) -> None:
         flag = "  < 4:1" if tur < 4.0 else ""
         print(f"{i + 1:>4}  {p.function:<8} {p.range:>8g} {p.nominal:>10g} {p.unit:<4} {p.readings:>8} "
               f"{tur:>7.1f}{flag}")
-    print("TUR here is planned from the standard's specification alone (k = 2); "
-          "the run computes it from the whole budget")
+    print("planned TUR: from the standard's specification and the DUT's resolution (k = 2); "
+          "the run adds the repeatability of the readings")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -382,7 +382,7 @@ class Engine:
             if p.readings < 2:
                 raise PlanRefused(f"{where} takes {p.readings} reading(s); a type A evaluation needs at least 2")
             try:
-                t = planned_tur(p.range, p.nominal, 0.0, spec)
+                t = planned_tur(p.range, p.nominal, meter.resolution_for(p.function, p.range, p.nplc), spec)
             except SpecError as e:
                 raise PlanRefused(f"{where}: {e}") from None
             turs.append(t)
@@ -425,7 +425,7 @@ class Engine:
             ))
         plan = tuple(
             PlanRow(i, str(p.function), p.range, p.nominal, p.unit, p.readings, p.settle_s, p.phase,
-                    p.label, self._planned_tur[i])
+                    p.label, p.nplc, self._planned_tur[i])
             for i, p in enumerate(self._points)
         )
         return RunHeader(
@@ -462,8 +462,8 @@ class Engine:
                 )
             self.rule = DecisionRule(rf.attrs["decision_rule"])
             self._spec = None
-            planned = [(r.function, r.range, r.nominal, r.readings) for r in rf.plan]
-            mine = [(str(p.function), p.range, p.nominal, p.readings) for p in self._points]
+            planned = [(r.function, r.range, r.nominal, r.readings, r.nplc) for r in rf.plan]
+            mine = [(str(p.function), p.range, p.nominal, p.readings, p.nplc) for p in self._points]
             if planned != mine:
                 raise PlanRefused(f"{self.path}: its plan differs from the procedure's points; it cannot be resumed")
             self._recorded_idn = {inst.role: inst.idn for inst in rf.instruments}

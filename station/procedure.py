@@ -64,6 +64,7 @@ class TestPoint:
     settle_s: float = 2.0  # dwell after the standard reports settled
     phase: Phase = "as_found"
     label: str = ""
+    nplc: float = 10.0  # integration time of the DUT, in power-line cycles
 
     @property
     def unit(self) -> str:

@@ -94,20 +94,26 @@ class Keysight34401A(MessageInstrument):
         self._range, self._nplc = range_, nplc
 
     def resolution(self) -> float:
-        """One least significant digit, in V, per the 34401A datasheet:
-        6.5 digits at NPLC >= 10 (range x 1e-6: 100 nV on 100 mV, 10 uV on
-        10 V), 5.5 digits at NPLC 1 (range x 1e-5), 4.5 digits below
-        (range x 1e-4). Needs `configure` first."""
+        """One least significant digit in the present configuration, in V.
+        Needs `configure` first."""
         if self._range is None or self._nplc is None:
             raise InstrumentError(
                 self.name, "VOLT:DC:NPLC?", "resolution unknown: the meter is not configured",
                 "call configure() first",
             )
-        if self._nplc >= 10:
-            return self._range * 1e-6
-        if self._nplc >= 1:
-            return self._range * 1e-5
-        return self._range * 1e-4
+        return self.resolution_for(Function.DCV, self._range, self._nplc)
+
+    def resolution_for(self, function: Function, range_: float, nplc: float) -> float:
+        """One least significant digit, in V, per the 34401A datasheet:
+        6.5 digits at NPLC >= 10 (range x 1e-6: 100 nV on 100 mV, 10 uV on
+        10 V), 5.5 digits at NPLC 1 (range x 1e-5), 4.5 digits below
+        (range x 1e-4). Sends nothing."""
+        self._check_function(function, "VOLT:DC:NPLC?")
+        if nplc >= 10:
+            return range_ * 1e-6
+        if nplc >= 1:
+            return range_ * 1e-5
+        return range_ * 1e-4
 
     def read(self) -> float:
         """``READ?``: one reading in the present configuration, in V.

@@ -113,7 +113,8 @@ def evaluate(
 
 
 def planned_tur(range_: float, reference: float, resolution: float, spec: PointSpec) -> float:
-    """TUR before the run: the budget without repeatability, with k = 2."""
+    """TUR before the run: the standard and the DUT's resolution (no
+    repeatability yet), with k = 2."""
     tol = spec.dut.half_width(reference, range_)
     u_std = spec.standard_distribution.standard_uncertainty(spec.standard.half_width(reference))
     u_res = resolution / 2.0 / 3**0.5

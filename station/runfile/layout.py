@@ -72,6 +72,7 @@ PLAN_DTYPE = np.dtype(
         ("settle_s", "<f8"),
         ("phase", S16),
         ("label", S64),
+        ("nplc", "<f8"),
         ("planned_tur", "<f8"),
     ]
 )

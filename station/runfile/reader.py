@@ -103,7 +103,7 @@ class RunFile:
         return [
             PlanRow(int(r["index"]), _text(r["function"]), float(r["range"]), float(r["nominal"]),
                     _text(r["unit"]), int(r["readings"]), float(r["settle_s"]), _text(r["phase"]),
-                    _text(r["label"]), float(r["planned_tur"]))
+                    _text(r["label"]), float(r["nplc"]), float(r["planned_tur"]))
             for r in self._f[L.PLAN][...]
         ]
 

@@ -62,6 +62,7 @@ class PlanRow:
     settle_s: float
     phase: str
     label: str
+    nplc: float
     planned_tur: float
 
 
@@ -218,7 +219,7 @@ def _build(f: h5py.File, header: RunHeader) -> None:
     plan = np.array(
         [
             (p.index, _fixed(p.function, 16), p.range, p.nominal, _fixed(p.unit, 16), p.readings,
-             p.settle_s, _fixed(p.phase, 16), _fixed(p.label, 64), p.planned_tur)
+             p.settle_s, _fixed(p.phase, 16), _fixed(p.label, 64), p.nplc, p.planned_tur)
             for p in header.plan
         ],
         dtype=L.PLAN_DTYPE,

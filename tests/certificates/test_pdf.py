@@ -105,7 +105,7 @@ def header(job_attrs: Mapping[str, str]) -> RunHeader:
         procedure_sha256="ab" * 32, procedure_source="# procedure source\n",
         decision_rule=str(RULE), decision_statement=RULE.statement,
         job=job_attrs, instruments=(STANDARD, DUT),
-        plan=tuple(PlanRow(i, "DCV", r, v, "V", 10, 2.0, "as_found", "", 10.0)
+        plan=tuple(PlanRow(i, "DCV", r, v, "V", 10, 2.0, "as_found", "", 10.0, 10.0)
                    for i, (r, v) in enumerate(PLAN)),
     )
 

@@ -31,7 +31,8 @@ class LongDcvSweep(Procedure):
 
     def points(self) -> Sequence[TestPoint]:
         return [
-            TestPoint(Function.DCV, 10.0, round(-10.0 + 20.0 * i / (self.n - 1), 6), self.readings, self.settle_s)
+            TestPoint(Function.DCV, 10.0, round(-10.0 + 20.0 * i / (self.n - 1), 6), self.readings, self.settle_s,
+                      nplc=1.0)
             for i in range(self.n)
         ]
 
