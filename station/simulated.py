@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any, Literal
 
@@ -105,7 +105,7 @@ class SimulatedStation:
     def bench(self, today: dt.date | None = None) -> BenchConfig:
         cfg = simulated_bench_config(self.resources, today)
         if self.transport == "pty":
-            cfg = BenchConfig({r: _replace(c, serial=True) for r, c in cfg.instruments.items()}, cfg.source)
+            cfg = BenchConfig({r: replace(c, serial=True) for r, c in cfg.instruments.items()}, cfg.source)
         return cfg
 
     def close(self) -> None:
@@ -117,8 +117,3 @@ class SimulatedStation:
     def __exit__(self, *exc: object | TracebackType) -> None:
         self.close()
 
-
-def _replace(cfg: InstrumentConfig, **changes: Any) -> InstrumentConfig:
-    import dataclasses
-
-    return dataclasses.replace(cfg, **changes)
