@@ -163,9 +163,10 @@ class ResultsModel(QAbstractTableModel):
     # -- fed from events ------------------------------------------------------------
     def start(self, points: Sequence[TestPoint], completed: Sequence[int] = ()) -> None:
         self.beginResetModel()
+        earlier = set(completed)
         self._rows = [
             Row(i, str(p.function), p.range, p.nominal, p.unit,
-                "earlier" if i in set(completed) else "pending")
+                "earlier" if i in earlier else "pending")
             for i, p in enumerate(points)
         ]
         self.endResetModel()

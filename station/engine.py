@@ -533,8 +533,9 @@ class Engine:
     def _failed_before(self, completed: list[int]) -> int:
         if not completed:
             return 0
+        earlier = set(completed)
         with RunFile(self.path) as rf:
-            return sum(1 for r in rf.points if r.decision == "fail" and r.index in set(completed))
+            return sum(1 for r in rf.points if r.decision == "fail" and r.index in earlier)
 
     def _body(self, done: set[int], results: list[PointResult]) -> tuple[RunStatus, str]:
         ctx = _Context(self)
