@@ -19,7 +19,7 @@ kind it has. `open_transport` picks the kind from the resource string:
   ``rfc2217://``, ``COM3``, ``/dev/ttyUSB0``, ``/dev/pts/4``): opened with
   ``serial.serial_for_url``.
 
-Every byte sent and received is given to ``io_log`` as an `IOEntry`, with
+Every byte sent and received goes to the `IOLog` given as ``io_log``, with
 its terminations, as it happens; a partial reply cut short by a timeout is
 logged too where the transport gives it back (sim://, serial).
 """
@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import re
 import socket
+import struct
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 
 from drivers.errors import GarbledReply, InstrumentTimeout, ResourceNotFound, TransportError
@@ -40,11 +41,7 @@ if TYPE_CHECKING:
 
 
 class IOEntry(NamedTuple):
-    """One exchange on the wire, as it happened.
-
-    A named tuple, not a dataclass: one is made for every exchange, and the
-    run file drains them in bulk (``zip(*entries)``).
-    """
+    """One exchange on the wire, as it happened (decoded from an `IOLog`)."""
 
     time: float  # wall time, seconds since the epoch (time.time())
     instrument: str  # the instrument's name on the bench
@@ -52,11 +49,82 @@ class IOEntry(NamedTuple):
     data: bytes  # exactly the bytes, terminations included
 
 
-IOLog = Callable[[IOEntry], None]
+#: Bytes of an exchange held in one I/O log record; a longer exchange
+#: continues in the records after it (``more`` = 1 on all but its last).
+IO_INLINE = 36
 
-#: Builds an IOEntry without the named tuple's Python-level ``__new__``
-#: (one is made for every exchange; this halves the cost).
-_entry = tuple.__new__
+#: One I/O log record, 48 bytes, little-endian: time (float64, seconds since
+#: the epoch), instrument (uint8, index into `IOLog.instruments`), direction
+#: (uint8, 0 = sent to the instrument, 1 = received), more (uint8), length
+#: (uint8, bytes of data used), data (36 bytes). The run file's /io rows are
+#: these records as they are (station/runfile/layout.py).
+IO_RECORD = struct.Struct(f"<dBBBB{IO_INLINE}s")
+_pack_record = IO_RECORD.pack
+
+
+class IOLog:
+    """Every byte sent to and received from the instruments of a bench, in
+    order, as fixed-size binary `IO_RECORD` records.
+
+    Transports append to it as bytes go on the wire (packing a record costs
+    less than building an object); the run file drains it with `take` at
+    each commit and stores the records unchanged. Not thread-safe: one
+    bench, one thread.
+    """
+
+    MAX_INSTRUMENTS = 256
+
+    def __init__(self, instruments: Sequence[str] = ()) -> None:
+        self.records = bytearray()
+        self.instruments: list[str] = []
+        for name in instruments:
+            self.register(name)
+
+    def register(self, name: str) -> int:
+        """The instrument number of ``name`` in the records (added if new)."""
+        try:
+            return self.instruments.index(name)
+        except ValueError:
+            if len(self.instruments) >= self.MAX_INSTRUMENTS:
+                raise ValueError(f"an I/O log holds at most {self.MAX_INSTRUMENTS} instruments") from None
+            self.instruments.append(name)
+            return len(self.instruments) - 1
+
+    def add(self, instrument: int, received: bool, data: bytes, t: float | None = None) -> None:
+        """Log one exchange of any length (transports inline the short case)."""
+        t = time.time() if t is None else t
+        n = len(data)
+        if n <= IO_INLINE:
+            self.records += _pack_record(t, instrument, received, 0, n, data)
+            return
+        for k in range(0, n, IO_INLINE):
+            part = data[k : k + IO_INLINE]
+            self.records += _pack_record(t, instrument, received, k + IO_INLINE < n, len(part), part)
+
+    def take(self) -> bytes:
+        """The records logged since the last `take`, removed from the log."""
+        data = bytes(self.records)
+        del self.records[:]
+        return data
+
+    def entries(self) -> list[IOEntry]:
+        """The records not yet taken, decoded (for tests and tools)."""
+        return decode_io_records(bytes(self.records), self.instruments)
+
+    def __len__(self) -> int:
+        return len(self.records) // IO_RECORD.size
+
+
+def decode_io_records(data: bytes, instruments: Sequence[str]) -> list[IOEntry]:
+    """`IOEntry`s from `IO_RECORD` records, a long exchange joined again."""
+    out: list[IOEntry] = []
+    pending = b""
+    for t, ident, received, more, length, chunk in IO_RECORD.iter_unpack(data):
+        pending += chunk[:length]
+        if not more:
+            out.append(IOEntry(t, instruments[ident], "rx" if received else "tx", pending))
+            pending = b""
+    return out
 
 
 class Transport(Protocol):
@@ -184,6 +252,9 @@ class BaseTransport:
         self.write_termination = write_termination
         self.read_termination = read_termination
         self._io_log = io_log
+        # the short-exchange fast path of IOLog.add, bound once
+        self._io_id = io_log.register(name) if io_log is not None else 0
+        self._io_append = io_log.records.extend if io_log is not None else None
         self._wterm = write_termination.encode("ascii")
         self._rterm = read_termination.encode("ascii")
         self._last_command = ""
@@ -211,15 +282,25 @@ class BaseTransport:
         """Send ``command`` followed by the write termination."""
         data = command.encode("ascii") + self._wterm
         self._last_command = command
-        if self._io_log is not None:
-            self._io_log(_entry(IOEntry, (time.time(), self.name, "tx", data)))
+        append = self._io_append
+        if append is not None:
+            n = len(data)
+            if n <= IO_INLINE:
+                append(_pack_record(time.time(), self._io_id, 0, 0, n, data))
+            else:
+                self._log(False, data)
         self._send(data)
 
     def read(self) -> str:
         """One reply, without its termination."""
         line = self._recv_line()
-        if self._io_log is not None:
-            self._io_log(_entry(IOEntry, (time.time(), self.name, "rx", line)))
+        append = self._io_append
+        if append is not None:
+            n = len(line)
+            if n <= IO_INLINE:
+                append(_pack_record(time.time(), self._io_id, 1, 0, n, line))
+            else:
+                self._log(True, line)
         rterm = self._rterm
         if rterm and line.endswith(rterm):
             line = line[: -len(rterm)]
@@ -269,13 +350,17 @@ class BaseTransport:
 
     def _recv_logged(self, count: int) -> bytes:
         data = self._recv_exact(count) if count else b""
-        if self._io_log is not None and data:
-            self._io_log(_entry(IOEntry, (time.time(), self.name, "rx", data)))
+        if data:
+            self._log(True, data)
         return data
 
+    def _log(self, received: bool, data: bytes) -> None:
+        if self._io_log is not None:
+            self._io_log.add(self._io_id, received, data)
+
     def _log_partial(self, data: bytes | bytearray) -> None:
-        if self._io_log is not None and data:
-            self._io_log(_entry(IOEntry, (time.time(), self.name, "rx", bytes(data))))
+        if data:
+            self._log(True, bytes(data))
 
     def _timeout(self) -> InstrumentTimeout:
         return InstrumentTimeout(

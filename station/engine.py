@@ -31,7 +31,7 @@ import numpy as np
 from drivers import registry
 from drivers.clock import Clock, SystemClock
 from drivers.roles import Function, Identity, Instrument, Meter, Source
-from drivers.transport import IOEntry, Transport, open_transport
+from drivers.transport import IOLog, Transport, open_transport
 from station import __version__
 from station.bench import BenchConfig, InstrumentConfig, Job
 from station.errors import (
@@ -175,9 +175,10 @@ class Engine:
         self._state = "running"
         self._abort_reason = ""
         self._writer: RunWriter | None = None
-        #: Every transport of the run appends here (``list.append`` is the
-        #: cheapest callback there is); the run file drains it at each commit.
-        self._io_buffer: list[IOEntry] = []
+        #: Every transport of the run logs here, numbered in the order of the
+        #: procedure's roles (as the run file's /io numbers them); the run file
+        #: drains it at each commit.
+        self._io_log = IOLog(list(procedure.roles))
         self._instruments = _Instruments()
         self._points: list[TestPoint] = list(procedure.points())
         self._spec: PointSpec | None = None
@@ -271,7 +272,7 @@ class Engine:
         transport = open_transport(
             cfg.resource,
             name=role,
-            io_log=self._io_buffer.append,
+            io_log=self._io_log,
             timeout_s=cfg.timeout_s,
             write_termination=cfg.write_termination or getattr(cls, "write_termination", "\n"),
             read_termination=cfg.read_termination or getattr(cls, "read_termination", "\n"),
@@ -499,10 +500,10 @@ class Engine:
             raise
         try:
             if self.resuming:
-                self._writer = RunWriter.resume(self.path, completed, self._io_buffer)
+                self._writer = RunWriter.resume(self.path, completed, self._io_log)
                 self._writer.event("resumed", f"resumed after {len(completed)} completed point(s)")
             else:
-                self._writer = RunWriter.create(self.path, self._header(), self._io_buffer)
+                self._writer = RunWriter.create(self.path, self._header(), self._io_log)
                 self._writer.event("started", f"{self.procedure.name} {self.procedure.version}")
         except BaseException:
             self._instruments.close()

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from drivers.transport import IO_INLINE, IO_RECORD
+
 FORMAT = "calstation-run"
 FORMAT_VERSION = 1
 
@@ -79,14 +81,13 @@ PLAN_DTYPE = np.dtype(
 
 RAW_DTYPE = np.dtype([("point", "<i4"), ("time", "<f8"), ("value", "<f8")])
 
-#: Bytes of an exchange held in one /io row; a longer exchange continues in
-#: the rows after it (``more`` = 1 on every row but its last).
-IO_INLINE = 36
-
 #: One row per exchange (or part of one): when, which instrument (index
 #: into the ``instruments`` attribute of /io), direction (0 = sent to it,
-#: 1 = received from it), and the exact bytes, ``length`` of ``data``.
-#: Fixed-size rows because SWMR allows no variable-length data; 48 bytes.
+#: 1 = received from it), and the exact bytes, ``length`` of ``data``; an
+#: exchange longer than IO_INLINE (36) bytes continues in the rows after it
+#: (``more`` = 1 on every row but its last). Fixed-size rows because SWMR
+#: allows no variable-length data; 48 bytes, the transports' I/O log records
+#: (drivers.transport.IO_RECORD) stored as they are.
 IO_DTYPE = np.dtype(
     [
         ("time", "<f8"),
@@ -109,3 +110,5 @@ CHUNK_BYTES = 4096
 
 def chunk_rows(dtype: np.dtype) -> int:  # type: ignore[type-arg]
     return max(1, CHUNK_BYTES // dtype.itemsize)
+
+assert IO_DTYPE.itemsize == IO_RECORD.size, "/io rows must be the I/O log's records"

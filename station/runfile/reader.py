@@ -12,7 +12,7 @@ import h5py
 import numpy as np
 import numpy.typing as npt
 
-from drivers.transport import IOEntry
+from drivers.transport import IOEntry, decode_io_records
 from station.errors import RunFileError
 from station.metrology.result import PointResult
 from station.runfile import layout as L
@@ -140,14 +140,7 @@ class RunFile:
     def io(self) -> Iterator[IOEntry]:
         """Every exchange, in order, with its exact bytes."""
         names = json.loads(self._f[L.IO].attrs["instruments"])
-        rows = self._f[L.IO][...]
-        pending = b""
-        for r in rows:
-            pending += r["data"][: int(r["length"])].tobytes()
-            if not r["more"]:
-                yield IOEntry(float(r["time"]), names[int(r["instrument"])],
-                              "tx" if int(r["direction"]) == 0 else "rx", pending)
-                pending = b""
+        yield from decode_io_records(self._f[L.IO][...].tobytes(), names)
 
     def events(self) -> list[tuple[float, str, str]]:
         index = self._f[L.EVENTS_INDEX][...]

@@ -24,7 +24,7 @@ import h5py
 import numpy as np
 import numpy.typing as npt
 
-from drivers.transport import IOEntry
+from drivers.transport import IOLog
 from station.errors import RunFileError
 from station.metrology.result import PointResult
 from station.runfile import layout as L
@@ -143,28 +143,6 @@ class _Appender:
 
 assert PointResult._fields == L.POINT_DTYPE.names, "PointResult and /points must have the same fields"
 
-_IO_ROW = struct.Struct(f"<dBBBB{L.IO_INLINE}s")
-assert _IO_ROW.size == L.IO_DTYPE.itemsize
-_RX = "rx"
-
-
-def _io_rows(times: Iterable[float], ids: Iterable[int], directions: Iterable[str],
-             datas: Iterable[bytes]) -> list[bytes]:
-    """/io rows, packed; an exchange longer than a row continues in the next."""
-    pack, width = _IO_ROW.pack, L.IO_INLINE
-    rows: list[bytes] = []
-    for t, ident, direction, data in zip(times, ids, directions, datas, strict=True):
-        rx = direction == _RX
-        n = len(data)
-        if n <= width:  # nearly every exchange: one row
-            rows.append(pack(t, ident, rx, 0, n, data))
-            continue
-        for k in range(0, n, width):
-            part = data[k : k + width]
-            rows.append(pack(t, ident, rx, k + width < n, len(part), part))
-    return rows
-
-
 def _struct_of(dtype: np.dtype[Any]) -> tuple[struct.Struct, tuple[tuple[int, int], ...]]:
     """A struct with the same packed layout as ``dtype``, and its string fields."""
     codes, strings = [], []
@@ -247,7 +225,7 @@ def _replace(tmp: Path, path: Path) -> None:
 class RunWriter:
     """Appends to an open run file. One writer per file; call from one thread."""
 
-    def __init__(self, path: Path, io_buffer: list[IOEntry] | None = None) -> None:
+    def __init__(self, path: Path, io_log: IOLog | None = None) -> None:
         self.path = path
         self._f = h5py.File(path, "a", libver="latest")
         self._f.swmr_mode = True
@@ -256,11 +234,14 @@ class RunWriter:
         self._io = _Appender(self._f[L.IO])
         self._ev_index = _Appender(self._f[L.EVENTS_INDEX])
         self._ev_data = _Appender(self._f[L.EVENTS_DATA])
-        names = json.loads(self._f["io"].attrs["instruments"])
-        self._instrument_ids: dict[str, int] = {n: i for i, n in enumerate(names)}
-        #: Filled by the transports (``io_log=writer.io``), drained at each commit.
-        self.io_buffer: list[IOEntry] = io_buffer if io_buffer is not None else []
-        self.io = self.io_buffer.append
+        names = json.loads(self._f[L.IO].attrs["instruments"])
+        #: Filled by the transports (``io_log=writer.io_log``), drained at each commit.
+        self.io_log = io_log if io_log is not None else IOLog(names)
+        if self.io_log.instruments[: len(names)] != names:
+            self._f.close()
+            raise RunFileError(f"{path}: the I/O log numbers instruments {self.io_log.instruments}, "
+                               f"the run file {names}; open it with an I/O log of the file's instruments")
+        self._io_names = len(names)
         self._ev_rows: list[tuple[float, bytes, int, int]] = []
         self._ev_chunks: list[bytes] = []
         self._ev_pending = 0
@@ -268,7 +249,7 @@ class RunWriter:
 
     # -- creation -------------------------------------------------------
     @classmethod
-    def create(cls, path: Path, header: RunHeader, io_buffer: list[IOEntry] | None = None) -> RunWriter:
+    def create(cls, path: Path, header: RunHeader, io_log: IOLog | None = None) -> RunWriter:
         path = Path(path)
         if path.exists():
             raise RunFileError(f"{path} already exists; choose another output name, or continue it with --resume")
@@ -280,10 +261,10 @@ class RunWriter:
             _replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
-        return cls(path, io_buffer)
+        return cls(path, io_log)
 
     @classmethod
-    def resume(cls, path: Path, completed: Iterable[int], io_buffer: list[IOEntry] | None = None) -> RunWriter:
+    def resume(cls, path: Path, completed: Iterable[int], io_log: IOLog | None = None) -> RunWriter:
         """Reopen an interrupted run to continue it.
 
         The file is rewritten beside itself from what it holds (raw readings
@@ -314,11 +295,9 @@ class RunWriter:
             raise RunFileError(f"{path}: cannot be resumed ({e}); the file is unchanged") from e
         finally:
             tmp.unlink(missing_ok=True)
-        return cls(path, io_buffer)
+        return cls(path, io_log)
 
     # -- appending --------------------------------------------------------
-    # ``io`` (set in __init__) is the I/O log callback for the transports:
-    # a bare list.append, because it runs for every exchange on the wire.
 
     def event(self, kind: str, message: str, t: float | None = None) -> None:
         data = message.encode("utf-8")
@@ -347,16 +326,12 @@ class RunWriter:
         self._f.flush()
 
     def _write_logs(self) -> None:
-        buf = self.io_buffer
-        if buf:
-            times, names, directions, datas = zip(*buf, strict=True)
-            del buf[:]
-            try:
-                ids = list(map(self._instrument_ids.__getitem__, names))
-            except KeyError as e:
-                raise RunFileError(f"I/O from {e.args[0]!r}, which is not an instrument of this run") from None
-            blob = b"".join(_io_rows(times, ids, directions, datas))
-            self._io.append_bytes(blob)
+        log = self.io_log
+        if log.records:
+            if len(log.instruments) > self._io_names:
+                raise RunFileError(f"I/O from {log.instruments[self._io_names]!r}, which is not an "
+                                   "instrument of this run")
+            self._io.append_bytes(log.take())
         if self._ev_rows:
             self._ev_data.append_bytes(b"".join(self._ev_chunks))
             self._ev_index.append(np.array(self._ev_rows, dtype=L.EVENT_DTYPE))

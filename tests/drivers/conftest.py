@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from drivers.sim.bench import SimBench
-from drivers.transport import IOEntry, Transport, open_transport
+from drivers.transport import IOLog, Transport, open_transport
 
 KINDS = ["sim", "tcp", "pty"]
 
@@ -21,11 +21,11 @@ class Reached:
     bench: SimBench
     kind: str
     resources: dict[str, str]
-    log: list[IOEntry] = field(default_factory=list)
+    log: IOLog = field(default_factory=IOLog)
     opened: list[Transport] = field(default_factory=list)
 
     def open(self, key: str, timeout_s: float = 2.0) -> Transport:
-        t = open_transport(self.resources[key], name=key, io_log=self.log.append, timeout_s=timeout_s,
+        t = open_transport(self.resources[key], name=key, io_log=self.log, timeout_s=timeout_s,
                            simulators=self.bench.simulators)
         self.opened.append(t)
         return t

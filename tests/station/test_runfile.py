@@ -27,11 +27,12 @@ def test_every_byte_of_the_io_log_reads_back_exactly(tmp_path_factory, exchanges
     path = tmp_path_factory.mktemp("io") / "run.h5"
     w = RunWriter.create(path, _header())
     sent = [IOEntry(time.time(), name, direction, data) for name, direction, data in exchanges]  # type: ignore[arg-type]
+    ids = {"standard": 0, "dut": 1}
     for e in sent[: len(sent) // 2]:
-        w.io(e)
+        w.io_log.add(ids[e.instrument], e.direction == "rx", e.data, e.time)
     w.commit()
     for e in sent[len(sent) // 2 :]:
-        w.io(e)
+        w.io_log.add(ids[e.instrument], e.direction == "rx", e.data, e.time)
     w.finish("completed", "ok")
     with RunFile(path) as rf:
         assert list(rf.io()) == sent
