@@ -17,6 +17,13 @@ engine and run file add less than 50 us per point. Each variant runs
 ``--repeat`` times; the best run of each is reported (least disturbed by
 the rest of the machine).
 
+A run also has costs that do not grow with its points (opening and
+identifying the instruments, checking the plan, creating the file and
+setting its final status on a copy). The average above spreads them over
+the 2000 points; the sweep is therefore also run with a tenth of the
+points, and the difference gives the cost of one more point (marginal) and
+the cost of the run itself (fixed), printed on a second line.
+
     .venv/bin/python benchmarks/sweep.py [--points 2000] [--repeat 5]
 """
 
@@ -107,14 +114,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args(argv)
     print(f"points: {args.points}, readings per point: {READINGS}, best of {args.repeat}")
+    n, m = args.points, max(2, args.points // 10)
     with tempfile.TemporaryDirectory() as tmp:
         for k, (mode, block) in enumerate((("single", False), ("block", True))):
-            b = min(bare(args.points, block) for _ in range(args.repeat))
-            e = min(engine(args.points, block, Path(tmp), k * 100 + i) for i in range(args.repeat))
+            b = min(bare(n, block) for _ in range(args.repeat))
+            e = min(engine(n, block, Path(tmp), k * 100 + i) for i in range(args.repeat))
             size = (Path(tmp) / f"sweep-{k * 100}.h5").stat().st_size
             print(f"{mode:>6}: bare {b * 1e6:6.1f} us/point, engine + run file {e * 1e6:6.1f} us/point, "
                   f"added {(e - b) * 1e6:5.1f} us/point (target < 50), ratio {e / b:4.2f}, "
-                  f"file {size / args.points:.0f} bytes/point")
+                  f"file {size / n:.0f} bytes/point")
+            b_m = min(bare(m, block) for _ in range(args.repeat))
+            e_m = min(engine(m, block, Path(tmp), k * 100 + 50 + i) for i in range(args.repeat))
+            marginal_b = (b * n - b_m * m) / (n - m)
+            marginal_e = (e * n - e_m * m) / (n - m)
+            fixed = (e * n - marginal_e * n) - (b * n - marginal_b * n)
+            print(f"{'':>6}  one more point: bare {marginal_b * 1e6:6.1f} us, engine + run file "
+                  f"{marginal_e * 1e6:6.1f} us, added {(marginal_e - marginal_b) * 1e6:5.1f} us; "
+                  f"fixed cost of a run added {fixed * 1e3:5.1f} ms")
     return 0
 
 

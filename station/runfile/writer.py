@@ -316,26 +316,44 @@ class RunWriter:
         # raw and logs before the /points row: a crash in between leaves
         # readings without a point, which readers ignore and resume drops.
         self._raw.append(raw)
-        self._write_logs()
+        stray = self._write_logs()
         self._points.append_bytes(point_row(result))
         self._f.flush()
+        if stray:
+            raise self._stray_io(stray)
 
     def commit(self) -> None:
         """Write what is buffered and flush it to disk."""
-        self._write_logs()
+        stray = self._write_logs()
         self._f.flush()
+        if stray:
+            raise self._stray_io(stray)
 
-    def _write_logs(self) -> None:
+    def _write_logs(self) -> str:
+        """Append the buffered I/O and events. Returns the name of an
+        instrument that is not one of the run's, if any logged: its records
+        are left out, everything else is written."""
         log = self.io_log
+        stray = ""
         if log.records:
-            if len(log.instruments) > self._io_names:
-                raise RunFileError(f"I/O from {log.instruments[self._io_names]!r}, which is not an "
-                                   "instrument of this run")
-            self._io.append_bytes(log.take())
+            data = log.take()
+            if len(log.instruments) > self._io_names:  # a bug upstream: keep what is ours
+                rows = np.frombuffer(data, dtype=L.IO_DTYPE)
+                ours = rows["instrument"] < self._io_names
+                if not ours.all():
+                    stray = log.instruments[int(rows["instrument"][~ours][0])]
+                    data = rows[ours].tobytes()
+            if data:
+                self._io.append_bytes(data)
         if self._ev_rows:
             self._ev_data.append_bytes(b"".join(self._ev_chunks))
             self._ev_index.append(np.array(self._ev_rows, dtype=L.EVENT_DTYPE))
             self._ev_rows, self._ev_chunks, self._ev_pending = [], [], 0
+        return stray
+
+    def _stray_io(self, name: str) -> RunFileError:
+        return RunFileError(f"{self.path}: I/O from {name!r}, which is not an instrument of this run, "
+                            "was left out of /io; report this as a bug")
 
     # -- ending -----------------------------------------------------------
     def finish(self, status: str, reason: str) -> None:

@@ -14,6 +14,7 @@ from drivers.sim.base import SimulatedInstrument
 from drivers.sim.bench import SimBench
 from drivers.sim.serve import PtyServer, TcpServer
 from drivers.transport import (
+    IO_INLINE,
     IOEntry,
     IOLog,
     VisaTransport,
@@ -132,6 +133,22 @@ def test_query_and_io_log_has_every_byte(reached: Reached):
     assert [e.direction for e in log] == ["tx", "rx", "tx", "tx", "tx", "rx"]
     times = [e.time for e in log]
     assert times == sorted(times) and abs(times[0] - time.time()) < 60
+
+
+def test_exchanges_longer_than_a_log_record_are_logged_whole(reached: Reached):
+    # An I/O log record holds 36 bytes; a longer exchange continues in the
+    # next records and must read back as the one exchange it was.
+    dmm = reached.open("dmm")
+    long_command = "DISP:TEXT 'CALIBRATION IN PROGRESS, DO NOT TOUCH THE LEADS'"
+    dmm.write(long_command)
+    dmm.write("SAMP:COUN 5")
+    reply = dmm.query("READ?")
+    assert len(reply) > 2 * IO_INLINE
+    assert len(reached.log) > 6  # the long ones took more than one record each
+    log = reached.log.entries()
+    assert [(e.direction, e.data) for e in log] == [
+        ("tx", long_command.encode() + b"\n"), ("tx", b"SAMP:COUN 5\n"), ("tx", b"READ?\n"),
+        ("rx", reply.encode() + b"\n")]
 
 
 def test_silent_instrument_times_out(reached: Reached):

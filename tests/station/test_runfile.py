@@ -6,10 +6,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drivers.transport import IOEntry
+from drivers.transport import IOEntry, IOLog
+from station.errors import RunFileError
 from station.runfile.reader import RunFile
 from station.runfile.writer import InstrumentRecord, RunHeader, RunWriter
 
@@ -71,3 +73,28 @@ def test_readings_cross_chunk_boundaries_intact(tmp_path: Path) -> None:
             t, v = rf.raw(i)
             assert np.array_equal(v, kept[i]) and np.all(t == 1.7e9 + i)
         assert rf.points[299].label == "p299"
+
+
+def test_io_from_an_instrument_outside_the_run_is_refused_not_misfiled(tmp_path: Path) -> None:
+    path = tmp_path / "run.h5"
+    w = RunWriter.create(path, _header())
+    w.io_log.add(w.io_log.register("dut"), False, b"READ?\n")
+    w.commit()
+    w.io_log.add(w.io_log.register("dut"), True, b"+1.0E+00\n")
+    w.io_log.add(w.io_log.register("intruder"), False, b"*RST\n")
+    w.io_log.add(w.io_log.register("standard"), False, b"STBY\n")
+    with pytest.raises(RunFileError, match="'intruder', which is not an instrument of this run"):
+        w.commit()
+    w.close()
+    with RunFile(path) as rf:  # nothing of the run's own instruments was lost
+        assert [(e.instrument, e.data) for e in rf.io()] == [
+            ("dut", b"READ?\n"), ("dut", b"+1.0E+00\n"), ("standard", b"STBY\n")]
+
+
+def test_a_writer_refuses_an_io_log_that_numbers_instruments_differently(tmp_path: Path) -> None:
+    path = tmp_path / "run.h5"
+    RunWriter.create(path, _header()).close()
+    with pytest.raises(RunFileError, match="numbers instruments"):
+        RunWriter(path, IOLog(["dut", "standard"]))
+    with RunFile(path) as rf:  # the file is untouched and still opens
+        assert rf.status == "running"
