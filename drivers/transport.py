@@ -252,7 +252,8 @@ class BaseTransport:
         self.write_termination = write_termination
         self.read_termination = read_termination
         self._io_log = io_log
-        # the short-exchange fast path of IOLog.add, bound once
+        # IOLog.add's short case is inlined in write() and read() (one record,
+        # nearly every exchange; a method call each would cost ~3 us a point)
         self._io_id = io_log.register(name) if io_log is not None else 0
         self._io_append = io_log.records.extend if io_log is not None else None
         self._wterm = write_termination.encode("ascii")
