@@ -83,23 +83,64 @@ class BenchConfig:
 
     @classmethod
     def from_dicts(cls, items: list[Any], source: str = "") -> BenchConfig:
-        known = {f.name for f in fields(InstrumentConfig)}
+        known = {f.name: f for f in fields(InstrumentConfig)}
         out: dict[str, InstrumentConfig] = {}
         for i, item in enumerate(items):
+            where = f"{source}: instrument #{i + 1}"
             if not isinstance(item, dict):
-                raise ConfigError(f"{source}: instrument #{i + 1} is not a table")
-            unknown = set(item) - known
+                raise ConfigError(f"{where} is not a table; write it as [[instrument]] with keys")
+            unknown = set(item) - set(known)
             if unknown:
-                raise ConfigError(f"{source}: instrument #{i + 1} has unknown key(s) {sorted(unknown)}; "
+                raise ConfigError(f"{where} has unknown key(s) {sorted(unknown)}; "
                                   f"known keys: {sorted(known)}")
             for key in ("role", "driver", "resource"):
                 if not item.get(key):
-                    raise ConfigError(f"{source}: instrument #{i + 1} needs {key!r}")
-            cfg = InstrumentConfig(**item)
+                    raise ConfigError(f"{where} needs {key!r}")
+            values = {k: _typed(where, k, v, known[k].type) for k, v in item.items()}
+            cfg = InstrumentConfig(**values)
             if cfg.role in out:
                 raise ConfigError(f"{source}: two instruments have the role {cfg.role!r}")
+            if not cfg.timeout_s > 0 or cfg.timeout_s > 3600:
+                raise ConfigError(f"{where} timeout_s = {cfg.timeout_s:g}: give seconds between 0 and 3600")
+            if cfg.baudrate <= 0:
+                raise ConfigError(f"{where} baudrate = {cfg.baudrate}: give a positive number")
+            cfg.due_date()
+            cfg.calibration_date()
             out[cfg.role] = cfg
         return cls(out, source)
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _typed(where: str, key: str, value: Any, kind: Any) -> Any:
+    """``value`` as the type the field ``key`` declares (str, float, int,
+    bool), or a one-line `ConfigError` naming the key. A TOML date written
+    without quotes is taken as its ISO text."""
+    kind = str(kind)
+    if kind == "str":
+        if isinstance(value, dt.date):  # includes datetime
+            return value.isoformat()
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: {key} = {_show(value)} must be text; write it in quotes")
+        if "\x00" in value:
+            raise ConfigError(f"{where}: {key} contains a NUL character; remove it")
+        return value
+    if kind == "float":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{where}: {key} = {_show(value)} must be a number (without quotes)")
+        return float(value)
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: {key} = {_show(value)} must be a whole number (without quotes)")
+        return value
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: {key} = {_show(value)} must be true or false")
+        return value
+    return value
 
 
 @dataclass(frozen=True)
@@ -131,7 +172,14 @@ class Job:
         unknown = set(data) - known
         if unknown:
             raise ConfigError(f"{path}: unknown key(s) {sorted(unknown)}; known keys: {sorted(known)}")
-        values: dict[str, Any] = {k: str(v) for k, v in data.items()}
+        values: dict[str, Any] = {}
+        for k, v in data.items():
+            if isinstance(v, dict | list):
+                raise ConfigError(f"{path}: {k} must be text, not a table or a list")
+            text = v.isoformat() if isinstance(v, dt.date) else str(v)
+            if "\x00" in text:
+                raise ConfigError(f"{path}: {k} contains a NUL character; remove it")
+            values[k] = text
         return cls(**values)
 
     def as_attrs(self) -> dict[str, str]:
@@ -146,5 +194,13 @@ def _read_toml(path: Path, what: str) -> dict[str, Any]:
             return tomllib.load(fh)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such {what} file; check the path") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not a {what} file; give the file's path") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: the {what} file is not UTF-8 text (byte {e.start}); save it as "
+                          "UTF-8") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: malformed {what} file ({e}); fix the TOML") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read the {what} file ({e.strerror or e}); check the "
+                          "path and its permissions") from None

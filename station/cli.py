@@ -1,73 +1,130 @@
 """The ``calstation`` command.
 
-Exit codes (docs/cli.md): 0 success; 1 bad input (unknown procedure,
-corrupt file, bad configuration); 2 usage; 3 plan refused; 4 aborted;
-5 failed (instrument fault, procedure error); 6 completed with the DUT out
-of tolerance at one or more points.
+Exit codes (docs/cli.md, station/exitcodes.py): 0 success; 1 bad input
+(unknown procedure, corrupt file, bad configuration); 2 usage; 3 plan
+refused; 4 aborted; 5 failed; 6 completed with the DUT out of tolerance at
+one or more points; 7 a run file that fails verification.
+
+Every error reaches the user as one line on standard error with one of
+these codes, never as a traceback (``CALSTATION_DEBUG=1`` shows the
+traceback of an unexpected error). This module imports only the standard
+library and light parts of the core at start-up: ``--help`` and
+``--version`` load none of numpy, h5py, GTC or Qt; each command imports
+what it uses.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
+import secrets
 import signal
 import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from station import __version__
-from station.engine import (
+from station.errors import CalstationError, ConfigError
+from station.exitcodes import (
+    EXIT_ABORTED,
     EXIT_ERROR,
     EXIT_OK,
-    EXIT_PLAN_REFUSED,
-    Engine,
-    RunOutcome,
+    EXIT_VERIFY_FAILED,
 )
-from station.errors import CalstationError, ConfigError, PlanRefused
-from station.events import Event, Message, PlanChecked, PointDone, RunStarted
-from station.metrology.decision import DecisionRule
-from station.procedure import TestPoint
+from station.interrupts import raise_on_stop_signals
 from station.prompts import ABORT, AutoAnswer, Prompt, PromptChannel
 
-RULES = {"simple": DecisionRule.SIMPLE, "guard-band": DecisionRule.GUARD_BAND_U}
+if TYPE_CHECKING:
+    from station.engine import RunOutcome
+    from station.events import Event
+    from station.procedure import TestPoint
+
+RULES = ("simple", "guard-band")
+
+
+def _rule(name: str) -> Any:
+    from station.metrology.decision import DecisionRule
+
+    return {"simple": DecisionRule.SIMPLE, "guard-band": DecisionRule.GUARD_BAND_U}[name]
+
+
+def _say(text: str, stream: TextIO | None = None, end: str = "\n") -> None:
+    """Print, ignoring a stream that is gone (a closed terminal, ``| head``)."""
+    try:
+        print(text, file=stream or sys.stderr, end=end, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
+class _Cancelled(BaseException):
+    """Raised by a stop signal into a prompt waiting on the terminal."""
 
 
 class TerminalPrompts:
-    """Asks on the terminal. No answer (end of input) means Abort."""
+    """Asks on the terminal. No answer (end of input), a terminal that is
+    gone, or a stop signal (Ctrl-C, SIGTERM, SIGHUP) while waiting means
+    Abort, at once."""
 
     def __init__(self, stream: TextIO = sys.stderr) -> None:
         self.stream = stream
+        self._asking = False
+
+    def cancel(self) -> None:
+        """Called from the signal handler (the main thread) when the run is
+        stopped: a prompt waiting in ``input()`` is interrupted."""
+        if self._asking and threading.current_thread() is threading.main_thread():
+            self._asking = False
+            raise _Cancelled
 
     def ask(self, prompt: Prompt) -> str:
         mark = "!! HAZARDOUS VOLTAGE !! " if prompt.hazard else ""
-        print(f"\n{mark}{prompt.title}: {prompt.message}", file=self.stream)
         keys = {c[0].lower(): c for c in prompt.choices}
         options = "/".join(f"[{c[0]}]{c[1:]}" for c in prompt.choices)
-        while True:
-            print(f"{options} (Enter = {prompt.default}): ", end="", file=self.stream, flush=True)
-            try:
-                line = input().strip().lower()
-            except EOFError:
-                print("\nno answer (end of input): aborting; use --yes to answer automatically",
-                      file=self.stream)
-                return ABORT
-            if not line:
-                return prompt.default
-            if line[0] in keys:
-                return keys[line[0]]
+        default = "" if prompt.hazard else f" (Enter = {prompt.default})"
+        try:
+            print(f"\n{mark}{prompt.title}: {prompt.message}", file=self.stream)
+            while True:
+                print(f"{options}{default}: ", end="", file=self.stream, flush=True)
+                self._asking = True
+                try:
+                    line = input().strip().lower()
+                finally:
+                    self._asking = False
+                if not line:
+                    if prompt.hazard:
+                        continue  # a hazard needs a deliberate answer, not Enter
+                    return prompt.default
+                if line[0] in keys:
+                    return keys[line[0]]
+        except _Cancelled:
+            _say("\nstopped: aborting", self.stream)
+            return ABORT
+        except EOFError:
+            _say("\nno answer (end of input): aborting; use --yes to answer automatically", self.stream)
+            return ABORT
+        except (OSError, ValueError):  # the terminal is gone: nobody can answer
+            return ABORT
 
 
 class Progress:
-    """A progress bar on a terminal; a line per point otherwise (CI logs)."""
+    """A progress bar on a terminal; a line per point otherwise (CI logs).
+    A failure to write (a closed terminal, a broken pipe) propagates: the
+    engine then drops this display and carries on."""
 
     def __init__(self, stream: TextIO = sys.stderr) -> None:
         self.stream = stream
-        self.tty = stream.isatty()
+        try:
+            self.tty = stream.isatty()
+        except (OSError, ValueError):
+            self.tty = False
         self.total = 0
 
     def __call__(self, event: Event) -> None:
+        from station.events import Message, PlanChecked, PointDone, RunStarted
+
         if isinstance(event, RunStarted):
             self.total = len(event.points)
             if event.completed:
@@ -94,12 +151,12 @@ class Progress:
             print(f"\n{event.text}" if self.tty else event.text, file=self.stream)
 
 
-def _report(outcome: RunOutcome, out: TextIO = sys.stdout) -> None:
+def _report(outcome: RunOutcome) -> None:
     line = f"run {outcome.status}: {outcome.reason}"
     if outcome.status == "completed" and outcome.out_of_tolerance:
         line += f"; DUT OUT OF TOLERANCE at {outcome.out_of_tolerance} point(s)"
-    print(line, file=sys.stderr)
-    print(f"run file: {outcome.path}", file=out)
+    _say(line)
+    _say(f"run file: {outcome.path}", sys.stdout)
 
 
 def _prompts(args: argparse.Namespace) -> PromptChannel:
@@ -115,9 +172,29 @@ def _procedure_options(args: argparse.Namespace) -> dict[str, object]:
     return opts
 
 
+def _folder(path: Path, what: str) -> Path:
+    """A folder to write into, created if needed, or a one-line error."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigError(f"{path}: is a file, not a folder; give a folder for the {what}") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot create the folder for the {what} ({e.strerror or e}); "
+                          "choose another") from None
+    if not os.access(path, os.W_OK):
+        raise ConfigError(f"{path}: the folder for the {what} is not writable; choose another")
+    return path
+
+
+def _new_name(stem: str) -> str:
+    """A run file name that no other run picks, even in the same second."""
+    return f"{stem}-{dt.datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}.h5"
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from station import library
     from station.bench import BenchConfig, Job
+    from station.engine import Engine
 
     name = args.procedure
     if name is None:
@@ -131,7 +208,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise ConfigError(f"{args.resume} is a run of procedure {name!r}, which is not in the library; "
                               f"give its file: calstation run PATH.py --resume {args.resume}")
     procedure = library.load(name, **_procedure_options(args))
-    path = Path(args.resume or args.out or f"{procedure.name}-{dt.datetime.now():%Y%m%d-%H%M%S}.h5")
+    path = Path(args.resume or args.out or _new_name(procedure.name))
     sim = None
     try:
         if args.simulated:
@@ -141,14 +218,17 @@ def cmd_run(args: argparse.Namespace) -> int:
             bench, simulators, clock = sim.bench(), sim.simulators, sim.clock
             job = Job.load(Path(args.job)) if args.job else demo_job()
         else:
-            if not args.bench or not (args.job or args.resume):
-                raise ConfigError("a real bench needs --bench FILE and --job FILE (or use --simulated)")
+            if not args.bench:
+                raise ConfigError("a real bench needs --bench FILE (or use --simulated)")
+            if not (args.job or args.resume or args.check):
+                raise ConfigError("a run on a real bench needs --job FILE (customer, DUT, conditions); "
+                                  "--check needs none")
             bench = BenchConfig.load(Path(args.bench))
             job = Job.load(Path(args.job)) if args.job else Job()
             simulators, clock = None, None
-        engine = Engine(procedure, bench, job, path, prompts=_prompts(args), rule=RULES[args.rule],
+        engine = Engine(procedure, bench, job, path, prompts=_prompts(args), rule=_rule(args.rule),
                         clock=clock, simulators=simulators, listeners=[Progress()],
-                        resume=bool(args.resume))
+                        resume=bool(args.resume), command="calstation run")
         if args.check:
             _print_plan(procedure.name, engine.preview())
             return EXIT_OK
@@ -174,27 +254,22 @@ def _print_plan(name: str, plan: list[tuple[TestPoint, float]]) -> None:
 def cmd_demo(args: argparse.Namespace) -> int:
     from procedures.keysight_34401a_dcv import Keysight34401aDcv
     from station.certificates.pdf import render_pdf
+    from station.engine import Engine
     from station.simulated import SimulatedStation, demo_job
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = out / f"demo-34401a-dcv-{stamp}.h5"
-    n = 1
-    while path.exists():
-        n += 1
-        path = out / f"demo-34401a-dcv-{stamp}-{n}.h5"
-    print(f"calstation {__version__} demo: Keysight 34401A DC voltage against a Fluke 5522A "
-          f"on the simulated bench ({args.transport})", file=sys.stderr)
+    out = _folder(Path(args.out), "demonstration's files")
+    path = out / _new_name("demo-34401a-dcv")
+    _say(f"calstation {__version__} demo: Keysight 34401A DC voltage against a Fluke 5522A "
+         f"on the simulated bench ({args.transport})")
     with SimulatedStation(transport=args.transport, seed=args.seed) as sim:
         engine = Engine(Keysight34401aDcv(), sim.bench(), demo_job(), path, prompts=_prompts(args),
-                        rule=RULES[args.rule], clock=sim.clock, simulators=sim.simulators,
-                        listeners=[Progress()])
+                        rule=_rule(args.rule), clock=sim.clock, simulators=sim.simulators,
+                        listeners=[Progress()], command="calstation demo")
         outcome = engine.run()
     _report(outcome)
     if outcome.status == "completed":
         pdf = render_pdf(path, path.with_suffix(".pdf"))
-        print(f"certificate: {pdf}")
+        _say(f"certificate: {pdf}", sys.stdout)
     return outcome.exit_code
 
 
@@ -205,6 +280,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         a = rf.attrs
         print(f"{rf.path}: {a['format']} v{a['format_version']}, status {a['status']}"
               + (f" ({a['end_reason']})" if a.get("end_reason") else ""))
+        check = rf.verify()
+        print(f"integrity: {check.message.split(': ', 1)[1]}")
         p = rf.procedure
         print(f"procedure {p['name']} {p['version']} (sha256 {p['sha256'][:16]}...), "
               f"decision rule {a['decision_rule']}")
@@ -231,12 +308,30 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    from station.runfile.reader import RunFile
+
+    worst = EXIT_OK
+    for name in args.files:
+        try:
+            with RunFile(Path(name)) as rf:
+                result = rf.verify()
+        except CalstationError as e:
+            _say(f"{_one_line(e)}")
+            worst = max(worst, EXIT_VERIFY_FAILED)
+            continue
+        _say(result.message, sys.stdout if result.ok else sys.stderr)
+        if not result.ok:
+            worst = EXIT_VERIFY_FAILED
+    return worst
+
+
 def cmd_certificate(args: argparse.Namespace) -> int:
     from station.certificates.pdf import render_pdf
 
     src = Path(args.file)
     pdf = render_pdf(src, Path(args.output) if args.output else src.with_suffix(".pdf"))
-    print(f"certificate: {pdf}")
+    _say(f"certificate: {pdf}", sys.stdout)
     return EXIT_OK
 
 
@@ -255,9 +350,10 @@ def cmd_sim_serve(args: argparse.Namespace) -> int:
             for name, res in bench.serve_pty().items():
                 print(f"  {name:<11} PTY  {res}")
         sys.stdout.flush()
-        signal.signal(signal.SIGINT, lambda s, f: stop.set())
-        if hasattr(signal, "SIGTERM"):
-            signal.signal(signal.SIGTERM, lambda s, f: stop.set())
+        from station.interrupts import stop_signals
+
+        for sig in stop_signals():
+            signal.signal(sig, lambda s, f: stop.set())
         while not stop.wait(0.5):
             pass
     finally:
@@ -279,14 +375,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Automated calibration station: runs calibration procedures, records every "
                     "reading in an HDF5 run file and issues certificates.",
         epilog="exit codes: 0 success, 1 bad input, 2 usage, 3 plan refused, 4 aborted, "
-               "5 failed, 6 DUT out of tolerance",
+               "5 failed, 6 DUT out of tolerance, 7 run file fails verification",
     )
     p.add_argument("--version", action="version", version=f"calstation {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def common_run(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--yes", "-y", action="store_true", help="answer every prompt with its default")
-        sp.add_argument("--rule", choices=sorted(RULES), default="simple",
+        sp.add_argument("--yes", "-y", action="store_true",
+                        help="answer every prompt with its default (hazard prompts included)")
+        sp.add_argument("--rule", choices=RULES, default="simple",
                         help="decision rule: simple acceptance (w = 0) or guard band w = U")
         sp.add_argument("--transport", choices=("inprocess", "tcp", "pty"), default="inprocess",
                         help="how the station reaches the simulated bench")
@@ -323,7 +420,11 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--layout", action="store_true", help="print every group, dataset and attribute")
     i.set_defaults(func=cmd_inspect)
 
-    c = sub.add_parser("certificate", help="render the PDF certificate of a completed run")
+    v = sub.add_parser("verify", help="check run files against their hash chain and seal")
+    v.add_argument("files", nargs="+", metavar="FILE")
+    v.set_defaults(func=cmd_verify)
+
+    c = sub.add_parser("certificate", help="render the PDF certificate of a completed, verified run")
     c.add_argument("file")
     c.add_argument("-o", "--output", help="PDF to write (default: beside the run file)")
     c.set_defaults(func=cmd_certificate)
@@ -342,20 +443,49 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def _one_line(error: BaseException | str) -> str:
+    return " ".join(str(error).split())
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe, point stdout at the null device so that the
+    interpreter's own flush at exit does not complain."""
     try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    raise_on_stop_signals()
+    try:
+        args = build_parser().parse_args(argv)
         code: int = args.func(args)
         return code
-    except PlanRefused as e:
-        print(f"calstation: plan refused: {e}", file=sys.stderr)
-        return EXIT_PLAN_REFUSED
     except CalstationError as e:
-        print(f"calstation: error: {e}", file=sys.stderr)
-        return e.exit_code if e.exit_code else EXIT_ERROR
+        from station.errors import PlanRefused
+
+        label = "plan refused" if isinstance(e, PlanRefused) else "error"
+        _say(f"calstation: {label}: {_one_line(e)}")
+        return e.exit_code or EXIT_ERROR
     except KeyboardInterrupt:
-        print("calstation: interrupted", file=sys.stderr)
-        return 130
+        _say("calstation: interrupted; nothing was energised and no run file was changed")
+        return EXIT_ABORTED
+    except BrokenPipeError:  # `calstation inspect ... | head`: the reader has what it wanted
+        _quiet_stdout()
+        return EXIT_OK
+    except OSError as e:
+        where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        _say(f"calstation: error: {where}{e.strerror or _one_line(e)}; check the path, its "
+             "permissions and the free space")
+        return EXIT_ERROR
+    except Exception as e:  # a bug: one line, and the traceback on request
+        if os.environ.get("CALSTATION_DEBUG"):
+            raise
+        _say(f"calstation: internal error: {type(e).__name__}: {_one_line(e)}; please report it "
+             "(CALSTATION_DEBUG=1 shows the traceback)")
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":

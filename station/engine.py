@@ -2,44 +2,48 @@
 abort to safe state, resume, recording and evaluation.
 
 The engine owns the run's whole life. Every way a run can end (the last
-point, Abort, an instrument fault, an exception in the procedure, Ctrl-C)
-goes through `Engine._end`: every source is put in its safe state first,
-and only then is the run file marked with its status. Ctrl-C becomes an
-abort at the next checkpoint, and further presses are held back until the
-run has ended (after QCoDeS' DelayedKeyboardInterrupt and OpenHTF's
-teardown phases).
+point, Abort, an instrument fault, an exception in the procedure, Ctrl-C,
+SIGTERM, SIGHUP, a closed console, a standard that expires, a full disk)
+goes through `Engine._end`: every instrument with a safe state is put in
+it first, and only then is the run file marked with its status and
+sealed. A stop signal becomes an abort at the next checkpoint (a prompt
+waiting for an answer is answered Abort at once), and further signals are
+held back until the run has ended (after QCoDeS' DelayedKeyboardInterrupt
+and OpenHTF's teardown phases). A run holds an exclusive lock on its run
+file and on every instrument it opens, from before the plan check until
+its ending is written, so that no second run can share either.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import inspect
-import signal
+import shutil
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import numpy as np
 
 from drivers import registry
 from drivers.clock import Clock, SystemClock
-from drivers.roles import Function, Identity, Instrument, Meter, Source
+from drivers.roles import Function, Identity, Instrument, Meter, SelfChecking, Source
 from drivers.transport import IOLog, Transport, open_transport
 from station import __version__
 from station.bench import BenchConfig, InstrumentConfig, Job
+from station.certificates.text import first_problem
 from station.errors import (
     CalstationError,
     ConfigError,
     PlanRefused,
     RunAborted,
     RunFileError,
+    StatusNotWritten,
     WrongInstrument,
 )
 from station.events import (
@@ -54,22 +58,30 @@ from station.events import (
     RunStatus,
     StateChanged,
 )
+from station.exitcodes import (
+    EXIT_ABORTED,
+    EXIT_ERROR,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_OUT_OF_TOLERANCE,
+    EXIT_PLAN_REFUSED,
+    EXIT_USAGE,
+    EXIT_VERIFY_FAILED,
+)
+from station.interrupts import held_stops
+from station.locks import HeldLock, LockBusy, normalise_resource, resource_lock, run_file_lock
 from station.metrology.decision import DecisionRule
 from station.metrology.result import PointResult, PointSpec, evaluate, planned_tur
 from station.metrology.specs import AccuracySpec, Distribution, SpecError, lookup
 from station.procedure import Observation, Procedure, TestPoint
-from station.prompts import ABORT, CONTINUE, Prompt, PromptChannel
+from station.prompts import ABORT, CONTINUE, Cancellable, Prompt, PromptChannel
 from station.runfile.reader import RunFile
-from station.runfile.writer import InstrumentRecord, PlanRow, RunHeader, RunWriter
+from station.runfile.writer import InstrumentRecord, PlanRow, RunHeader, RunWriter, space_needed
 
-#: Exit codes of `calstation run` (docs/cli.md).
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_PLAN_REFUSED = 3
-EXIT_ABORTED = 4
-EXIT_FAILED = 5
-EXIT_OUT_OF_TOLERANCE = 6
+__all__ = [
+    "EXIT_ABORTED", "EXIT_ERROR", "EXIT_FAILED", "EXIT_OK", "EXIT_OUT_OF_TOLERANCE",
+    "EXIT_PLAN_REFUSED", "EXIT_USAGE", "EXIT_VERIFY_FAILED", "Engine", "RunOutcome",
+]
 
 _INTERVAL_DAYS = {"24h": 1, "90d": 90, "1y": 365, "2y": 730}
 _WAIT_SLICE_S = 0.25  # abort and pause take effect within this much of a dwell
@@ -103,30 +115,14 @@ def procedure_source(procedure: Procedure) -> tuple[str, str]:
     return text, hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-@contextlib.contextmanager
-def held_sigint(on_signal: Callable[[], None]) -> Iterator[None]:
-    """Hold Ctrl-C back while a block runs (main thread only; elsewhere a no-op)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        on_signal()
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 class _Instruments:
-    """The opened instruments of a run, by role."""
+    """The opened instruments of a run, by role, with their locks."""
 
     def __init__(self) -> None:
         self.drivers: dict[str, Instrument] = {}
         self.transports: dict[str, Transport] = {}
         self.identities: dict[str, Identity] = {}
+        self.locks: list[HeldLock] = []
 
     def close(self) -> list[str]:
         problems = []
@@ -135,6 +131,10 @@ class _Instruments:
                 t.close()
             except Exception as e:  # closing must not hide why the run ended
                 problems.append(f"{role}: {e}")
+        self.transports.clear()
+        for lock in self.locks:
+            lock.release()
+        self.locks.clear()
         return problems
 
 
@@ -159,6 +159,8 @@ class Engine:
         listeners: Sequence[Listener] = (),
         resume: bool = False,
         today: dt.date | None = None,
+        calendar: Callable[[], dt.date] | None = None,
+        command: str = "",
     ) -> None:
         self.procedure = procedure
         self.bench = bench
@@ -170,7 +172,12 @@ class Engine:
         self.simulators = simulators
         self.listeners: list[Listener] = list(listeners)
         self.resuming = resume
-        self.today = today or dt.date.today()
+        #: Today's date, read at the plan check and before every point (a
+        #: standard may run out of calibration while the run goes).
+        self.calendar: Callable[[], dt.date] = calendar or ((lambda: today) if today else dt.date.today)
+        self.today = self.calendar()
+        #: What holds the locks, as a second run is told (e.g. "calstation run").
+        self.command = command or "calstation"
         self._cond = threading.Condition()
         self._state = "running"
         self._abort_reason = ""
@@ -184,7 +191,12 @@ class Engine:
         self._spec: PointSpec | None = None
         self._planned_tur: list[float] = []
         self._recorded_idn: dict[str, str] = {}  # on resume: *IDN? of each role when the run started
-        self._sigints = 0
+        self._stops: list[str] = []  # stop signals received (the first aborts)
+        self._valid_until: dict[str, dt.date] = {}  # standard role -> last day it may be used
+        self._run_lock: HeldLock | None = None
+        self._previous_ending: tuple[str, str, bool] = ("", "", False)
+        #: Set when the run's ending is written (a Windows console close waits for it).
+        self.ended = threading.Event()
 
     # -- control from other threads --------------------------------------------
     def pause(self) -> None:
@@ -201,20 +213,24 @@ class Engine:
                 self._cond.notify_all()
 
     def abort(self, reason: str = "aborted by the operator") -> None:
-        """End the run at its next checkpoint, through the safe state."""
+        """End the run at its next checkpoint, through the safe state. A
+        prompt waiting for its answer is answered Abort at once."""
         with self._cond:
             if self._abort_reason:
                 return
             self._abort_reason = reason
             self._state = "aborting"
             self._cond.notify_all()
+        if isinstance(self.prompts, Cancellable):
+            self.prompts.cancel()
 
-    def interrupt(self) -> None:
-        """What Ctrl-C does: the first one aborts, later ones are held back."""
-        self._sigints += 1
-        if self._sigints == 1:
-            self.abort("interrupted by Ctrl-C")
-        # the safe state is under way; a second Ctrl-C must not interrupt it
+    def interrupt(self, reason: str = "interrupted by Ctrl-C") -> None:
+        """What a stop signal does (Ctrl-C, SIGTERM, SIGHUP, a closed
+        console): the first aborts, later ones are held back."""
+        self._stops.append(reason)
+        if len(self._stops) == 1:
+            self.abort(reason)
+        # the safe state is under way; a second signal must not interrupt it
 
     @property
     def points(self) -> list[TestPoint]:
@@ -226,8 +242,15 @@ class Engine:
 
     # -- events and logs ---------------------------------------------------------
     def _emit(self, event: Event) -> None:
+        """Tell the listeners. A listener that fails (a display whose
+        terminal is gone, a broken pipe) is logged and dropped: a display
+        never fails a run."""
         for listener in self.listeners:
-            listener(event)
+            try:
+                listener(event)
+            except Exception as e:  # noqa: BLE001 - whatever a view does wrong
+                self.listeners = [x for x in self.listeners if x is not listener]
+                self._log("display", f"a display failed and was dropped ({type(e).__name__}: {e})")
 
     def _log(self, kind: str, text: str) -> None:
         if self._writer is not None:
@@ -269,6 +292,9 @@ class Engine:
     # -- the plan ------------------------------------------------------------------
     def _open(self, role: str, cfg: InstrumentConfig, protocol: type) -> Instrument:
         cls = registry.load_driver(cfg.driver)
+        lock = resource_lock(cfg.resource, self.command)
+        if lock is not None:
+            self._instruments.locks.append(lock)
         transport = open_transport(
             cfg.resource,
             name=role,
@@ -321,6 +347,24 @@ class Engine:
                 f"{what} was calibrated on {since.isoformat()}, more than {cfg.specification} ago: its "
                 f"{cfg.specification} specification no longer applies; choose a longer specification interval"
             )
+        self._valid_until[role] = min(due, since + dt.timedelta(days=days))
+
+    def _check_still_valid(self) -> None:
+        """Before every point: a standard whose calibration (or the interval
+        of the specification the run uses for it) ran out while the run went
+        may not be used for another point."""
+        today = self.calendar()
+        if today == self.today:
+            return
+        for role, last in self._valid_until.items():
+            if today > last:
+                cfg = self.bench.instruments[role]
+                raise CalstationError(
+                    f"standard {role!r} ({cfg.asset_id or cfg.driver}) may be used until "
+                    f"{last.isoformat()} (calibration due {cfg.calibration_due}, {cfg.specification} "
+                    "specification) and that date passed during the run: the points measured before "
+                    "are kept; recalibrate it or use another standard, then resume the run")
+        self.today = today
 
     def _specs(self, standard_role: str, cfg: InstrumentConfig) -> PointSpec:
         ident = self._instruments.identities[standard_role]
@@ -353,6 +397,14 @@ class Engine:
                     f"procedure {proc.name} needs an instrument in role {role!r}; add it to the bench file "
                     f"(it has: {', '.join(self.bench.instruments) or 'none'})"
                 )
+        seen: dict[str, str] = {}
+        for role in proc.roles:
+            resource = self.bench.instruments[role].resource
+            key = normalise_resource(resource) or resource
+            if key in seen:
+                raise PlanRefused(f"the bench gives {resource} to both {seen[key]!r} and {role!r}; one "
+                                  "instrument cannot play two roles: give each role its own instrument")
+            seen[key] = role
         for role, protocol in proc.roles.items():
             cfg = self.bench.instruments[role]
             if role != proc.dut_role:
@@ -387,8 +439,32 @@ class Engine:
             except SpecError as e:
                 raise PlanRefused(f"{where}: {e}") from None
             turs.append(t)
+        self._check_certificate_text()
         self._planned_tur = turs
         return turs
+
+    def _check_certificate_text(self) -> None:
+        """Everything the certificate will print, checked before anything
+        is energised (station/certificates/text.py)."""
+        proc = self.procedure
+        checks: list[tuple[str, Mapping[str, str]]] = [
+            ("job field", self.job.as_attrs()),
+            (f"procedure {proc.name}", {"name": proc.name, "version": proc.version, "title": proc.title,
+                                        "method": proc.method}),
+        ]
+        for role, ident in self._instruments.identities.items():
+            cfg = self.bench.instruments[role]
+            fields = {k: str(v) for k, v in asdict(cfg).items()
+                      if k in ("asset_id", "description", "calibration_due", "certificate", "traceability")}
+            fields.update(manufacturer=ident.manufacturer, model=ident.model, serial=ident.serial,
+                          idn=ident.raw)
+            checks.append((f"instrument {role!r} ({cfg.resource})", fields))
+        checks.append(("procedure points", {f"label of point {i + 1}": p.label
+                                            for i, p in enumerate(self._points)}))
+        for what, values in checks:
+            found = first_problem(what, values)
+            if found:
+                raise PlanRefused(found)
 
     def preview(self) -> list[tuple[TestPoint, float]]:
         """Check the plan, then close the instruments again: nothing is
@@ -447,11 +523,15 @@ class Engine:
         )
 
     def _previous(self) -> list[int]:
-        """On resume: check the file belongs to this procedure, and what is done."""
+        """On resume: the file must verify, belong to this procedure and
+        plan, and not be completed; returns the points already done."""
         with RunFile(self.path) as rf:
             status = rf.status
             if status == "completed":
                 raise PlanRefused(f"{self.path}: this run is already completed; there is nothing to resume")
+            v = rf.verify()
+            if not v.ok:
+                raise PlanRefused(f"{v.message}; it cannot be resumed (the file is unchanged)")
             proc = rf.procedure
             _, sha = procedure_source(self.procedure)
             if proc["name"] != self.procedure.name:
@@ -468,6 +548,7 @@ class Engine:
             if planned != mine:
                 raise PlanRefused(f"{self.path}: its plan differs from the procedure's points; it cannot be resumed")
             self._recorded_idn = {inst.role: inst.idn for inst in rf.instruments}
+            self._previous_ending = (status, rf.attrs.get("end_reason", ""), v.torn)
             return rf.completed()
 
     def _check_same_instruments(self) -> None:
@@ -481,15 +562,69 @@ class Engine:
                     f"{idn!r}; resume with the same instruments, or start a new run"
                 )
 
+    def _check_space(self, completed: Sequence[int]) -> None:
+        """Refuse a run whose file (and the copy its final status is written
+        on) would not fit on its disk."""
+        done = set(completed)
+        remaining = [p for i, p in enumerate(self._points) if i not in done]
+        readings = max((p.readings for p in remaining), default=0)
+        current = self.path.stat().st_size if self.path.exists() else 0
+        need = space_needed(len(remaining), readings, current)
+        folder = self.path.parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        free = shutil.disk_usage(folder).free
+        if free < need:
+            raise PlanRefused(
+                f"{self.path}: its disk has {free / 1e6:.1f} MB free and this run needs about "
+                f"{need / 1e6:.1f} MB (the run file, a copy for its final status and a reserve); "
+                "free space or write the run file elsewhere")
+
     # -- the run -----------------------------------------------------------------------
     def run(self) -> RunOutcome:
-        """Check the plan, then run every point not yet done. Blocks."""
+        """Check the plan, then run every point not yet done. Blocks.
+
+        Raises `PlanRefused` (nothing energised, no file written or
+        changed), `RunAborted` (stopped before the run started) or another
+        `CalstationError`; once the run has started it always ends through
+        `_end` and returns its outcome (or raises `StatusNotWritten`)."""
+        try:
+            with held_stops(self.interrupt, self.ended):
+                return self._run()
+        finally:
+            self._instruments.close()
+            if self._run_lock is not None:
+                self._run_lock.release()
+            self.ended.set()
+
+    def _run(self) -> RunOutcome:
+        if not self.resuming:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise ConfigError(f"{self.path}: cannot create its folder {self.path.parent} "
+                                  f"({e.strerror or e}); choose another output file") from None
+        try:
+            self._run_lock = run_file_lock(self.path, self.command)
+        except LockBusy as e:
+            raise PlanRefused(str(e)) from None
         completed: list[int] = self._previous() if self.resuming else []
         if not self.resuming and self.path.exists():
             raise PlanRefused(f"{self.path} already exists; choose another output file, or continue it with --resume")
         try:
             turs = self.check_plan()
             self._check_same_instruments()
+            if self._abort_reason:
+                raise RunAborted(f"{self._abort_reason} before the run started: nothing was energised "
+                                 "and no run file was written or changed")
+            self._check_space(completed)
+            if self.resuming:
+                self._writer = RunWriter.resume(self.path, self._io_log)
+            else:
+                self._writer = RunWriter.create(self.path, self._header(), self._io_log)
+        except (RunAborted, RunFileError):
+            self._instruments.close()
+            raise
         except CalstationError as e:
             self._instruments.close()
             if isinstance(e, PlanRefused):
@@ -498,36 +633,15 @@ class Engine:
         except BaseException:
             self._instruments.close()
             raise
-        try:
-            if self.resuming:
-                self._writer = RunWriter.resume(self.path, completed, self._io_log)
-                self._writer.event("resumed", f"resumed after {len(completed)} completed point(s)")
-            else:
-                self._writer = RunWriter.create(self.path, self._header(), self._io_log)
-                self._writer.event("started", f"{self.procedure.name} {self.procedure.version}")
-        except BaseException:
-            self._instruments.close()
-            raise
-        writer = self._writer
-        for role, ident in self._instruments.identities.items():
-            writer.event("identified", f"{role}: {ident.raw}")
-        writer.event("plan", "plan checked; planned TUR " + ", ".join(f"{t:.1f}" for t in turs))
-        writer.commit()
-        self._emit(RunStarted(str(self.path), self.procedure.name, tuple(self._points), tuple(completed)))
-        self._emit(PlanChecked(tuple(turs)))
-
         status: RunStatus = "failed"
         reason = "the run ended without a status"
         results: list[PointResult] = []
         done = set(completed)
-        # One Ctrl-C handler spans the body and the ending: the first press
-        # aborts at the next checkpoint, later ones cannot cut the safe state short.
-        with held_sigint(self.interrupt):
-            try:
-                status, reason = self._body(done, results)
-            except BaseException as e:  # noqa: BLE001 - anything at all still ends in the safe state
-                status, reason = "failed", f"unexpected {type(e).__name__}: {e}"
-            status, reason = self._end(status, reason)
+        try:
+            status, reason = self._body(done, results, turs, completed)
+        except BaseException as e:  # noqa: BLE001 - anything at all still ends in the safe state
+            status, reason = "failed", f"unexpected {type(e).__name__}: {e}"
+        status, reason = self._end(status, reason)
         return RunOutcome(status, reason, self.path, len(done),
                           sum(1 for r in results if r.decision == "fail") + self._failed_before(completed))
 
@@ -538,12 +652,30 @@ class Engine:
         with RunFile(self.path) as rf:
             return sum(1 for r in rf.points if r.decision == "fail" and r.index in earlier)
 
-    def _body(self, done: set[int], results: list[PointResult]) -> tuple[RunStatus, str]:
-        ctx = _Context(self)
+    def _body(self, done: set[int], results: list[PointResult], turs: Sequence[float],
+              completed: Sequence[int]) -> tuple[RunStatus, str]:
         writer = self._writer
         assert writer is not None and self._spec is not None
         try:
-            for drv in self._instruments.drivers.values():
+            if self.resuming:
+                status, why, torn = self._previous_ending
+                writer.event("resumed", f"resumed after {len(completed)} completed point(s); the run had "
+                             f"ended {status}" + (f" ({why})" if why else "")
+                             + ("; its last commit had not completed and was dropped" if torn else ""))
+            else:
+                writer.event("started", f"{self.procedure.name} {self.procedure.version}")
+            for role, ident in self._instruments.identities.items():
+                writer.event("identified", f"{role}: {ident.raw}")
+            writer.event("plan", "plan checked; planned TUR " + ", ".join(f"{t:.1f}" for t in turs))
+            writer.commit()
+            self._emit(RunStarted(str(self.path), self.procedure.name, tuple(self._points), tuple(completed)))
+            self._emit(PlanChecked(tuple(turs)))
+            ctx = _Context(self)
+            drivers = self._instruments.drivers
+            # confirmed after every point: a reset, a power cycle, a command
+            # garbled on the way or an error in the queue voids its readings
+            checking = [d for d in drivers.values() if isinstance(d, SelfChecking)]
+            for drv in drivers.values():
                 self.checkpoint()
                 drv.initialize()
             self.procedure.setup(ctx)
@@ -552,12 +684,17 @@ class Engine:
                 if i in done:
                     continue
                 self.checkpoint()
+                self._check_still_valid()
                 self._emit(PointStarted(i, point))
                 t0 = time.time()
                 obs = self.procedure.measure(ctx, point)
+                for drv in checking:
+                    drv.confirm_state()
                 result = self._evaluate(i, point, obs, t0)
                 try:
                     writer.point(result, obs.times, obs.values)
+                except RunFileError:
+                    raise
                 except (OSError, RuntimeError, ValueError) as err:
                     raise RunFileError(f"{self.path}: cannot write point {i + 1} to the run file ({err}); "
                                        "check the disk, then resume the run") from err
@@ -587,9 +724,11 @@ class Engine:
         return result
 
     def _end(self, status: RunStatus, reason: str) -> tuple[RunStatus, str]:
-        """Safe state first, then the status (Ctrl-C is held back by `run`)."""
+        """Safe state first, then the status and the seal (stop signals are
+        held back by `run`)."""
         writer = self._writer
         assert writer is not None
+        reason = " ".join(reason.split())  # one line, whatever an instrument or HDF5 said
         if status != "completed":
             writer.event(status, reason)
         for role, drv in self._instruments.drivers.items():
@@ -602,19 +741,22 @@ class Engine:
                     if status == "completed":
                         status = "failed"
                     reason += f"; {role} could not be put in its safe state ({e}): check it by hand"
-        if self._sigints > 1:
-            writer.event("sigint", f"{self._sigints - 1} further Ctrl-C held back while the bench was made safe")
+        if len(self._stops) > 1:
+            writer.event("signal", f"{len(self._stops) - 1} further stop signal(s) held back while the "
+                         "bench was made safe")
         for problem in self._instruments.close():
             writer.event("close", problem)
         writer.event("finished", f"{status}: {reason}")
         try:
             writer.finish(status, reason)
-        except (OSError, RuntimeError, ValueError) as err:
+        except RunFileError as err:
             # the bench is safe already; the file keeps every committed point
-            reason = f"{reason}; the final status could not be written ({err})"
-            self._emit(RunFinished("failed", reason, str(self.path)))
-            raise RunFileError(f"{self.path}: the run ended ({status}) but its status could not be "
-                               f"written ({err}); the points recorded so far are kept") from err
+            why = " ".join(str(err).split())
+            self._emit(RunFinished("failed", f"{reason}; the final status could not be written ({why})",
+                                   str(self.path)))
+            raise StatusNotWritten(f"{self.path}: the run ended ({status}: {reason}) with the bench safe, "
+                                   f"but its status could not be written ({why}); the points committed "
+                                   "before are kept and the run can be resumed") from None
         self._emit(RunFinished(status, reason, str(self.path)))
         return status, reason
 

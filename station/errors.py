@@ -22,6 +22,8 @@ __all__ = [
     "WrongInstrument",
     "PlanRefused",
     "RunFileError",
+    "StatusNotWritten",
+    "IntegrityError",
     "ProcedureError",
     "ConfigError",
     "RunAborted",
@@ -31,9 +33,24 @@ __all__ = [
 class PlanRefused(CalstationError):
     """The plan check failed before anything was energised."""
 
+    exit_code = 3
+
 
 class RunFileError(CalstationError):
     """A run file that cannot be read, is not a run file, or is damaged."""
+
+
+class StatusNotWritten(RunFileError):
+    """The run ended (the bench is safe) but its final status could not be
+    written: the file keeps its last commit, marked running."""
+
+    exit_code = 5
+
+
+class IntegrityError(RunFileError):
+    """A run file that fails verification: altered or damaged."""
+
+    exit_code = 7
 
 
 class ProcedureError(CalstationError):
@@ -45,4 +62,7 @@ class ConfigError(CalstationError):
 
 
 class RunAborted(CalstationError):
-    """Raised inside a procedure at a checkpoint after the run was aborted."""
+    """Raised inside a procedure at a checkpoint after the run was aborted
+    (and by the engine when a stop signal came before the run started)."""
+
+    exit_code = 4

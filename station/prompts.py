@@ -8,7 +8,7 @@ Every question and its answer is written to the run file's event log.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 ABORT = "Abort"
 CONTINUE = "Continue"
@@ -28,6 +28,14 @@ class PromptChannel(Protocol):
     def ask(self, prompt: Prompt) -> str:
         """Show ``prompt`` and return one of its choices. Answering `ABORT`
         aborts the run (the engine handles it)."""
+        ...
+
+
+@runtime_checkable
+class Cancellable(Protocol):
+    def cancel(self) -> None:
+        """Answer Abort to the prompt being asked now, if any, at once (the
+        run is being stopped: Ctrl-C, SIGTERM, the window closing)."""
         ...
 
 

@@ -9,7 +9,11 @@ certificate can be regenerated and compared byte for byte.
 
 Text is set in the PDF standard fonts (Helvetica), which show the Windows
 Latin-1 character set (cp1252) only; a run whose text needs more is refused
-with a message rather than printed with missing glyphs. Every fixed phrase
+with a message rather than printed with missing glyphs (the engine's plan
+check applies the same rule, `station.certificates.text`, before a run
+starts). A run file is verified (`RunFile.verify`: hash chain, seal, every
+point re-derived from its raw readings) before anything is printed, and the
+printed results are those re-derived from ``/raw/readings``. Every fixed phrase
 is in `TEXT_EN`, so a bilingual certificate needs a second table and an
 embedded font, not a new layout.
 """
@@ -45,10 +49,14 @@ from reportlab.platypus.flowables import Flowable
 
 from drivers.errors import CalstationError
 from drivers.roles import Function
-from station.metrology.result import PointResult
+from station.certificates.text import problem
+from station.errors import IntegrityError
+from station.metrology.decision import DecisionRule
+from station.metrology.result import PointResult, differences, rederive
 from station.metrology.uncertainty import COVERAGE_PROBABILITY, decimals_of, round_uncertainty
+from station.runfile.files import write_image
 from station.runfile.reader import RunFile
-from station.runfile.writer import InstrumentRecord
+from station.runfile.records import InstrumentRecord
 
 __all__ = ["CertificateError", "TEXT_EN", "certificate_number", "render_pdf"]
 
@@ -227,29 +235,16 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _check(path: Path, what: str, text: str) -> str:
-    """Text as the standard fonts can show it, or a refusal naming the field."""
-    try:
-        text.encode("cp1252")
-    except UnicodeEncodeError:
-        bad = "".join(sorted({c for c in text if not _encodable(c)}))
-        raise CertificateError(
-            f"{path}: {what} contains characters the certificate's Latin-1 font cannot show "
-            f"({bad!r}); write it in Latin characters (a Unicode font is not supported yet)"
-        ) from None
+def _check(path: Path, what: str, name: str, text: str) -> str:
+    """Text as the certificate can print it, or a refusal naming the field."""
+    found = problem(what, name, text)
+    if found:
+        raise CertificateError(f"{path}: {found}")
     return text
 
 
-def _encodable(c: str) -> bool:
-    try:
-        c.encode("cp1252")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _checked(path: Path, where: str, values: Mapping[str, str]) -> dict[str, str]:
-    return {k: _check(path, f"{where} {k!r}", v) for k, v in values.items()}
+    return {k: _check(path, where, k, v) for k, v in values.items()}
 
 
 def _timestamp(path: Path, what: str, text: str) -> dt.datetime:
@@ -307,6 +302,24 @@ def _deviations(rf: RunFile, points: Sequence[PointResult]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _rederived(rf: RunFile, attrs: Mapping[str, str]) -> tuple[PointResult, ...]:
+    """Every point as its raw readings imply it (the certificate prints
+    these), refused if any differs from the recorded row."""
+    rule = DecisionRule(attrs.get("decision_rule", ""))
+    raw = rf.raw_by_point()
+    out = []
+    for p in sorted(rf.points, key=lambda p: p.index):
+        values = raw.get(p.index)
+        derived = rederive(p, [] if values is None else values.tolist(), rule) if values is not None \
+            and len(values) >= 2 else None
+        diff = ["raw readings"] if derived is None else differences(p, derived)
+        if derived is None or diff:
+            raise IntegrityError(f"{rf.path}: point {p.index + 1}: {', '.join(diff)} do(es) not follow "
+                                 "from its raw readings; the run file was altered, no certificate is issued")
+        out.append(derived)
+    return tuple(out)
+
+
 def _collect(rf: RunFile) -> _Data:
     path = rf.path
     attrs = rf.attrs
@@ -326,12 +339,13 @@ def _collect(rf: RunFile) -> _Data:
     if not duts:
         raise CertificateError(f"{path}: the run records no instrument in the DUT role "
                                f"{dut_role!r}; the run file is incomplete")
-    points = tuple(sorted(rf.points, key=lambda p: p.index))
+    points = _rederived(rf, attrs)
     if not points:
         raise CertificateError(f"{path}: run {attrs.get('run_id', '?')} holds no results; "
                                "there is nothing to certify")
     for p in points:
-        _check(path, f"point {p.index + 1}", p.function + p.unit + p.phase + p.decision + p.label)
+        _checked(path, f"point {p.index + 1}", {"function": p.function, "unit": p.unit, "phase": p.phase,
+                                                "decision": p.decision, "label": p.label})
     first = _utc(min(p.t_start for p in points))
     last = _utc(max(p.t_end for p in points))
     standards = []
@@ -790,7 +804,13 @@ def render_pdf(run_path: Path, pdf_path: Path) -> Path:
     if pdf_path.resolve() == run_path.resolve():
         raise CertificateError(f"{pdf_path}: the certificate would overwrite its run file; "
                                "choose another output name")
+    if pdf_path.is_dir():
+        raise CertificateError(f"{pdf_path}: is a folder; give the certificate's file name (.pdf)")
     with RunFile(run_path) as rf:
+        _refuse_status(run_path, rf.attrs)
+        verified = rf.verify()
+        if not verified.ok:
+            raise IntegrityError(f"{verified.message}; no certificate is issued for it")
         data = _collect(rf)
     buf = io.BytesIO()
     doc = SimpleDocTemplate(
@@ -811,8 +831,10 @@ def render_pdf(run_path: Path, pdf_path: Path) -> Path:
     )
     pdf_date = data.finished.astimezone(dt.UTC).strftime("D:%Y%m%d%H%M%S+00'00'")
     doc.build(_story(data), canvasmaker=_canvas_maker(_page_frame(data), pdf_date))
-    pdf_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = pdf_path.with_name(f".{pdf_path.name}.tmp")
-    tmp.write_bytes(buf.getvalue())
-    tmp.replace(pdf_path)
+    try:
+        pdf_path.parent.mkdir(parents=True, exist_ok=True)
+        write_image(pdf_path, buf.getvalue(), new=False)
+    except OSError as e:
+        raise CertificateError(f"{pdf_path}: cannot be written ({e.strerror or e}); check the folder "
+                               "exists, is writable and has free space (nothing was left behind)") from None
     return pdf_path

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from drivers.roles import Function
 from station.metrology.decision import Decision, DecisionRule, decide, tur
 from station.metrology.specs import AccuracySpec, Distribution
-from station.metrology.uncertainty import Budget, dmm_point_budget
+from station.metrology.uncertainty import (
+    Budget,
+    Component,
+    combine,
+    dmm_point_budget,
+    mean_and_std,
+    repeatability,
+)
 
 
 class PointResult(NamedTuple):
@@ -120,3 +129,38 @@ def planned_tur(range_: float, reference: float, resolution: float, spec: PointS
     u_res = resolution / 2.0 / 3**0.5
     U = 2.0 * (u_std**2 + u_res**2) ** 0.5
     return tur(reference - tol, reference + tol, U)
+
+
+def rederive(recorded: PointResult, values: Sequence[float], rule: DecisionRule) -> PointResult:
+    """The point as its raw readings imply it: indication, error, type A
+    term, combined and expanded uncertainty, k, TUR, guard band and
+    decision recomputed from ``values`` (the point's /raw/readings) with the
+    recorded standard and resolution terms and tolerance limits, by the same
+    arithmetic as `evaluate`. Equal to ``recorded``, field for field, for an
+    unaltered record."""
+    n = len(values)
+    mean, s = mean_and_std(values)
+    budget = combine((
+        Component("standard", "", "", 0.0, recorded.u_standard, -1.0),
+        Component("resolution", "", "", 0.0, recorded.u_resolution),
+        repeatability(s, n),
+    ))
+    U = budget.expanded
+    w = rule.guard_band(U)
+    lower, upper = recorded.lower_limit, recorded.upper_limit
+    return recorded._replace(
+        indication=mean, error=mean - recorded.reference, n=n, std_dev=s,
+        u_repeatability=budget.components[2].u, u_combined=budget.u_c, nu_eff=budget.nu_eff,
+        coverage_factor=budget.k, expanded_uncertainty=U, tur=tur(lower, upper, U), guard_band=w,
+        decision=decide(mean, lower, upper, w),
+    )
+
+
+def differences(recorded: PointResult, derived: PointResult) -> list[str]:
+    """The fields in which two results differ (exactly; NaN equals NaN)."""
+    out = []
+    for name, a, b in zip(PointResult._fields, recorded, derived, strict=True):
+        same = a == b or (isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b))
+        if not same:
+            out.append(name)
+    return out

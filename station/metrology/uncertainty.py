@@ -93,6 +93,21 @@ def combine(components: Sequence[Component]) -> Budget:
     return Budget(tuple(components), u_c, nu, coverage_factor(nu))
 
 
+def mean_and_std(values: Sequence[float]) -> tuple[float, float]:
+    """The mean and the experimental standard deviation of ``values`` (n >= 2)."""
+    n = len(values)
+    if n < 2:
+        raise ValueError("a type A evaluation needs at least two readings")
+    mean = math.fsum(values) / n
+    return mean, math.sqrt(math.fsum([(v - mean) ** 2 for v in values]) / (n - 1))
+
+
+def repeatability(s: float, n: int) -> Component:
+    """The type A component of the mean of ``n`` readings of spread ``s``."""
+    return Component("repeatability", f"repeatability, s/sqrt(n), n = {n}", "type A", s,
+                     s / math.sqrt(n), 1.0, float(n - 1))
+
+
 def dmm_point_budget(
     values: Sequence[float],
     standard_half_width: float,
@@ -106,10 +121,7 @@ def dmm_point_budget(
     of the DUT in its configuration.
     """
     n = len(values)
-    if n < 2:
-        raise ValueError("a type A evaluation needs at least two readings")
-    mean = math.fsum(values) / n
-    s = math.sqrt(math.fsum([(v - mean) ** 2 for v in values]) / (n - 1))
+    mean, s = mean_and_std(values)
     half_digit = resolution / 2.0
     components = (
         Component(
@@ -127,15 +139,7 @@ def dmm_point_budget(
             half_digit,
             half_digit / math.sqrt(3.0),
         ),
-        Component(
-            "repeatability",
-            f"repeatability, s/sqrt(n), n = {n}",
-            "type A",
-            s,
-            s / math.sqrt(n),
-            1.0,
-            float(n - 1),
-        ),
+        repeatability(s, n),
     )
     return mean, s, combine(components)
 

@@ -2,10 +2,15 @@
 
 While a run goes, the file is written in HDF5's single-writer /
 multiple-reader (SWMR) mode: every flush leaves it consistent, so a
-``kill -9`` or a power cut at any moment leaves a file that opens and holds
-every completed point. SWMR allows no variable-length data, so every
-string is fixed-length and variable-length text (the I/O log, the event
-log) is kept as a byte blob with an index of (offset, length) rows.
+``kill -9`` at any moment leaves a file that opens and holds every
+completed point. SWMR allows no variable-length data, so every string is
+fixed-length and variable-length text (the I/O log, the event log) is kept
+as a byte blob with an index of (offset, length) rows.
+
+Every commit appends one row to ``/chain``: how many rows each table holds
+after it, a CRC-32 of what it added to each table, and a SHA-256 digest
+chained from the previous row's (station/runfile/chain.py). The root
+attribute ``seal`` closes the chain with the run's final status.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import numpy as np
 from drivers.transport import IO_INLINE, IO_RECORD
 
 FORMAT = "calstation-run"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: /chain and the seal (format 1 had neither)
 
 STATUSES = ("running", "completed", "aborted", "failed")
 
@@ -28,6 +33,15 @@ EVENTS_DATA = "events/data"
 INSTRUMENTS = "instruments"
 JOB = "job"
 PROCEDURE = "procedure"
+CHAIN = "chain"
+
+#: The tables a commit appends to, in the order the chain hashes them; the
+#: names of their row counts in /chain.
+TABLES = (("raw", "raw/readings"), ("io", "io"), ("events", "events/index"),
+          ("event_bytes", "events/data"), ("points", "points"))
+#: Root attributes that change when the run ends (covered by the seal, not
+#: by the header digest).
+MUTABLE_ATTRS = ("status", "end_reason", "finished", "seal")
 
 S16 = "S16"
 S64 = "S64"
@@ -102,6 +116,19 @@ IO_DTYPE = np.dtype(
 #: One row per event: kind (``started``, ``prompt``, ``answer``, ``point``,
 #: ``paused``, ``aborted``, ...) and where its UTF-8 message lies in /events/data.
 EVENT_DTYPE = np.dtype([("time", "<f8"), ("kind", S16), ("offset", "<u8"), ("length", "<u4")])
+
+#: One row per commit (row 0: the header, all counts 0). Counts are the
+#: rows of each table after the commit; ``crc`` the CRC-32 of the bytes the
+#: commit added to each table (in TABLES order: it names the table that was
+#: altered); ``digest`` = SHA-256(previous digest, counts, added bytes).
+CHAIN_DTYPE = np.dtype(
+    [
+        ("time", "<f8"),
+        *[(name, "<u8") for name, _ in TABLES],
+        ("crc", "<u4", (len(TABLES),)),
+        ("digest", "u1", (32,)),
+    ]
+)
 
 #: Chunks of about 4 KiB: the writer rewrites the last chunk whole at each
 #: commit (direct chunk write), so a small chunk is a cheap commit.

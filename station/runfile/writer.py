@@ -1,22 +1,29 @@
 """Writes the run file as the calibration happens.
 
 Every exchange with an instrument, every event and every point is buffered
-in memory and committed to the file at each point (and after each prompt),
-then flushed: a power cut loses at most the point in progress. The file is
-created beside its final name and moved into place, and the final status
-is set on a copy that replaces the file in one step, so no moment exists
-at which a crash leaves a damaged file. See layout.py and docs/runfile.md.
+in memory and committed to the file at each point (and after each prompt):
+the rows are appended, a /chain row seals them to everything before
+(chain.py), and the file is flushed. A crash of the process loses at most
+the point in progress. The file is synced to the disk at least once a
+second (`SYNC_INTERVAL_S`) and when the run ends, so a power cut loses at
+most the last second. The file is created, resumed and given its final
+status as a whole image written beside it and moved into place
+(files.py), so no moment exists at which a crash leaves a damaged file,
+and HDF5 never writes where a full disk could crash it: while the run goes,
+the free space is checked at each sync, and the run is stopped while the
+final status still fits. See layout.py and docs/runfile.md.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import struct
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -27,62 +34,30 @@ import numpy.typing as npt
 from drivers.transport import IOLog
 from station.errors import RunFileError
 from station.metrology.result import PointResult
+from station.runfile import chain
 from station.runfile import layout as L
+from station.runfile.files import one_line, open_h5, stale_temporaries, write_image
+from station.runfile.records import InstrumentRecord, PlanRow, RunHeader
+
+__all__ = ["InstrumentRecord", "PlanRow", "RunHeader", "RunWriter", "point_row", "space_needed"]
+
+#: The file is synced to the disk at least this often while a run goes.
+SYNC_INTERVAL_S = 1.0
+#: Free space kept in hand beyond a copy of the run file (the final status
+#: is written on a copy), checked at each sync.
+SPARE_BYTES = 4 * 1024 * 1024
+#: Bytes a point adds besides its raw readings (the /points and /chain rows
+#: and a generous allowance for its I/O log); used to check the free space
+#: before a run starts.
+_POINT_BYTES = 4096
 
 
-@dataclass(frozen=True)
-class InstrumentRecord:
-    """An instrument as the run used it: identity, where it was, its standing."""
-
-    role: str
-    driver: str
-    resource: str
-    manufacturer: str
-    model: str
-    serial: str
-    firmware: str
-    idn: str
-    asset_id: str = ""
-    description: str = ""
-    calibration_due: str = ""  # ISO date; empty for a DUT
-    certificate: str = ""  # the standard's own calibration certificate
-    traceability: str = ""
-    specification: str = ""  # which specification the run used for it
-    distribution: str = ""
-
-
-@dataclass(frozen=True)
-class PlanRow:
-    index: int
-    function: str
-    range: float
-    nominal: float
-    unit: str
-    readings: int
-    settle_s: float
-    phase: str
-    label: str
-    nplc: float
-    planned_tur: float
-
-
-@dataclass(frozen=True)
-class RunHeader:
-    run_id: str
-    created: str  # ISO 8601, UTC
-    software: str
-    procedure_name: str
-    procedure_version: str
-    procedure_title: str
-    procedure_method: str
-    procedure_sha256: str
-    procedure_source: str
-    decision_rule: str
-    decision_statement: str
-    job: Mapping[str, str]
-    instruments: tuple[InstrumentRecord, ...]
-    plan: tuple[PlanRow, ...]
-    extra: Mapping[str, str] = field(default_factory=dict)
+def space_needed(points: int, readings: int, current: int = 0) -> int:
+    """Free bytes a run of ``points`` points of ``readings`` readings needs
+    on its disk: the file it will grow to, a copy of it for the final
+    status, and `SPARE_BYTES`."""
+    final = current + points * (_POINT_BYTES + readings * L.RAW_DTYPE.itemsize) + 65536
+    return 2 * final + SPARE_BYTES
 
 
 def _fixed(text: str, width: int) -> bytes:
@@ -177,6 +152,7 @@ def _build(f: h5py.File, header: RunHeader) -> None:
     f.attrs["run_id"] = header.run_id
     f.attrs["created"] = header.created
     f.attrs["finished"] = ""
+    f.attrs["seal"] = ""
     f.attrs["software"] = header.software
     f.attrs["decision_rule"] = header.decision_rule
     f.attrs["decision_statement"] = header.decision_statement
@@ -212,29 +188,62 @@ def _build(f: h5py.File, header: RunHeader) -> None:
     _table(ev, "data", np.dtype("u1"))
 
 
-def _tmp_beside(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+def _image(build: Any) -> bytes:
+    """An HDF5 file built in memory by ``build(f)``, as bytes."""
+    buf = io.BytesIO()
+    with h5py.File(buf, "w", libver="latest") as f:
+        build(f)
+    return buf.getvalue()
 
 
-def _replace(tmp: Path, path: Path) -> None:
-    with open(tmp, "rb+") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+def _genesis(f: h5py.File) -> None:
+    """Row 0 of /chain: the header's digest."""
+    ch = _table(f, L.CHAIN, L.CHAIN_DTYPE)
+    row = np.frombuffer(chain.chain_row(time.time(), [0] * len(L.TABLES), [0] * len(L.TABLES),
+                                        chain.header_digest(f)), dtype=L.CHAIN_DTYPE)
+    ch.resize((1,))
+    ch[0] = row[0]
+
+
+def _disk_error(path: Path, e: OSError, doing: str) -> RunFileError:
+    return RunFileError(f"{path}: cannot {doing} ({e.strerror or one_line(e)}); check the folder "
+                        "exists, is writable and has free space")
 
 
 class RunWriter:
-    """Appends to an open run file. One writer per file; call from one thread."""
+    """Appends to an open run file. One writer per file; call from one thread.
+
+    A writer holds the file open in SWMR mode until `finish` or `close`.
+    After an error of the file, the writer takes no more records (the file
+    keeps its last commit) and only `finish`/`close` may be called."""
 
     def __init__(self, path: Path, io_log: IOLog | None = None) -> None:
         self.path = path
-        self._f = h5py.File(path, "a", libver="latest")
-        self._f.swmr_mode = True
-        self._points = _Appender(self._f[L.POINTS])
-        self._raw = _Appender(self._f[L.RAW])
-        self._io = _Appender(self._f[L.IO])
-        self._ev_index = _Appender(self._f[L.EVENTS_INDEX])
-        self._ev_data = _Appender(self._f[L.EVENTS_DATA])
-        names = json.loads(self._f[L.IO].attrs["instruments"])
+        try:
+            self._f = h5py.File(path, "a", libver="latest")
+            self._f.swmr_mode = True
+        except Exception as e:
+            raise RunFileError(f"{path}: cannot be opened for writing ({one_line(e)}); check the "
+                               "disk and the file's permissions") from None
+        try:
+            self._points = _Appender(self._f[L.POINTS])
+            self._raw = _Appender(self._f[L.RAW])
+            self._io = _Appender(self._f[L.IO])
+            self._ev_index = _Appender(self._f[L.EVENTS_INDEX])
+            self._ev_data = _Appender(self._f[L.EVENTS_DATA])
+            self._chain = _Appender(self._f[L.CHAIN])
+            last = self._f[L.CHAIN][self._chain.n - 1]
+            counts = [int(last[name]) for name, _ in L.TABLES]
+            self._digest = bytes(last["digest"])
+            names = json.loads(self._f[L.IO].attrs["instruments"])
+        except Exception as e:
+            self._f.close()
+            raise RunFileError(f"{path}: not a run file this writer can continue ({one_line(e)})") from None
+        ns = [self._raw.n, self._io.n, self._ev_index.n, self._ev_data.n, self._points.n]
+        if counts != ns:
+            self._f.close()
+            raise RunFileError(f"{path}: its tables hold rows after the last commit; resume it "
+                               "(which drops them) instead of appending")
         #: Filled by the transports (``io_log=writer.io_log``), drained at each commit.
         self.io_log = io_log if io_log is not None else IOLog(names)
         if self.io_log.instruments[: len(names)] != names:
@@ -246,61 +255,79 @@ class RunWriter:
         self._ev_chunks: list[bytes] = []
         self._ev_pending = 0
         self._closed = False
+        self._broken: str = ""  # why the file takes no more records
+        try:
+            self._fd: int | None = int(self._f.id.get_vfd_handle())
+        except Exception:  # a driver without a file descriptor: sync by path
+            self._fd = None
+        self._synced = time.monotonic()
 
     # -- creation -------------------------------------------------------
     @classmethod
     def create(cls, path: Path, header: RunHeader, io_log: IOLog | None = None) -> RunWriter:
+        """Create a new run file at ``path``; refuses if anything is there already."""
         path = Path(path)
-        if path.exists():
-            raise RunFileError(f"{path} already exists; choose another output name, or continue it with --resume")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = _tmp_beside(path)
+
+        def build(f: h5py.File) -> None:
+            _build(f, header)
+            _genesis(f)
+
+        image = _image(build)
         try:
-            with h5py.File(tmp, "w", libver="latest") as f:
-                _build(f, header)
-            _replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_image(path, image, new=True)
+        except FileExistsError:
+            raise RunFileError(f"{path} already exists; choose another output name, or continue it "
+                               "with --resume") from None
+        except OSError as e:
+            raise _disk_error(path, e, "be created") from None
         return cls(path, io_log)
 
     @classmethod
-    def resume(cls, path: Path, completed: Iterable[int], io_log: IOLog | None = None) -> RunWriter:
+    def resume(cls, path: Path, io_log: IOLog | None = None) -> RunWriter:
         """Reopen an interrupted run to continue it.
 
-        The file is rewritten beside itself from what it holds (raw readings
-        of a point that did not complete are dropped; its I/O and events are
-        kept), then moved into place, so the original stays whole until the
-        copy is complete.
-        """
+        The file must verify (`RunFile.verify`). It is rewritten from its
+        committed record (rows after the last commit, such as the readings
+        of the point in progress at a crash, are dropped), with status
+        ``running`` and no seal, then moved into place: the original stays
+        whole until the copy is complete. Refusals leave it untouched."""
+        from station.runfile.reader import RunFile
+
         path = Path(path)
-        done = np.array(sorted(completed), dtype="<i4")
-        tmp = _tmp_beside(path)
-        try:
-            with h5py.File(path, "r", swmr=True) as old, h5py.File(tmp, "w", libver="latest") as new:
-                for k, v in old.attrs.items():
-                    new.attrs[k] = v
+        with RunFile(path) as rf:
+            v = rf.verify()
+            if not v.ok:
+                raise RunFileError(f"{v.message}; it cannot be resumed (the file is unchanged)")
+        counts, commits = v.counts, v.commits
+
+        def build(new: h5py.File) -> None:
+            with open_h5(path) as old:
+                for k, val in old.attrs.items():
+                    new.attrs[k] = val
                 for name in old:
-                    if name == "raw":
-                        continue
                     old.copy(old[name], new, name=name)
-                raw = old[L.RAW][...]
-                keep = raw[np.isin(raw["point"], done)]
-                ds = new.create_dataset(L.RAW, data=keep, maxshape=(None,), chunks=(L.chunk_rows(L.RAW_DTYPE),))
-                assert ds.shape[0] == keep.shape[0]
-                new.attrs["status"] = "running"
-                new.attrs["end_reason"] = ""
-                new.attrs["finished"] = ""
-            _replace(tmp, path)
+            for name, table in L.TABLES:
+                new[table].resize((counts[name],))
+            new[L.CHAIN].resize((commits + 1,))
+            new.attrs["status"] = "running"
+            new.attrs["end_reason"] = ""
+            new.attrs["finished"] = ""
+            new.attrs["seal"] = ""
+
+        try:
+            image = _image(build)
+            for tmp in stale_temporaries(path):  # left by a kill during an earlier write
+                tmp.unlink(missing_ok=True)
+            write_image(path, image, new=False)
         except OSError as e:
-            raise RunFileError(f"{path}: cannot be resumed ({e}); the file is unchanged") from e
-        finally:
-            tmp.unlink(missing_ok=True)
+            raise _disk_error(path, e, "be resumed; the file is unchanged") from None
         return cls(path, io_log)
 
     # -- appending --------------------------------------------------------
 
     def event(self, kind: str, message: str, t: float | None = None) -> None:
-        data = message.encode("utf-8")
+        data = message.encode("utf-8", errors="replace")
         self._ev_rows.append((time.time() if t is None else t, _fixed(kind, 16),
                               self._ev_data.n + self._ev_pending, len(data)))
         self._ev_chunks.append(data)
@@ -313,28 +340,66 @@ class RunWriter:
         raw["point"] = result.index
         raw["time"] = times
         raw["value"] = values
-        # raw and logs before the /points row: a crash in between leaves
-        # readings without a point, which readers ignore and resume drops.
-        self._raw.append(raw)
-        stray = self._write_logs()
-        self._points.append_bytes(point_row(result))
-        self._f.flush()
-        if stray:
-            raise self._stray_io(stray)
+        self._commit(raw.tobytes(), point_row(result))
 
     def commit(self) -> None:
-        """Write what is buffered and flush it to disk."""
-        stray = self._write_logs()
-        self._f.flush()
+        """Write what is buffered and flush it to the operating system."""
+        self._commit(b"", b"")
+
+    def _commit(self, raw: bytes, point: bytes) -> None:
+        if self._broken:
+            raise RunFileError(f"{self.path}: takes no more records ({self._broken})")
+        try:
+            # raw and logs before the /points row, the /chain row last: a crash
+            # in between leaves rows after the last commit, which readers
+            # ignore and resume drops.
+            stray, io_b, evi_b, evd_b = self._write_logs()
+            if raw:
+                self._raw.append_bytes(raw)
+            if point:
+                self._points.append_bytes(point)
+            parts = (raw, io_b, evi_b, evd_b, point)
+            if any(parts):
+                counts = (self._raw.n, self._io.n, self._ev_index.n, self._ev_data.n, self._points.n)
+                self._digest = chain.commit_digest(self._digest, counts, parts)
+                self._chain.append_bytes(chain.chain_row(time.time(), counts, chain.crcs(parts), self._digest))
+            self._f.flush()
+            if time.monotonic() - self._synced >= SYNC_INTERVAL_S:
+                self.sync()
+        except RunFileError:
+            raise
+        except Exception as e:  # OSError, RuntimeError... from HDF5: the file takes no more
+            self._broken = one_line(e)
+            raise RunFileError(f"{self.path}: cannot be written ({self._broken}); the points "
+                               "committed before are kept; check the disk, then resume the run") from None
         if stray:
             raise self._stray_io(stray)
 
-    def _write_logs(self) -> str:
-        """Append the buffered I/O and events. Returns the name of an
-        instrument that is not one of the run's, if any logged: its records
-        are left out, everything else is written."""
+    def sync(self) -> None:
+        """Make what was flushed durable (fsync), then check that the disk
+        still has room for the rest of the run's ending."""
+        if self._fd is not None:
+            os.fsync(self._fd)
+        else:
+            with open(self.path, "rb") as fh:
+                os.fsync(fh.fileno())
+        self._synced = time.monotonic()
+        size = self.path.stat().st_size
+        free = shutil.disk_usage(self.path.parent).free
+        if free < size + SPARE_BYTES:
+            self._broken = f"the disk is nearly full: {free // 1024} KiB free"
+            raise RunFileError(
+                f"{self.path}: the disk is nearly full ({free // 1024} KiB free, the run file is "
+                f"{size // 1024} KiB): the run stops while its ending still fits; free space, then "
+                "resume the run")
+
+    def _write_logs(self) -> tuple[str, bytes, bytes, bytes]:
+        """Append the buffered I/O and events; returns the name of an
+        instrument that is not one of the run's, if any logged (its records
+        are left out, everything else is written), and the bytes appended."""
         log = self.io_log
         stray = ""
+        io_b = evi_b = evd_b = b""
         if log.records:
             data = log.take()
             if len(log.instruments) > self._io_names:  # a bug upstream: keep what is ours
@@ -345,11 +410,14 @@ class RunWriter:
                     data = rows[ours].tobytes()
             if data:
                 self._io.append_bytes(data)
+                io_b = data
         if self._ev_rows:
-            self._ev_data.append_bytes(b"".join(self._ev_chunks))
-            self._ev_index.append(np.array(self._ev_rows, dtype=L.EVENT_DTYPE))
+            evd_b = b"".join(self._ev_chunks)
+            evi_b = np.array(self._ev_rows, dtype=L.EVENT_DTYPE).tobytes()
+            self._ev_data.append_bytes(evd_b)
+            self._ev_index.append_bytes(evi_b)
             self._ev_rows, self._ev_chunks, self._ev_pending = [], [], 0
-        return stray
+        return stray, io_b, evi_b, evd_b
 
     def _stray_io(self, name: str) -> RunFileError:
         return RunFileError(f"{self.path}: I/O from {name!r}, which is not an instrument of this run, "
@@ -357,32 +425,68 @@ class RunWriter:
 
     # -- ending -----------------------------------------------------------
     def finish(self, status: str, reason: str) -> None:
-        """Commit, close, and set the final status (on a copy moved into place)."""
+        """Commit, close, then set the final status and the seal on a copy
+        moved into place. Raises `RunFileError` if the status could not be
+        written: the file then keeps its last commit, status ``running``."""
         if status not in L.STATUSES:
             raise ValueError(status)
         if self._closed:
             return
+        committed = True
         try:
-            self.commit()
+            if not self._broken:
+                self.commit()
+        except RunFileError:
+            committed = False
         finally:
-            self._f.close()
-            self._closed = True
-        tmp = _tmp_beside(self.path)
+            self._close_file()
+        if self._broken or not committed:
+            raise RunFileError(f"{self.path}: {self._broken or 'the last commit failed'}")
+        finished = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        reason = reason.encode("utf-8", errors="replace").decode("utf-8")
+
+        def build(new: h5py.File) -> None:
+            with open_h5(self.path) as old:
+                for k, val in old.attrs.items():
+                    new.attrs[k] = val
+                for name in old:
+                    old.copy(old[name], new, name=name)
+                last = old[L.CHAIN][old[L.CHAIN].shape[0] - 1]
+                commits = old[L.CHAIN].shape[0] - 1
+            new.attrs["status"] = status
+            new.attrs["end_reason"] = reason
+            new.attrs["finished"] = finished
+            new.attrs["seal"] = chain.seal(bytes(last["digest"]), commits, status, reason, finished)
+
         try:
-            shutil.copyfile(self.path, tmp)
-            with h5py.File(tmp, "a", libver="latest") as f:
-                f.attrs["status"] = status
-                f.attrs["end_reason"] = reason
-                f.attrs["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-            _replace(tmp, self.path)
-        finally:
-            tmp.unlink(missing_ok=True)
+            image = _image(build)
+            write_image(self.path, image, new=False)
+        except OSError as e:
+            raise _disk_error(self.path, e, "take its final status") from None
 
     def close(self) -> None:
         """Close without a final status (the file stays 'running', resumable)."""
         if not self._closed:
             try:
-                self.commit()
+                if not self._broken:
+                    self.commit()
             finally:
-                self._f.close()
-                self._closed = True
+                self._close_file()
+
+    def _close_file(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if not self._broken:
+                self.sync_quietly()
+            self._f.close()
+        except Exception as e:  # a file that failed a write may fail its close too
+            self._broken = self._broken or one_line(e)
+
+    def sync_quietly(self) -> None:
+        try:
+            if self._fd is not None:
+                os.fsync(self._fd)
+        except OSError:
+            pass

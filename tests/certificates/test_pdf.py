@@ -96,7 +96,7 @@ def job(**changes: str) -> dict[str, str]:
     return base
 
 
-def header(job_attrs: Mapping[str, str]) -> RunHeader:
+def header(job_attrs: Mapping[str, str], points: int = len(PLAN)) -> RunHeader:
     return RunHeader(
         run_id=RUN_ID, created=CREATED, software="calstation 0.1.0",
         procedure_name="keysight-34401a-dcv", procedure_version="1.0.0",
@@ -106,7 +106,7 @@ def header(job_attrs: Mapping[str, str]) -> RunHeader:
         decision_rule=str(RULE), decision_statement=RULE.statement,
         job=job_attrs, instruments=(STANDARD, DUT),
         plan=tuple(PlanRow(i, "DCV", r, v, "V", 10, 2.0, "as_found", "", 10.0, 10.0)
-                   for i, (r, v) in enumerate(PLAN)),
+                   for i, (r, v) in enumerate(PLAN[:points])),
     )
 
 
@@ -126,7 +126,9 @@ def point(i: int, phase: str = "as_found") -> tuple[PointResult, list[float], li
 def write_run(path: Path, job_attrs: Mapping[str, str] | None = None, *, status: str = "completed",
               reason: str = "all points completed", points: int = len(PLAN),
               as_left_from: int | None = None) -> list[PointResult]:
-    w = RunWriter.create(path, header(job_attrs or job()))
+    # a completed run holds every point of its plan: the plan is as long as the run
+    planned = len(PLAN) if status != "completed" else points
+    w = RunWriter.create(path, header(job_attrs or job(), planned))
     w.event("started", "keysight-34401a-dcv 1.0.0", t=T0)
     results = []
     for i in range(points):
@@ -316,7 +318,7 @@ def test_a_resumed_run_lists_the_interruption_as_a_deviation(tmp_path: Path) -> 
         w.point(r, times, values)
     w.event("aborted", "interrupted by Ctrl-C", t=T0 + 300)
     w.finish("aborted", "interrupted by Ctrl-C")
-    w = RunWriter.resume(run, [0, 1, 2])
+    w = RunWriter.resume(run)
     w.event("resumed", "resumed after 3 completed point(s)", t=T0 + 3600)
     for i in range(3, len(PLAN)):
         r, times, values = point(i)

@@ -117,12 +117,24 @@ def test_unknown_resource_is_refused_in_one_line(tmp_path: Path, served_bench: t
 def test_wrong_model_behind_a_resource_is_refused(tmp_path: Path, served_bench: tuple[SimBench, dict[str, str]],
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     _, res = served_bench
-    bench = _bench_file(tmp_path, res["calibrator"], res["calibrator"])  # the DUT role points at the 5522A
+    with SimBench(clock=SystemClock()) as other:  # the DUT role points at a second 5522A
+        bench = _bench_file(tmp_path, res["calibrator"], other.serve_tcp()["calibrator"])
+        code = main(["run", "keysight-34401a-dcv", "--bench", str(bench), "--job", str(_job_file(tmp_path)),
+                     "--out", str(tmp_path / "run.h5"), "--yes"])
+    assert code == 3
+    line = _one_line_error(capsys.readouterr().err)
+    assert "dut" in line and "5522A" in line and "34401A" in line
+
+
+def test_one_instrument_in_two_roles_is_refused(tmp_path: Path, served_bench: tuple[SimBench, dict[str, str]],
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    _, res = served_bench
+    bench = _bench_file(tmp_path, res["calibrator"], res["calibrator"])
     code = main(["run", "keysight-34401a-dcv", "--bench", str(bench), "--job", str(_job_file(tmp_path)),
                  "--out", str(tmp_path / "run.h5"), "--yes"])
     assert code == 3
     line = _one_line_error(capsys.readouterr().err)
-    assert "dut" in line and "5522A" in line and "34401A" in line
+    assert res["calibrator"] in line and "'standard'" in line and "'dut'" in line and "two roles" in line
 
 
 def test_a_silent_instrument_is_refused_naming_it(tmp_path: Path, served_bench: tuple[SimBench, dict[str, str]],

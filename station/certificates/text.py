@@ -1,0 +1,70 @@
+"""What text the certificate can print, checked before a run starts.
+
+The certificate sets its text in the PDF standard fonts, which show the
+Windows Latin-1 character set (cp1252) only, and lays every field out in
+a table cell that cannot break across more than a page. The engine's plan
+check calls `problem` on everything the certificate will print (job
+fields, instrument records and ``*IDN?`` replies, the procedure's name,
+title and method, point labels), so text the certificate cannot print is
+refused before anything is energised, not after the calibration; the PDF
+renderer applies the same rule. The limits are those every field of the
+certificate is tested at (tests/certificates/test_pdf.py).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+
+#: A field printed on one line: names, identifiers, dates.
+SHORT_CHARS = 200
+#: A field that may take several lines: addresses, descriptions, remarks.
+LONG_CHARS = 1000
+LONG_LINES = 12
+#: Fields that may take several lines (any other field is SHORT).
+MULTILINE = frozenset({
+    "lab_address", "customer_address", "location", "dut_description", "dut_condition", "remarks",
+    "description", "traceability", "method", "title", "specification", "decision_statement",
+    "end_reason",
+})
+ENCODING = "cp1252"
+
+
+def _printable(c: str) -> bool:
+    try:
+        c.encode(ENCODING)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def problem(what: str, name: str, text: str) -> str:
+    """Why the certificate cannot print ``text`` as field ``name`` of
+    ``what`` (one line, saying what to do), or ``""``."""
+    field = f"{what} {name!r}"
+    multiline = name in MULTILINE
+    control = sorted({c for c in text if unicodedata.category(c) == "Cc" and c not in "\n\t"})
+    if control:
+        shown = ", ".join(f"U+{ord(c):04X}" for c in control)
+        return f"{field} contains control character(s) {shown}; remove them"
+    bad = "".join(sorted({c for c in text if not _printable(c)}))
+    if bad:
+        return (f"{field} contains characters the certificate's Latin-1 font cannot show ({bad!r}); "
+                "write it in Latin characters (a Unicode font is not supported yet)")
+    limit = LONG_CHARS if multiline else SHORT_CHARS
+    if len(text) > limit:
+        return f"{field} is {len(text)} characters long; the certificate prints at most {limit}: shorten it"
+    if multiline and text.count("\n") >= LONG_LINES:
+        return f"{field} has {text.count(chr(10)) + 1} lines; the certificate prints at most {LONG_LINES}: shorten it"
+    if not multiline and "\n" in text.strip():
+        return f"{field} spans several lines; write it on one line"
+    return ""
+
+
+def first_problem(what: str, fields: Mapping[str, str]) -> str:
+    """The first field of ``fields`` the certificate cannot print, or ``""``."""
+    for name, text in fields.items():
+        found = problem(what, name, str(text))
+        if found:
+            return found
+    return ""

@@ -1,0 +1,152 @@
+"""How a run file is opened, and how whole files reach the disk.
+
+Opening: HDF5 skips its end-of-file check in SWMR-read mode, and reads the
+missing part of a truncated file as zeros, or loops on it. So the
+superblock is read here first (HDF5 File Format Specification 3.0,
+section II.A, superblock versions 2 and 3: signature, version, sizes,
+status flags, base address, extension address, end-of-file address, root
+object header address, checksum) and a file shorter than its recorded end
+is refused before HDF5 sees it. A file whose writer closed it is then
+opened normally (HDF5 checks it again); one whose writer did not (a run in
+progress, or a process that was killed) can only be opened in SWMR-read
+mode, which HDF5 requires for a file still marked as open for writing.
+
+Writing: a run file is created, resumed and given its final status as a
+complete image built in memory, written beside its final name, synced, and
+moved into place in one step (``os.link`` for a new file, which fails if
+the name exists: no check-then-replace; ``os.replace`` for an existing
+one). HDF5 itself therefore never writes into a new file or a copy, and a
+full disk there is an ordinary `OSError` (HDF5 has crashed the interpreter
+on a write that failed for lack of space).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets
+import struct
+from pathlib import Path
+
+import h5py
+
+from station.errors import RunFileError
+
+SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_SB = struct.Struct("<8sBBBB")  # signature, version, offset size, length size, status flags
+#: Superblock status flags (file consistency flags), versions 2 and 3.
+FLAG_WRITE = 0x01
+FLAG_SWMR_WRITE = 0x04
+
+
+def superblock(path: Path) -> tuple[int, int, int]:
+    """(version, status flags, recorded end of file) of an HDF5 file whose
+    superblock is at its start; raises `RunFileError` for anything else.
+    Versions 0 and 1 (never written by calstation) give flags 0 and end 0."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(64)
+    except OSError as e:
+        raise RunFileError(f"{path}: cannot be read ({e.strerror or e}); check the path and "
+                           "its permissions") from None
+    if len(head) < _SB.size or head[:8] != SIGNATURE:
+        raise RunFileError(f"{path}: not an HDF5 file (no HDF5 signature at its start); it is not "
+                           "a run file, or it is damaged")
+    _, version, offsets, _, flags = _SB.unpack_from(head)
+    if version < 2:
+        return version, 0, 0
+    if offsets != 8 or len(head) < 12 + 4 * 8:
+        raise RunFileError(f"{path}: damaged HDF5 superblock (address size {offsets}); it is not "
+                           "a run file calstation wrote")
+    eof = struct.unpack_from("<Q", head, 12 + 2 * 8)[0]
+    return version, flags, eof
+
+
+def open_h5(path: Path, follow: bool = False) -> h5py.File:
+    """Open a run file read-only, refusing a truncated one in one line.
+
+    ``follow``: a reader following a run in progress (always SWMR-read)."""
+    path = Path(path)
+    if not path.is_file():
+        raise RunFileError(f"{path}: no such run file; check the path")
+    version, flags, eof = superblock(path)
+    size = path.stat().st_size
+    if eof and size < eof:
+        raise RunFileError(
+            f"{path}: truncated: it holds {size} of its {eof} bytes (cut short by a copy, a transfer "
+            "or a full disk); use a complete copy of the file")
+    unfinished = bool(flags & (FLAG_WRITE | FLAG_SWMR_WRITE))
+    try:
+        return h5py.File(path, "r", swmr=follow or unfinished, locking=False)
+    except Exception as e:  # h5py raises OSError, RuntimeError, ... on a damaged file
+        raise RunFileError(
+            f"{path}: not a readable HDF5 file ({one_line(e)}); it is corrupt or not a run file"
+        ) from None
+
+
+def one_line(error: BaseException | str) -> str:
+    """An error's text on one line (HDF5's messages span several)."""
+    text = " ".join(str(error).split())
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def write_image(path: Path, image: bytes, *, new: bool) -> None:
+    """Put ``image`` at ``path`` in one step: written beside it, synced,
+    then linked (``new``: fails if ``path`` exists) or moved over it."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
+        try:
+            view = memoryview(image)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if new:
+            _link_exclusive(tmp, path)
+        else:
+            os.replace(tmp, path)
+        sync_folder(path.parent)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def _link_exclusive(tmp: Path, path: Path) -> None:
+    try:
+        os.link(tmp, path)
+        return
+    except FileExistsError:
+        raise
+    except OSError as e:
+        if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.ENOSYS,
+                           errno.EMLINK, errno.EACCES):
+            raise
+    # a file system without hard links (FAT, some network shares): reserve
+    # the name exclusively, then move the image over the reservation
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+    os.replace(tmp, path)
+
+
+def sync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (POSIX; Windows has no such call)."""
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems refuse fsync on a folder; the rename is done
+    finally:
+        os.close(fd)
+
+
+def stale_temporaries(path: Path) -> list[Path]:
+    """Temporary images left beside ``path`` by a process that was killed
+    while writing one (remove them only while holding the run's lock)."""
+    return sorted(path.parent.glob(f".{path.name}.*.tmp"))
