@@ -13,15 +13,21 @@ under the system's temporary directory. The window shows the folder.
 
 from __future__ import annotations
 
+import signal
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
+from PyQt6.QtCore import QTimer
 from PyQt6.QtWidgets import QApplication
 
 from gui.main_window import MainWindow
 from gui.worker import DEMO_PACE, SimulatedSession
 from station.errors import ConfigError
+from station.interrupts import REASONS, stop_signals
 
 DEFAULT_OUT_DIR = Path.home() / "calstation" / "runs"
 
@@ -36,6 +42,30 @@ def default_out_dir() -> Path:
         return DEFAULT_OUT_DIR
     except OSError:
         return Path(tempfile.mkdtemp(prefix="calstation-runs-"))
+
+
+def handle_stop_signals(window: MainWindow) -> Callable[[], None]:
+    """SIGINT, SIGTERM, SIGHUP (and SIGBREAK on Windows) close the window
+    the way `MainWindow.stop` does: the run, if any, aborts through the safe
+    state first. Qt runs no Python while it waits for events, so a timer
+    lets the interpreter look at its signals four times a second. Returns
+    the function that puts the previous handlers back."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        reason = REASONS.get(signal.Signals(signum).name, f"signal {signum}")
+        QTimer.singleShot(0, lambda: window.stop(reason))
+
+    previous: list[tuple[signal.Signals, Any]] = [(sig, signal.signal(sig, handler)) for sig in stop_signals()]
+    tick = QTimer(window)
+    tick.timeout.connect(lambda: None)
+    tick.start(250)
+
+    def restore() -> None:
+        tick.stop()
+        for sig, old in previous:
+            signal.signal(sig, old)
+
+    return restore
 
 
 def main(argv: list[str] | None = None, *, simulated: bool = True, out_dir: Path | None = None,
@@ -59,10 +89,14 @@ def main(argv: list[str] | None = None, *, simulated: bool = True, out_dir: Path
     session = SimulatedSession(out_dir=Path(out_dir) if out_dir is not None else default_out_dir(),
                                pace=pace)
     window = MainWindow(session)
+    restore = handle_stop_signals(window)
     window.show()
-    code = app.exec()
-    # The window only closes once a run has reached its safe state; make sure.
-    window.worker.shutdown()
+    try:
+        code = app.exec()
+    finally:
+        # The window only closes once a run has reached its safe state; make sure.
+        window.worker.shutdown()
+        restore()
     return code
 
 

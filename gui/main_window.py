@@ -467,6 +467,17 @@ class MainWindow(QMainWindow):
         self._log(f"certificate failed: {message}")
 
     # -- closing ----------------------------------------------------------------------------
+    def stop(self, reason: str) -> None:
+        """Close the window without asking (a stop signal: SIGTERM, SIGHUP,
+        Ctrl-C in the terminal that started it): a run in progress is
+        aborted, goes through the safe state, and the window closes then."""
+        if self.running and not self._close_when_done:
+            self._close_when_done = True
+            self.worker.abort(f"the calstation window was stopped: {reason}")
+            self._close_prompts()
+            self._set_controls()
+        self.close()
+
     def closeEvent(self, event: QCloseEvent | None) -> None:  # noqa: N802 - Qt's name
         assert event is not None
         if not self.running:

@@ -267,6 +267,33 @@ def test_closing_the_window_mid_run_aborts_to_the_safe_state_first(qtbot, make_w
         assert rf.status == "aborted"
 
 
+@pytest.mark.skipif(os.name != "posix", reason="SIGTERM and SIGHUP are POSIX signals")
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
+def test_a_stop_signal_mid_run_aborts_to_the_safe_state_and_closes_the_window(
+        qtbot, make_window, signame: str) -> None:
+    import signal
+
+    window, session = make_window(pace=0.02)
+    restore = app.handle_stop_signals(window)
+    try:
+        click(qtbot, window.start_button)
+        drive(qtbot, window, lambda: len(window.model.results()) >= 2, [])
+        assert session.station is not None and session.station.sim.calibrator.operating
+        os.kill(os.getpid(), getattr(signal, signame))  # what `kill PID` or a closed terminal sends
+        qtbot.waitUntil(lambda: not window.isVisible(), timeout=20_000)
+    finally:
+        restore()
+    outcome = window.outcome
+    assert outcome is not None and outcome.status == "aborted"
+    assert signame in outcome.reason
+    assert not session.station.sim.calibrator.operating
+    assert session.station.sim.calibrator.output_value == 0.0
+    with RunFile(outcome.path) as rf:
+        assert rf.status == "aborted" and rf.verify().ok
+        kinds = [k for _, k, _ in rf.events()]
+    assert kinds.index("aborted") < kinds.index("safe_state") < kinds.index("finished")
+
+
 _MAIN = """
 import sys
 from pathlib import Path
