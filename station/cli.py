@@ -15,27 +15,32 @@ what it uses.
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
-import os
-import secrets
-import signal
 import sys
-import threading
-from collections.abc import Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
 
-from station import __version__
-from station.errors import CalstationError, ConfigError
-from station.exitcodes import (
-    EXIT_ABORTED,
-    EXIT_ERROR,
-    EXIT_OK,
-    EXIT_VERIFY_FAILED,
-)
-from station.interrupts import raise_on_stop_signals
-from station.prompts import ABORT, AutoAnswer, Prompt, PromptChannel
+try:  # Ctrl-C while the command starts: one line and exit code 4 (aborted), not a traceback
+    import argparse
+    import datetime as dt
+    import os
+    import secrets
+    import signal
+    import threading
+    from collections.abc import Sequence
+    from pathlib import Path
+    from typing import TYPE_CHECKING, Any, TextIO
+
+    from station import __version__
+    from station.errors import CalstationError, ConfigError
+    from station.exitcodes import (
+        EXIT_ABORTED,
+        EXIT_ERROR,
+        EXIT_OK,
+        EXIT_VERIFY_FAILED,
+    )
+    from station.interrupts import raise_on_stop_signals
+    from station.prompts import ABORT, AutoAnswer, Prompt, PromptChannel
+except KeyboardInterrupt:
+    sys.stderr.write("calstation: interrupted while starting; nothing was done\n")
+    raise SystemExit(4) from None  # EXIT_ABORTED, which may not be imported yet
 
 if TYPE_CHECKING:
     from station.engine import RunOutcome
@@ -458,8 +463,8 @@ def _quiet_stdout() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    raise_on_stop_signals()
     try:
+        raise_on_stop_signals()
         args = build_parser().parse_args(argv)
         code: int = args.func(args)
         return code
@@ -470,7 +475,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say(f"calstation: {label}: {_one_line(e)}")
         return e.exit_code or EXIT_ERROR
     except KeyboardInterrupt:
-        _say("calstation: interrupted; nothing was energised and no run file was changed")
+        _say("calstation: interrupted")
         return EXIT_ABORTED
     except BrokenPipeError:  # `calstation inspect ... | head`: the reader has what it wanted
         _quiet_stdout()
