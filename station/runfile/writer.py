@@ -256,11 +256,13 @@ class RunWriter:
         self._ev_pending = 0
         self._closed = False
         self._broken: str = ""  # why the file takes no more records
+        self._ending = False  # finish or close under way: no more space checks
         try:
             self._fd: int | None = int(self._f.id.get_vfd_handle())
         except Exception:  # a driver without a file descriptor: sync by path
             self._fd = None
         self._synced = time.monotonic()
+        self._space_checked = 0.0  # the first point checks the free space
 
     # -- creation -------------------------------------------------------
     @classmethod
@@ -349,6 +351,8 @@ class RunWriter:
     def _commit(self, raw: bytes, point: bytes) -> None:
         if self._broken:
             raise RunFileError(f"{self.path}: takes no more records ({self._broken})")
+        if point and not self._ending and time.monotonic() - self._space_checked >= SYNC_INTERVAL_S:
+            self._check_space()  # before the point: a point refused is not recorded
         try:
             # raw and logs before the /points row, the /chain row last: a crash
             # in between leaves rows after the last commit, which readers
@@ -376,18 +380,21 @@ class RunWriter:
             raise self._stray_io(stray)
 
     def sync(self) -> None:
-        """Make what was flushed durable (fsync), then check that the disk
-        still has room for the rest of the run's ending."""
+        """Make what was flushed durable (fsync)."""
         if self._fd is not None:
             os.fsync(self._fd)
         else:
             with open(self.path, "rb") as fh:
                 os.fsync(fh.fileno())
         self._synced = time.monotonic()
+
+    def _check_space(self) -> None:
+        """Stop taking points while the run's ending (its last commits and a
+        copy of the file for the final status) still fits on the disk."""
+        self._space_checked = time.monotonic()
         size = self.path.stat().st_size
         free = shutil.disk_usage(self.path.parent).free
         if free < size + SPARE_BYTES:
-            self._broken = f"the disk is nearly full: {free // 1024} KiB free"
             raise RunFileError(
                 f"{self.path}: the disk is nearly full ({free // 1024} KiB free, the run file is "
                 f"{size // 1024} KiB): the run stops while its ending still fits; free space, then "
@@ -432,6 +439,7 @@ class RunWriter:
             raise ValueError(status)
         if self._closed:
             return
+        self._ending = True
         committed = True
         try:
             if not self._broken:
@@ -466,6 +474,7 @@ class RunWriter:
 
     def close(self) -> None:
         """Close without a final status (the file stays 'running', resumable)."""
+        self._ending = True
         if not self._closed:
             try:
                 if not self._broken:

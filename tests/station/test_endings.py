@@ -36,8 +36,10 @@ def bench(tmp_path: Path) -> Iterator[tuple[SimBench, Path]]:
 
 
 def _run(cmd: list[str], bench_file: Path, out: Path, *extra: str, **kw: object) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(cmd + ["run", LONG, "--bench", str(bench_file), "--job", str(_job_file(out.parent)),
-                                   "--out", str(out), *extra], **kw)  # type: ignore[call-overload,no-any-return]
+    proc: subprocess.Popen[bytes] = subprocess.Popen(  # type: ignore[call-overload]
+        cmd + ["run", LONG, "--bench", str(bench_file), "--job", str(_job_file(out.parent)), "--out", str(out),
+               *extra], **kw)
+    return proc
 
 
 def _assert_safe_and_recorded(sim: SimBench, out: Path, status: str, reason_part: str) -> list[str]:

@@ -1,0 +1,452 @@
+"""The run file's integrity: the hash chain and seal catch every edit, reads
+are bounded, resume keeps only the committed record, the disk is synced and
+never allowed to fill under HDF5, a standard that expires mid-run stops it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from procedures.keysight_34401a_dcv import Keysight34401aDcv
+from station.certificates import render_pdf
+from station.cli import main
+from station.engine import Engine
+from station.errors import CalstationError, IntegrityError, PlanRefused, RunFileError
+from station.prompts import AutoAnswer
+from station.runfile import chain
+from station.runfile import layout as L
+from station.runfile import writer as writer_module
+from station.runfile.files import write_image
+from station.runfile.reader import RunFile
+from station.runfile.writer import RunWriter
+from station.simulated import SimulatedStation, demo_job
+from tests.certificates.test_pdf import header, job, point, write_run
+from tests.conftest import ROOT
+from tests.station.test_cli import _one_line_error, _wait_for_points
+
+
+@pytest.fixture(scope="module")
+def sealed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A completed run of six points, written through RunWriter."""
+    path = tmp_path_factory.mktemp("sealed") / "run.h5"
+    w = RunWriter.create(path, header(job(), 6))
+    w.event("started", "test")
+    w.io_log.add(0, False, b"OUT 1 V\n")
+    w.io_log.add(1, True, b"+1.00000230E+00\n")
+    for i in range(6):
+        r, times, values = point(i)
+        w.point(r, times, values)
+    w.finish("completed", "all points completed")
+    return path
+
+
+def _verify(path: Path) -> tuple[bool, str]:
+    try:
+        with RunFile(path) as rf:
+            v = rf.verify()
+            return v.ok, v.message
+    except RunFileError as e:
+        return False, str(e)
+
+
+def _copy(src: Path, tmp_path: Path, name: str = "copy.h5") -> Path:
+    dst = tmp_path / name
+    shutil.copyfile(src, dst)
+    return dst
+
+
+def test_an_unaltered_run_verifies(sealed: Path) -> None:
+    with RunFile(sealed) as rf:
+        v = rf.verify()
+    assert v.ok and v.sealed and not v.torn and v.uncommitted == 0, v.message
+    assert v.counts["points"] == 6 and v.counts["raw"] == 60
+    assert "verified" in v.message and "sealed completed" in v.message
+
+
+def _edit_row(path: Path, name: str, index: int, field: str, change: object) -> None:
+    with h5py.File(path, "r+") as f:
+        ds = f[name]
+        row = ds[index]
+        row[field] = change(row[field]) if callable(change) else change
+        ds[index] = row
+
+
+@pytest.mark.parametrize(("edit", "named"), [
+    (lambda p: _edit_row(p, L.RAW, 13, "value", lambda v: v + 1e-6), "/raw/readings rows 10 to 19"),
+    (lambda p: _edit_row(p, L.POINTS, 4, "indication", lambda v: v + 0.1), "/points rows 4 to 4"),
+    (lambda p: _edit_row(p, L.POINTS, 2, "decision", b"fail"), "/points"),
+    (lambda p: _edit_row(p, L.IO, 1, "data", lambda d: np.where(np.arange(d.size) == 3, 0x37, d)), "/io rows"),
+    (lambda p: _flip(p, L.EVENTS_DATA, 2), "/events/data rows"),
+    (lambda p: _set_attr(p, L.JOB, "customer_name", "Someone else"), "the header"),
+    (lambda p: _edit_row(p, L.PLAN, 0, "nominal", 0.5), "the header"),
+    (lambda p: _set_attr(p, "/", "status", "aborted"), "the seal does not match"),
+    (lambda p: _set_attr(p, "/", "end_reason", "operator"), "the seal does not match"),
+    (lambda p: _set_attr(p, "/", "seal", ""), "the seal does not match"),
+    (lambda p: _set_attr(p, "/", "status", "running"), "carries a seal"),
+    (lambda p: _append_raw(p), "after the last commit of an ended run"),
+])
+def test_every_kind_of_edit_is_caught_and_named(sealed: Path, tmp_path: Path, edit, named: str) -> None:
+    path = _copy(sealed, tmp_path)
+    edit(path)
+    ok, message = _verify(path)
+    assert not ok and named in message, message
+    assert "\n" not in message
+    with pytest.raises(CalstationError):  # and no certificate is issued from it
+        render_pdf(path, tmp_path / "c.pdf")
+    assert not (tmp_path / "c.pdf").exists()
+
+
+def _flip(path: Path, name: str, index: int) -> None:
+    with h5py.File(path, "r+") as f:
+        f[name][index] = f[name][index] ^ 1
+
+
+def _set_attr(path: Path, group: str, key: str, value: str) -> None:
+    with h5py.File(path, "r+") as f:
+        f[group].attrs[key] = value
+
+
+def _append_raw(path: Path) -> None:
+    with h5py.File(path, "r+") as f:
+        ds = f[L.RAW]
+        ds.resize((ds.shape[0] + 1,))
+        ds[-1] = ds[-2]
+
+
+def test_a_forged_chain_is_still_caught_by_the_raw_readings(sealed: Path, tmp_path: Path) -> None:
+    """An editor who changes an indication and recomputes the chain and the
+    seal (this module is public) is caught by the re-derivation from /raw."""
+    path = _copy(sealed, tmp_path)
+    with h5py.File(path, "r+") as f:
+        row = f[L.POINTS][3]
+        row["indication"] += 1e-3
+        row["error"] += 1e-3
+        f[L.POINTS][3] = row
+        _rechain(f)
+    ok, message = _verify(path)
+    assert not ok and "point 4" in message and "indication" in message and "raw readings" in message, message
+    with pytest.raises(IntegrityError):
+        render_pdf(path, tmp_path / "c.pdf")
+
+
+def _rechain(f: h5py.File) -> None:
+    """Recompute /chain and the seal over what the file now holds."""
+    rows = f[L.CHAIN][...]
+    data = {name: f[p][...].tobytes() for name, p in L.TABLES}
+    size = {name: f[p].dtype.itemsize for name, p in L.TABLES}
+    rows[0]["digest"] = np.frombuffer(chain.header_digest(f), dtype="u1")
+    prev = bytes(rows[0]["digest"])
+    counts = dict.fromkeys(size, 0)
+    for i in range(1, len(rows)):
+        new = {n: int(rows[i][n]) for n in size}
+        parts = [data[n][counts[n] * size[n]: new[n] * size[n]] for n, _ in L.TABLES]
+        prev = chain.commit_digest(prev, [new[n] for n, _ in L.TABLES], parts)
+        rows[i]["digest"] = np.frombuffer(prev, dtype="u1")
+        rows[i]["crc"] = chain.crcs(parts)
+        counts = new
+    f[L.CHAIN][...] = rows
+    a = f.attrs
+    a["seal"] = chain.seal(prev, len(rows) - 1, a["status"], a["end_reason"], a["finished"])
+
+
+def test_the_forging_helper_itself_gives_a_file_that_verifies(sealed: Path, tmp_path: Path) -> None:
+    """The test above proves the re-derivation only if re-chaining alone passes."""
+    path = _copy(sealed, tmp_path)
+    with h5py.File(path, "r+") as f:
+        _rechain(f)
+    assert _verify(path)[0]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_overwritten_bytes_never_pass_as_an_unaltered_record(sealed: Path, tmp_path: Path, data) -> None:
+    original = sealed.read_bytes()
+    pos = data.draw(st.integers(0, len(original) - 1))
+    junk = data.draw(st.binary(min_size=1, max_size=16))
+    altered = bytearray(original)
+    altered[pos:pos + len(junk)] = junk
+    path = tmp_path / "over.h5"
+    path.write_bytes(bytes(altered[: len(original)]))
+    ok, message = _verify(path)
+    if not ok:
+        assert "\n" not in message
+        return
+    # accepted: then the record must be exactly the one written (the bytes hit unused space)
+    with RunFile(sealed) as a, RunFile(path) as b:
+        assert np.array_equal(a.points_array(), b.points_array())
+        assert np.array_equal(a.raw_array(), b.raw_array())
+        assert list(a.io()) == list(b.io()) and a.events() == b.events()
+        assert a.attrs == b.attrs and a.job == b.job and a.plan == b.plan and a.instruments == b.instruments
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(fraction=st.floats(0.0, 0.9999))
+def test_a_truncated_file_is_refused_in_one_line(sealed: Path, tmp_path: Path, fraction: float) -> None:
+    original = sealed.read_bytes()
+    path = tmp_path / "cut.h5"
+    path.write_bytes(original[: int(len(original) * fraction)])
+    with pytest.raises(RunFileError) as e:
+        RunFile(path)
+    assert "\n" not in str(e.value)
+
+
+def test_a_foreign_file_is_refused(tmp_path: Path) -> None:
+    foreign = tmp_path / "foreign.h5"
+    with h5py.File(foreign, "w") as f:
+        f["points"] = np.zeros(3)
+    with pytest.raises(RunFileError, match="not a calstation run file"):
+        RunFile(foreign)
+
+
+_CRASH = """
+import os, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[2])
+from tests.certificates.test_pdf import header, job, point
+from station.runfile.writer import RunWriter
+w = RunWriter.create(Path(sys.argv[1]), header(job(), 6))
+for i in range(3):
+    r, times, values = point(i)
+    w.point(r, times, values)
+# a crash in the middle of point 4's commit: its raw readings written, no /chain row
+r, times, values = point(3)
+w._raw.append_bytes(b"\\x03\\x00\\x00\\x00" + b"\\x00" * 16)
+w._f.flush()
+os._exit(0)
+"""
+
+
+def test_resume_keeps_the_committed_record_and_drops_a_crashed_commit(tmp_path: Path) -> None:
+    path = tmp_path / "crashed.h5"
+    subprocess.run([sys.executable, "-c", _CRASH, str(path), str(ROOT)], check=True, timeout=60)
+    (tmp_path / f".{path.name}.1234abcd.tmp").write_bytes(b"left by a kill during an earlier write")
+    with RunFile(path) as rf:
+        v = rf.verify()
+        assert v.ok and not v.sealed and v.uncommitted == 1, v.message
+        assert rf.completed() == [0, 1, 2] and len(rf.raw_array()) == 30
+    w = RunWriter.resume(path)
+    for i in range(3, 6):
+        r, times, values = point(i)
+        w.point(r, times, values)
+    w.finish("completed", "all points completed")
+    with RunFile(path) as rf:
+        v = rf.verify()
+        assert v.ok and v.sealed and v.uncommitted == 0, v.message
+        assert rf.completed() == list(range(6)) and len(rf.raw_array()) == 60
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_resume_refuses_an_altered_file_and_leaves_it_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "run.h5"
+    write_run(path, status="aborted", reason="operator", points=5)
+    _edit_row(path, L.RAW, 7, "value", lambda v: v * 2)
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    with pytest.raises(RunFileError, match="cannot be resumed"):
+        RunWriter.resume(path)
+    with SimulatedStation() as sim:
+        engine = Engine(Keysight34401aDcv(), sim.bench(), demo_job(), path, prompts=AutoAnswer(),
+                        clock=sim.clock, simulators=sim.simulators, resume=True)
+        with pytest.raises(PlanRefused, match="FAILED"):
+            engine.run()
+        assert "OPER" not in sim.sim.calibrator.received
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+
+
+def test_new_files_are_created_exclusively(tmp_path: Path) -> None:
+    path = tmp_path / "run.h5"
+    results: list[str] = []
+
+    def create() -> None:
+        try:
+            RunWriter.create(path, header(job(), 2)).close()
+            results.append("created")
+        except RunFileError as e:
+            results.append(str(e))
+
+    threads = [threading.Thread(target=create) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results.count("created") == 1
+    assert all("already exists" in r for r in results if r != "created")
+    assert _verify(path)[0]
+
+
+def test_the_file_is_synced_at_least_once_a_second_and_at_the_end(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [1000.0]
+    synced: list[float] = []
+    real_fsync = os.fsync
+    def fsync(fd: int) -> None:
+        synced.append(now[0])
+        real_fsync(fd)
+
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(os, "fsync", fsync)
+    w = RunWriter.create(tmp_path / "run.h5", header(job(), 17))
+    synced.clear()
+    for i in range(12):  # a point every 0.3 s
+        now[0] += 0.3
+        r, times, values = point(i)
+        w.point(r, times, values)
+    assert len(synced) == 3  # at 1.2, 2.4 and 3.6 s: never more than a second without
+    assert all(b - a < 1.0 + 0.3 for a, b in zip([1000.0, *synced], synced, strict=False))
+    synced.clear()
+    w.finish("aborted", "test")
+    assert synced, "the ending is synced"
+
+
+def _engine(sim: SimulatedStation, path: Path, **kw: object) -> Engine:
+    return Engine(Keysight34401aDcv(readings=2, settle_s=0), sim.bench(), demo_job(), path, prompts=AutoAnswer(),
+                  clock=sim.clock, simulators=sim.simulators, **kw)  # type: ignore[arg-type]
+
+
+def test_a_disk_running_full_stops_the_run_while_its_ending_fits(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "run.h5"
+    real = shutil.disk_usage
+    calls = [0]
+
+    def usage(p: object) -> object:
+        calls[0] += 1
+        u = real(p)  # type: ignore[arg-type]
+        return u._replace(free=1024 * 1024) if calls[0] > 6 else u  # the disk fills up after a few points
+
+    monkeypatch.setattr(writer_module, "SYNC_INTERVAL_S", 0.0)
+    monkeypatch.setattr(shutil, "disk_usage", usage)
+    with SimulatedStation() as sim:
+        outcome = _engine(sim, path).run()
+        assert not sim.sim.calibrator.operating and sim.sim.calibrator.output_value == 0.0
+    assert outcome.status == "failed" and "nearly full" in outcome.reason
+    with RunFile(path) as rf:
+        v = rf.verify()
+        assert v.ok and v.sealed and rf.status == "failed", v.message
+        assert 0 < len(rf.points) < 17
+
+
+def test_a_status_that_cannot_be_written_exits_5_with_the_bench_safe(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    real = write_image
+
+    def full(path: Path, image: bytes, *, new: bool) -> None:
+        if not new:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(path, image, new=new)
+
+    monkeypatch.setattr("station.runfile.writer.write_image", full)
+    out = tmp_path / "run.h5"
+    code = main(["run", "keysight-34401a-dcv", "--simulated", "--yes", "--readings", "2", "--settle", "0",
+                 "--out", str(out)])
+    assert code == 5
+    line = _one_line_error(capsys.readouterr().err)
+    assert "status could not be written" in line and "No space left" in line and "resumed" in line
+    with RunFile(out) as rf:
+        v = rf.verify()
+        assert v.ok and rf.status == "running" and len(rf.points) == 17, v.message
+    assert not list(tmp_path.glob(".*"))
+
+
+def test_a_standard_expiring_during_the_run_stops_it_safely(tmp_path: Path) -> None:
+    path = tmp_path / "run.h5"
+    today = dt.date.today()
+    dates = iter([today] * 8)
+    with SimulatedStation() as sim:
+        due = dt.date.fromisoformat(sim.bench().instruments["standard"].calibration_due)
+        engine = _engine(sim, path, calendar=lambda: next(dates, due + dt.timedelta(days=1)))
+        outcome = engine.run()
+        assert not sim.sim.calibrator.operating and sim.sim.calibrator.output_value == 0.0
+    assert outcome.status == "failed" and "SIM-STD-5522A" in outcome.reason and "passed during the run" in outcome.reason
+    with RunFile(path) as rf:
+        assert rf.verify().ok and 0 < len(rf.points) < 17
+    with pytest.raises(CalstationError, match="failed"):
+        render_pdf(path, tmp_path / "c.pdf")
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 40 MiB file system of its own (tmpfs; root on Linux only)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if os.name != "posix" or os.geteuid() != 0:
+        pytest.skip("mounting a small file system needs root on Linux")
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=40m", "tmpfs", str(mount)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def _sweep(tmp_path: Path, points: int) -> Path:
+    """The long test sweep with ``points`` points."""
+    source = (ROOT / "tests" / "data" / "long_dcv.py").read_text()
+    path = tmp_path / f"sweep{points}.py"
+    path.write_text(source.replace("points: int = 4000", f"points: int = {points}"))
+    return path
+
+
+def _fill(folder: Path, leave: int) -> Path:
+    """Fill the disk of ``folder`` until ``leave`` bytes are free."""
+    filler = folder / "filler"
+    with open(filler, "wb") as fh:
+        while True:
+            free = shutil.disk_usage(folder).free - leave
+            if free <= 0:
+                break
+            try:
+                fh.write(b"\0" * min(free, 1 << 20))
+                fh.flush()
+            except OSError:
+                break
+    return filler
+
+
+def test_a_run_that_cannot_fit_is_refused_before_anything_is_energised(small_disk: Path, tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    out = small_disk / "run.h5"
+    code = main(["run", str(_sweep(tmp_path, 20000)), "--simulated", "--yes", "--out", str(out)])
+    assert code == 3
+    line = _one_line_error(capsys.readouterr().err)
+    assert "MB free" in line and "run.h5" in line
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("leave_kib", [0, 8, 16, 64, 512, 4096])
+def test_a_disk_filled_by_another_program_mid_run_ends_in_one_line(
+        small_disk: Path, tmp_path: Path, calstation_cmd: list[str], leave_kib: int) -> None:
+    out = small_disk / "run.h5"
+    proc = subprocess.Popen(calstation_cmd + ["run", str(_sweep(tmp_path, 3000)), "--simulated", "--yes",
+                                              "--out", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _wait_for_points(out, 50, proc)
+    filler = _fill(small_disk, leave_kib * 1024)
+    _, err = proc.communicate(timeout=120)
+    text = err.decode()
+    assert proc.returncode == 5, text  # failed: never a crash of the interpreter (a negative code)
+    assert "Traceback" not in text and "Segmentation" not in text
+    errors = [ln for ln in text.splitlines() if ln.startswith("calstation:")]
+    assert len(errors) <= 1, text
+    assert "nearly full" in text or "No space left" in text, text
+    filler.unlink()
+    with RunFile(out) as rf:  # the committed record is whole, and can be resumed
+        v = rf.verify()
+        assert v.ok, v.message
+        assert rf.status in ("failed", "running") and len(rf.points) >= 50
