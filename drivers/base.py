@@ -1,18 +1,40 @@
 """What every message-based driver shares (IEEE 488.2 instruments).
 
 A driver subclasses `MessageInstrument` for its transport, clock, name,
-``*IDN?`` and the check of the functions it drives, and adds the commands
-of its model (see docs/drivers.md).
+``*IDN?``, ``*ESR?`` and the check of the functions it drives, and adds the
+commands of its model (see docs/drivers.md).
+
+Strict replies: a driver accepts a reply only in the exact format its
+instrument documents (a regular expression, ``re.ASCII``, matched against
+the whole reply) and raises `GarbledReply` for anything else: a reply cut
+short, run together with another, or corrupted on the line must never pass
+as a value.
 """
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
 from drivers.clock import Clock
-from drivers.errors import InstrumentError
+from drivers.errors import GarbledReply, InstrumentError
 from drivers.roles import Function, Identity
 from drivers.transport import Transport, is_serial_line
+
+_IDN_CHAR = r"[\x20-\x2b\x2d-\x7e]"  # printable ASCII but the comma
+_IDN_NAME = rf" *[\x21-\x2b\x2d-\x7e]{_IDN_CHAR}*"  # ...and not only blanks
+#: ``*IDN?``: four fields of printable ASCII separated by commas (IEEE 488.2
+#: 10.14: manufacturer, model, serial number, firmware), maker and model not blank.
+IDN_FORMAT = re.compile(rf"{_IDN_NAME},{_IDN_NAME},{_IDN_CHAR}*,{_IDN_CHAR}*", re.ASCII)
+#: ``*ESR?``: an integer (NR1, optionally signed: the 34401A answers ``+0``).
+ESR_FORMAT = re.compile(r"[+-]?\d{1,3}", re.ASCII)
+#: Standard event status register bit 7: power on (IEEE 488.2 11.5.1.1).
+ESR_PON = 1 << 7
+
+
+def shown(reply: str, limit: int = 40) -> str:
+    """``repr`` of a reply for an error message, shortened to ``limit`` characters."""
+    return repr(reply) if len(reply) <= limit else repr(reply[:limit]) + "..."
 
 
 class MessageInstrument:
@@ -39,12 +61,43 @@ class MessageInstrument:
         return self.transport.name
 
     def identify(self) -> Identity:
-        """``*IDN?``: maker, model, serial number, firmware."""
-        return Identity.from_idn(self.transport.query("*IDN?"))
+        """``*IDN?``: maker, model, serial number, firmware.
+
+        Raises `GarbledReply` unless the reply is four comma-separated
+        fields of printable ASCII with a maker and a model."""
+        reply = self._query("*IDN?")
+        if not IDN_FORMAT.fullmatch(reply):
+            raise self._garbled("*IDN?", reply, "four comma-separated fields MAKER,MODEL,SERIAL,FIRMWARE")
+        return Identity.from_idn(reply)
+
+    def event_status(self) -> int:
+        """``*ESR?``: the standard event status register (0..255; reading it
+        clears it). Bit 7 (`ESR_PON`): the power was off since it was last
+        read or cleared."""
+        reply = self._query("*ESR?")
+        value = int(reply) if ESR_FORMAT.fullmatch(reply) else -1
+        if not 0 <= value <= 255:
+            raise self._garbled("*ESR?", reply, "an integer 0..255")
+        return value
 
     def close(self) -> None:
         """Release the connection; the instrument stays as it is."""
         self.transport.close()
+
+    def _query(self, command: str) -> str:
+        """``command``'s reply. On an RS-232 line one CR before the LF is
+        dropped: instruments end replies there with CR LF (the 34401A User's
+        Guide, "Output Data Formats"), and the transport may be set to LF."""
+        reply = self.transport.query(command)
+        if self.serial and reply[-1:] == "\r":
+            return reply[:-1]
+        return reply
+
+    def _garbled(self, command: str, reply: str, expected: str) -> GarbledReply:
+        return GarbledReply(
+            self.name, command, f"reply {shown(reply)} is not {expected}",
+            "check the cable, the interface settings and the terminations",
+        )
 
     def _check_function(self, function: Function, command: str) -> None:
         if function not in self.functions:

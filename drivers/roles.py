@@ -47,7 +47,10 @@ class Identity:
 
     @classmethod
     def from_idn(cls, reply: str) -> Identity:
-        """Parse ``MANUFACTURER,MODEL,SERIAL,FIRMWARE``; missing fields are ''."""
+        """Parse ``MANUFACTURER,MODEL,SERIAL,FIRMWARE``; missing fields are ''.
+
+        Lenient (any text gives an `Identity`, never an exception): drivers
+        check the reply's format before (`drivers.base.MessageInstrument.identify`)."""
         fields = [f.strip() for f in reply.strip().split(",")]
         fields += [""] * (4 - len(fields))
         return cls(fields[0], fields[1], fields[2], ",".join(fields[3:]).strip(","), reply.strip())
@@ -151,4 +154,17 @@ class Meter(Instrument, Protocol):
     def read_many(self, n: int) -> list[float]:
         """Take ``n`` readings from one trigger, transferred together
         (faster on the bus; the readings share one arrival time)."""
+        ...
+
+
+@runtime_checkable
+class SelfChecking(Protocol):
+    """An instrument whose driver can confirm, after a point, that nothing
+    changed behind its back (a reset, a power cut, a corrupted command)."""
+
+    def confirm_state(self) -> None:
+        """Raise InstrumentError (one line, naming the instrument and what differs) unless the
+        instrument is still exactly in the state this driver last put it in, with an empty error queue.
+        Called by the engine after every point, before the point is recorded: a reset, a power
+        cycle, a corrupted command or a queued error makes the point's readings invalid."""
         ...

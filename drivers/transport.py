@@ -363,7 +363,14 @@ class BaseTransport:
         if data:
             self._log(True, bytes(data))
 
-    def _timeout(self) -> InstrumentTimeout:
+    def _timeout(self, partial: bytes | bytearray = b"") -> InstrumentTimeout:
+        if partial:
+            shown = bytes(partial[:40]) + (b"..." if len(partial) > 40 else b"")
+            return InstrumentTimeout(
+                f"{self.name}: reply to {self._last_command!r} cut short: {shown!r} arrived without "
+                f"its termination {self._rterm!r} within {self.timeout_s:g} s; "
+                "check the cable, the interface settings and the terminations"
+            )
         return InstrumentTimeout(
             f"{self.name}: no reply to {self._last_command!r} within {self.timeout_s:g} s; "
             f"check the instrument is on, connected, and at {self.resource}"
@@ -406,25 +413,36 @@ class SimTransport(BaseTransport):
     def _send(self, data: bytes) -> None:
         if self._closed:
             raise self._link_error(OSError("transport is closed"))
+        if self.simulator.link_down:
+            raise self._link_down()
         reply = self._stream.feed(data)
         if reply:
             self._rx += reply
 
+    def _link_down(self) -> TransportError:
+        self._rx.clear()  # a reply still on its way is lost with the link
+        return self._link_error(ConnectionResetError("the link to the simulated instrument is down"))
+
     def _recv_line(self) -> bytes:
+        if self.simulator.link_down:
+            raise self._link_down()
         rx = self._rx
         rterm = self._rterm
         end = rx.find(rterm) if rterm else (len(rx) if rx else -1)
         if end < 0:
             # A silent instrument: whatever arrived is all there will be.
             self._log_partial(rx)
+            error = self._timeout(rx)
             rx.clear()
-            raise self._timeout()
+            raise error
         end += len(rterm)
         line = bytes(rx[:end])
         del rx[:end]
         return line
 
     def _recv_exact(self, count: int) -> bytes:
+        if self.simulator.link_down:
+            raise self._link_down()
         if len(self._rx) < count:
             self._log_partial(self._rx)
             self._rx.clear()
@@ -541,13 +559,19 @@ class VisaTransport(BaseTransport):
 
     def _recv_line(self) -> bytes:
         try:
-            return bytes(self._res.read_raw())
+            line = bytes(self._res.read_raw())
         except self._visa_errors.VisaIOError as e:
             if e.error_code == self._tmo_code:
                 raise self._timeout() from None
             raise self._link_error(e) from None
         except OSError as e:
             raise self._link_error(e) from None
+        if self._rterm and not line.endswith(self._rterm):
+            # VISA also ends a read on END/EOI or, for some libraries, when
+            # nothing more arrives: a reply cut short must not pass as whole.
+            self._log_partial(line)
+            raise self._timeout(line)
+        return line
 
     def _recv_exact(self, count: int) -> bytes:
         try:
@@ -611,7 +635,7 @@ class SerialTransport(BaseTransport):
             raise self._link_error(e) from None
         if not line.endswith(self._rterm or b"\n"):
             self._log_partial(line)
-            raise self._timeout()
+            raise self._timeout(line)
         return line
 
     def _recv_exact(self, count: int) -> bytes:

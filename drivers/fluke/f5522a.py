@@ -14,16 +14,31 @@ external guard, current post), and it is not needed for a known state.
 `initialize` instead clears the status (``*CLS``), puts the output in
 standby and checks the error queue. The output value is set by the
 procedure before every ``OPER``.
+
+Replies are accepted only in their exact format (`drivers.base`): ``ERR?``
+``<code>,"<text>"`` (``0,"No Error"``), ``ISR?`` an integer 0..65535,
+``OPER?`` ``0`` or ``1``, ``OUT?`` five fields
+``<amplitude>,<unit>,<amplitude 2>,<unit 2>,<frequency>`` with the numbers
+in NR3 form (``1.000000E+01,V,0.000000E+00,0,0.00E+00``); anything else
+raises `GarbledReply`. The manual gives floats "up to 15 significant
+figures plus an exponent" (chapter 5, "Response Message Syntax"); the
+field layout of ``OUT?`` and the ``ERR?`` quoting are as the simulator
+answers, UNVERIFIED against the manual's examples.
+
+`confirm_state` (role `drivers.roles.SelfChecking`) checks after each
+point that the calibrator is still as the driver left it.
 """
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
-from drivers.base import MessageInstrument
-from drivers.errors import GarbledReply, InstrumentError, InstrumentTimeout
+from drivers.base import ESR_PON, MessageInstrument
+from drivers.clock import Clock
+from drivers.errors import InstrumentError, InstrumentTimeout
 from drivers.roles import Function
-from drivers.transport import nrf
+from drivers.transport import Transport, nrf
 
 #: ``ISR?`` bit 12: the output has settled.
 ISR_SETTLED = 1 << 12
@@ -31,6 +46,31 @@ ISR_SETTLED = 1 << 12
 SETTLE_POLL_S = 0.05
 #: ``ERR?`` entries read at most in one check (the queue holds 16).
 MAX_ERRORS_READ = 16
+#: The calibrator goes to standby when its output rises from below this to
+#: this or more while operating (its safety rule).
+HIGH_VOLTAGE_V = 33.0
+#: `confirm_state` compares ``OUT?`` with the value the driver sent within
+#: this fraction of the value plus `OUT_ABS_TOLERANCE_V`. Not exactly:
+#: the driver sends the exact value, but ``OUT?`` reports it rounded to 7
+#: significant figures (``1.000000E+01``), i.e. within 5e-7 of it, and the
+#: calibrator rounds a value sent with more digits. A corrupted command
+#: (``OUT 19 V`` for ``OUT 10 V``) differs by far more; a corruption that
+#: moves the value by 1e-6 of it or less (one count in the 7th significant
+#: figure) cannot be seen this way.
+OUT_REL_TOLERANCE = 1e-6
+#: The absolute floor of that comparison: float noise around 0 V, far below
+#: the calibrator's finest step (0.1 uV on the 330 mV range).
+OUT_ABS_TOLERANCE_V = 1e-12
+
+_NR3 = r"[+-]?\d\.\d{1,14}E[+-]\d{2}"
+#: ``ERR?``: ``<code>,"<text>"``, the text printable ASCII without quotes.
+ERR_FORMAT = re.compile(r'([+-]?\d{1,4}),"([\x20\x21\x23-\x7e]*)"', re.ASCII)
+#: ``ISR?``: a decimal integer (16-bit register).
+ISR_FORMAT = re.compile(r"\d{1,5}", re.ASCII)
+#: ``OPER?``: 1 operate, 0 standby.
+OPER_FORMAT = re.compile(r"[01]", re.ASCII)
+#: ``OUT?``: amplitude, unit, second amplitude, its unit (0: none), frequency.
+OUT_FORMAT = re.compile(rf"({_NR3}),([A-Z]+),({_NR3}),([A-Z]+|0),({_NR3})", re.ASCII)
 
 
 class Fluke5522A(MessageInstrument):
@@ -46,6 +86,12 @@ class Fluke5522A(MessageInstrument):
     manufacturers: ClassVar[tuple[str, ...]] = ("FLUKE",)
     models: ClassVar[tuple[str, ...]] = ("5522A", "5520A")
 
+    def __init__(self, transport: Transport, clock: Clock, serial: bool | None = None) -> None:
+        super().__init__(transport, clock, serial)
+        #: What the driver last asked for (None: not yet), for `confirm_state`.
+        self._value: float | None = None
+        self._operating: bool | None = None
+
     def initialize(self) -> None:
         """``*CLS``, ``REMOTE`` (RS-232 only), ``STBY``, each checked with
         ``ERR?``.
@@ -56,7 +102,7 @@ class Fluke5522A(MessageInstrument):
         self.transport.write("*CLS")
         if self.serial:
             self._configure("REMOTE")
-        self._configure("STBY")
+        self.standby()
 
     # -- Source
 
@@ -80,14 +126,25 @@ class Fluke5522A(MessageInstrument):
                 self.name, command, f"{value:g} V is outside the output limits {low:g} V to {high:g} V",
                 "choose a test point within the calibrator's range",
             )
+        # Remember what is asked for before asking: if the calibrator does
+        # not take it, confirm_state finds the difference.
+        if self._operating and abs(value) >= HIGH_VOLTAGE_V:
+            previous = self._value
+            if previous is None:
+                self._operating = None  # standby or not depends on an output never programmed here
+            elif abs(previous) < HIGH_VOLTAGE_V:
+                self._operating = False  # the calibrator's own safety rule
+        self._value = float(value)
         self._configure(command)
 
     def operate(self) -> None:
         """``OPER``: connect the output to the terminals."""
+        self._operating = True
         self._configure("OPER")
 
     def standby(self) -> None:
         """``STBY``: disconnect the output from the terminals."""
+        self._operating = False
         self._configure("STBY")
 
     def wait_settled(self, timeout_s: float) -> None:
@@ -110,41 +167,86 @@ class Fluke5522A(MessageInstrument):
         Both are attempted even if the first fails; the first failure is
         then raised."""
         first: BaseException | None = None
-        for command in ("STBY", "OUT 0 V"):
+        for step in (self.standby, lambda: self.set_output(Function.DCV, 0.0)):
             try:
-                self._configure(command)
+                step()
             except Exception as e:  # must try the next step, then re-raise the first
                 if first is None:
                     first = e
         if first is not None:
             raise first
 
+    # -- SelfChecking
+
+    def confirm_state(self) -> None:
+        """Raise `InstrumentError` unless the calibrator is still as this
+        driver left it: no power cycle since (``*ESR?`` PON clear), in
+        operate or standby as last commanded (``OPER?``), the output last
+        programmed (``OUT?``: DC volts, the value within 1e-6 of it, see
+        `OUT_REL_TOLERANCE`), and an empty error queue (``ERR?``).
+
+        Costs 4 query exchanges (``*ESR?``, ``OPER?``, ``OUT?``, ``ERR?``),
+        plus one ``ERR?`` per queued error (``OPER?`` is left out while the
+        operate state is unknown: after `set_output` to 33 V or more with no
+        earlier value programmed). Before `set_output` was ever called only
+        the error queue is read: 1 exchange."""
+        if self._value is None:
+            self.check_errors("ERR?", "an error was queued since the last command")
+            return
+        hint = "the point's readings are invalid; check the calibrator, then program it again"
+        if self.event_status() & ESR_PON:
+            raise InstrumentError(
+                self.name, "*ESR?", "the calibrator was switched off and on (PON) since it was programmed",
+                "its output and settings are lost: " + hint,
+            )
+        if self._operating is not None:
+            operating = self.operating
+            if operating != self._operating:
+                now, then = ("operate", "standby") if operating else ("standby", "operate")
+                raise InstrumentError(self.name, "OPER?", f"the output is in {now}, not in {then} as commanded", hint)
+        value, unit = self._read_output()
+        expected = self._value
+        if unit != "V" or abs(value - expected) > abs(expected) * OUT_REL_TOLERANCE + OUT_ABS_TOLERANCE_V:
+            raise InstrumentError(
+                self.name, "OUT?", f"the output is {value:.9g} {unit}, not {expected:.9g} V as programmed", hint,
+            )
+        self.check_errors("ERR?", "an error was queued since the last command")
+
     # -- readable settings
 
     @property
     def output(self) -> float:
-        """``OUT?``: the programmed output value, in V."""
-        reply = self.transport.query("OUT?")
-        try:
-            return float(reply.split(",")[0])
-        except ValueError:
-            raise GarbledReply(self.name, "OUT?", f"reply {reply!r} does not start with a number") from None
+        """``OUT?``: the programmed output value, in V. Raises
+        `InstrumentError` if the calibrator's output is not DC volts."""
+        value, unit = self._read_output()
+        if unit != "V":
+            raise InstrumentError(self.name, "OUT?", f"the output is in {unit}, not in V",
+                                  "set a DC voltage with set_output()")
+        return value
+
+    def _read_output(self) -> tuple[float, str]:
+        """``OUT?``: (amplitude, unit), for DC volts (amplitude in V, "V")."""
+        reply = self._query("OUT?")
+        match = OUT_FORMAT.fullmatch(reply)
+        if match is None:
+            raise self._garbled("OUT?", reply, "<amplitude>,<unit>,<amplitude>,<unit>,<frequency>")
+        return float(match.group(1)), match.group(2)
 
     @property
     def operating(self) -> bool:
         """``OPER?``: True when the output is connected to the terminals."""
-        reply = self.transport.query("OPER?").strip()
-        if reply not in ("0", "1"):
-            raise GarbledReply(self.name, "OPER?", f"reply {reply!r} is not 0 or 1")
+        reply = self._query("OPER?")
+        if not OPER_FORMAT.fullmatch(reply):
+            raise self._garbled("OPER?", reply, "0 or 1")
         return reply == "1"
 
     def status(self) -> int:
         """``ISR?``: the instrument status register (bit 12: settled)."""
-        reply = self.transport.query("ISR?")
-        try:
-            return int(reply.strip())
-        except ValueError:
-            raise GarbledReply(self.name, "ISR?", f"reply {reply!r} is not an integer") from None
+        reply = self._query("ISR?")
+        value = int(reply) if ISR_FORMAT.fullmatch(reply) else -1
+        if not 0 <= value <= 0xFFFF:
+            raise self._garbled("ISR?", reply, "an integer 0..65535")
+        return value
 
     # -- error checking
 
@@ -154,28 +256,28 @@ class Fluke5522A(MessageInstrument):
         self.transport.write(command)
         self.check_errors(command)
 
-    def check_errors(self, command: str = "") -> None:
+    def check_errors(self, command: str = "", cause: str = "") -> None:
         """Read the error queue (``ERR?``, replies ``<code>,"<text>"``)
         until ``0``; raise `InstrumentError` with the first error, naming
-        ``command`` as its cause."""
+        ``command`` as its cause (``cause`` says more, if given)."""
         first: tuple[int, str] | None = None
         for _ in range(MAX_ERRORS_READ):
-            reply = self.transport.query("ERR?")
-            code, text = self._parse_error(reply)
+            code, text = self._read_error()
             if code == 0:
                 break
             if first is None:
                 first = (code, text)
         if first is not None:
+            message = f"error {first[0]}: {first[1]}" + (f" ({cause})" if cause else "")
             raise InstrumentError(
-                self.name, command or "ERR?", f"error {first[0]}: {first[1]}",
+                self.name, command or "ERR?", message,
                 "see the calibrator's manual, Appendix D (error messages)",
             )
 
-    def _parse_error(self, reply: str) -> tuple[int, str]:
-        code_text, _, text = reply.partition(",")
-        try:
-            code = int(code_text.strip())
-        except ValueError:
-            raise GarbledReply(self.name, "ERR?", f"reply {reply!r} is not <code>,\"<text>\"") from None
-        return code, text.strip().strip('"')
+    def _read_error(self) -> tuple[int, str]:
+        """``ERR?``: the oldest queued error as (code, text); (0, ...) when none."""
+        reply = self._query("ERR?")
+        match = ERR_FORMAT.fullmatch(reply)
+        if match is None:
+            raise self._garbled("ERR?", reply, '<code>,"<text>"')
+        return int(match.group(1)), match.group(2)

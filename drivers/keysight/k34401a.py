@@ -8,14 +8,27 @@ Number format: ranges and NPLC are sent as IEEE 488.2 NRf, exactly
 Initialisation does not send ``*RST``: `configure` sets every setting a
 reading depends on (function, fixed range, integration time; ``CONF``
 also resets trigger and sample count), so a reset adds nothing.
+
+Strict replies (`drivers.base`). The User's Guide (chapter 4, "Output
+Data Formats") gives one format for readings: ``SD.DDDDDDDDESDD`` (S a
+sign, D a digit, E the exponent), followed by ``<nl>`` (``<cr><nl>`` on
+RS-232), and ``SD.DDDDDDDDESDD,...,...`` for several readings: 15
+characters each, e.g. ``+1.00000230E+01``, the overload ``+9.90000000E+37``.
+A reading in any other shape (``+1.0000023`` cut short, a character more
+or less, garbage) raises `GarbledReply`; it is never taken as a number.
+Likewise ``SYST:ERR?`` (``+0,"No error"``, ``-113,"Undefined header"``),
+``CONF?`` (``"VOLT +1.000000E+01,+1.000000E-05"``) and ``*ESR?``.
+
+`confirm_state` (role `drivers.roles.SelfChecking`) checks after each
+point that the meter is still as the driver configured it.
 """
 
 from __future__ import annotations
 
-import math
+import re
 from typing import ClassVar
 
-from drivers.base import MessageInstrument
+from drivers.base import ESR_PON, MessageInstrument, shown
 from drivers.clock import Clock
 from drivers.errors import GarbledReply, InstrumentError
 from drivers.roles import Function
@@ -30,6 +43,22 @@ OVERLOAD = 9.9e37
 MAX_SAMPLES = 512  # readings the 34401A's memory holds (User's Guide, SAMPle:COUNt)
 #: ``SYST:ERR?`` entries read at most in one check (the queue holds 20).
 MAX_ERRORS_READ = 20
+#: Resolution per integration time, as a fraction of the range: what
+#: ``CONF?`` reports (User's Guide, chapter 3 "Integration Time": 0.02 PLC
+#: 0.0001 x full scale, 0.2 PLC 0.00001, 1 PLC 0.000003, 10 PLC 0.000001,
+#: 100 PLC 0.0000003). Not the display digit of `resolution_for`.
+CONF_RESOLUTION: dict[float, float] = {0.02: 1e-4, 0.2: 1e-5, 1.0: 3e-6, 10.0: 1e-6, 100.0: 3e-7}
+
+#: One reading: ``SD.DDDDDDDDESDD`` (User's Guide, "Output Data Formats").
+READING_FORMAT = re.compile(r"[+-]\d\.\d{8}E[+-]\d{2}", re.ASCII)
+#: ``SYST:ERR?``: ``<code>,"<message>"`` (a SCPI string: "" stands for ").
+SYST_ERR_FORMAT = re.compile(r'([+-]?\d{1,3}),"((?:[\x20\x21\x23-\x7e]|"")*)"', re.ASCII)
+#: ``CONF?``: ``"<function> <range>,<resolution>"``, numbers as ``+1.000000E+01``.
+_CONF_NUMBER = r"[+-]\d\.\d{6}E[+-]\d{2}"
+CONF_FORMAT = re.compile(rf'"([A-Z:]+) ({_CONF_NUMBER}),({_CONF_NUMBER})"', re.ASCII)
+#: `confirm_state` compares the range and resolution ``CONF?`` reports
+#: (7 significant figures) with the configured ones within this fraction.
+CONF_TOLERANCE = 1e-6
 
 
 class Keysight34401A(MessageInstrument):
@@ -47,6 +76,8 @@ class Keysight34401A(MessageInstrument):
         super().__init__(transport, clock, serial)
         self._range: float | None = None
         self._nplc: float | None = None
+        #: (range, nplc) last asked for by `configure`, for `confirm_state`.
+        self._wanted: tuple[float, float] | None = None
         self._sample_count = 1  # after *RST and CONF (User's Guide, "SAMPle:COUNt")
 
     def initialize(self) -> None:
@@ -88,6 +119,7 @@ class Keysight34401A(MessageInstrument):
                 "use one of " + ", ".join(f"{n:g}" for n in NPLC_VALUES) + " PLC",
             )
         self._range = self._nplc = None
+        self._wanted = (float(range_), float(nplc))  # what confirm_state checks, taken or not
         self._configure(command)  # CONFigure also sets the sample count to 1
         self._sample_count = 1
         self._configure(nplc_command)
@@ -118,11 +150,12 @@ class Keysight34401A(MessageInstrument):
     def read(self) -> float:
         """``READ?``: one reading in the present configuration, in V.
 
-        Raises `GarbledReply` if the reply is not a number, and
-        `InstrumentError` on an overload (``+9.90000000E+37``)."""
+        Raises `GarbledReply` unless the reply is one reading in the
+        format ``SD.DDDDDDDDESDD``, and `InstrumentError` on an overload
+        (``+9.90000000E+37``)."""
         if self._sample_count != 1:
             self._set_sample_count(1)
-        return self._value(self.transport.query("READ?"))
+        return self._value(self._query("READ?"))
 
     def read_many(self, n: int) -> list[float]:
         """``SAMP:COUN n`` (when it changes) then one ``READ?``: n readings
@@ -137,30 +170,66 @@ class Keysight34401A(MessageInstrument):
             count = min(n - len(values), MAX_SAMPLES)
             if self._sample_count != count:
                 self._set_sample_count(count)
-            fields = self.transport.query("READ?").split(",")
+            fields = self._query("READ?").split(",")
             if len(fields) != count:
                 raise GarbledReply(self.name, "READ?", f"{len(fields)} readings where {count} were asked for",
                                    "check the cable and the interface settings")
             values.extend(map(self._value, fields))
         return values
 
+    # -- SelfChecking
+
+    def confirm_state(self) -> None:
+        """Raise `InstrumentError` unless the meter is still as this driver
+        configured it: no power cycle since (``*ESR?`` PON clear), ``CONF?``
+        reporting DC volts on the configured range with the resolution the
+        configured integration time gives (`CONF_RESOLUTION`), and an empty
+        error queue (``SYST:ERR?``).
+
+        Costs 3 query exchanges (``*ESR?``, ``CONF?``, ``SYST:ERR?``), plus
+        one ``SYST:ERR?`` per queued error. Before `configure` was ever
+        called only the error queue is read: 1 exchange."""
+        cause = "an error was queued since the last command"
+        if self._wanted is None:
+            self.check_errors("SYST:ERR?", cause)
+            return
+        hint = "the point's readings are invalid; check the meter, then configure it again"
+        if self.event_status() & ESR_PON:
+            raise InstrumentError(
+                self.name, "*ESR?", "the meter was switched off and on (PON) since it was configured",
+                "its configuration is lost: " + hint,
+            )
+        range_, nplc = self._wanted
+        reply = self._query("CONF?")
+        match = CONF_FORMAT.fullmatch(reply)
+        if match is None:
+            raise self._garbled("CONF?", reply, '"<function> <range>,<resolution>"')
+        function, got_range, got_resolution = match.group(1), float(match.group(2)), float(match.group(3))
+        resolution = range_ * CONF_RESOLUTION[nplc]
+        if (function != "VOLT" or abs(got_range - range_) > range_ * CONF_TOLERANCE
+                or abs(got_resolution - resolution) > resolution * CONF_TOLERANCE):
+            raise InstrumentError(
+                self.name, "CONF?",
+                f"the meter is set to {reply}, not to DC volts on the {range_:g} V range at {nplc:g} PLC "
+                f'("VOLT {range_:+.6E},{resolution:+.6E}")', hint,
+            )
+        self.check_errors("SYST:ERR?", cause)
+
     def _set_sample_count(self, count: int) -> None:
         self._configure(f"SAMP:COUN {count}")
         self._sample_count = count
 
     def _value(self, reply: str) -> float:
-        try:
-            value = float(reply)
-        except ValueError:
+        """One reading, strictly ``SD.DDDDDDDDESDD``."""
+        if not READING_FORMAT.fullmatch(reply):
             raise GarbledReply(
-                self.name, "READ?", f"reply {reply!r} is not a number",
-                "check the cable and the interface settings",
-            ) from None
-        if not math.isfinite(value):
-            raise GarbledReply(self.name, "READ?", f"reply {reply!r} is not a finite number")
+                self.name, "READ?", f"reply {shown(reply)} is not a number in the reading format SD.DDDDDDDDESDD",
+                "check the cable, the interface settings and the terminations",
+            )
+        value = float(reply)
         if abs(value) >= OVERLOAD:
             raise InstrumentError(
-                self.name, "READ?", f"overload ({reply.strip()}): the input exceeds the range",
+                self.name, "READ?", f"overload ({reply}): the input exceeds the range",
                 "check the range and the leads",
             )
         return value
@@ -171,25 +240,28 @@ class Keysight34401A(MessageInstrument):
         self.transport.write(command)
         self.check_errors(command)
 
-    def check_errors(self, command: str = "") -> None:
+    def check_errors(self, command: str = "", cause: str = "") -> None:
         """Read ``SYST:ERR?`` until ``+0,"No error"``; raise
-        `InstrumentError` with the first error, naming ``command``."""
+        `InstrumentError` with the first error, naming ``command`` (and
+        ``cause``, if given)."""
         first: tuple[int, str] | None = None
         for _ in range(MAX_ERRORS_READ):
-            reply = self.transport.query("SYST:ERR?")
-            code_text, _, text = reply.partition(",")
-            try:
-                code = int(code_text.strip())
-            except ValueError:
-                raise GarbledReply(
-                    self.name, "SYST:ERR?", f"reply {reply!r} is not <code>,\"<message>\""
-                ) from None
+            code, text = self._read_error()
             if code == 0:
                 break
             if first is None:
-                first = (code, text.strip().strip('"'))
+                first = (code, text)
         if first is not None:
+            message = f"error {first[0]:+d}, {first[1]}" + (f" ({cause})" if cause else "")
             raise InstrumentError(
-                self.name, command or "SYST:ERR?", f"error {first[0]:+d}, {first[1]}",
+                self.name, command or "SYST:ERR?", message,
                 "see the 34401A User's Guide, chapter 5 (error messages)",
             )
+
+    def _read_error(self) -> tuple[int, str]:
+        """``SYST:ERR?``: the oldest queued error as (code, message); code 0: none."""
+        reply = self._query("SYST:ERR?")
+        match = SYST_ERR_FORMAT.fullmatch(reply)
+        if match is None:
+            raise self._garbled("SYST:ERR?", reply, '<code>,"<message>"')
+        return int(match.group(1)), match.group(2).replace('""', '"')

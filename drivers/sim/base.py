@@ -10,15 +10,28 @@ reply termination.
 
 Simulators are shared between transports (one bench may be reached over
 ``sim://``, TCP and a pseudo-terminal at once), so `handle` takes a lock.
+
+Fault injection (for fault campaigns and tests), on every simulator:
+
+- `SimulatedInstrument.power_cycle`: the instrument loses power and comes
+  back in its power-on state, with an empty error queue, PON set in the
+  standard event status register and any partial input line forgotten;
+- `SimulatedInstrument.line_fault`: a function every byte string crossing
+  the wire passes through (in `ByteStream`, so ``sim://``, TCP and
+  pseudo-terminals all see it); ready-made ones in `drivers.sim.faults`;
+- `SimulatedInstrument.link_down`: the connection is lost (``sim://``
+  raises the transport's link error, the TCP server drops and refuses
+  connections, a pseudo-terminal goes deaf).
 """
 
 from __future__ import annotations
 
 import re
 import threading
+import weakref
 from collections import deque
 from collections.abc import Callable
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from drivers.clock import Clock, VirtualClock
 
@@ -27,6 +40,15 @@ from drivers.clock import Clock, VirtualClock
 MAX_LINE_BYTES = 65536
 
 _LINE_END = re.compile(rb"\r\n|\r|\n")
+
+#: Standard event status register, bit 7: power on (IEEE 488.2 11.5.1.1).
+ESR_PON = 1 << 7
+
+#: Which way bytes cross the wire: "in" to the instrument, "out" from it.
+Direction = Literal["in", "out"]
+#: A fault on the wire: gets the bytes and their direction, returns the
+#: bytes that arrive (see `drivers.sim.faults`).
+LineFault = Callable[[bytes, Direction], bytes]
 
 
 class SimulatedInstrument:
@@ -59,6 +81,14 @@ class SimulatedInstrument:
         self.received: deque[str] = deque(maxlen=1000)
         #: The standard event status register (IEEE 488.2 11.5.1).
         self.esr = 0
+        #: When set, every byte string crossing the wire to ("in") or from
+        #: ("out") the instrument passes through it (`drivers.sim.faults`).
+        #: It runs outside the instrument's lock, on the thread that moves
+        #: the bytes (a server thread for TCP and pseudo-terminals).
+        self.line_fault: LineFault | None = None
+        self._link_down = False
+        self._link_listeners: list[Callable[[bool], None]] = []
+        self._streams: weakref.WeakSet[ByteStream] = weakref.WeakSet()
         self._lock = threading.Lock()
 
     # -- what subclasses implement
@@ -81,6 +111,48 @@ class SimulatedInstrument:
     def argument_not_allowed(self) -> None:
         """Queue the instrument's error for a parameter where none is allowed."""
         raise NotImplementedError
+
+    def power_on(self) -> None:
+        """Put the instrument in its power-on state (called by `power_cycle`,
+        under the instrument's lock). Default: the `reset` state."""
+        self.reset()
+
+    # -- fault injection
+
+    def power_cycle(self) -> None:
+        """The instrument loses power and comes back: power-on state
+        (`power_on`), error queue emptied, the standard event status
+        register holding only PON (bit 7, IEEE 488.2 11.5.1.1), and every
+        connection's partial input line forgotten."""
+        with self._lock:
+            self.errors.clear()
+            self.esr = ESR_PON
+            self.power_on()
+        for stream in list(self._streams):
+            stream.reset()
+
+    @property
+    def link_down(self) -> bool:
+        """True while the connection to the instrument is lost: ``sim://``
+        raises the transport's link error, the TCP server closes this
+        instrument's connections at once and refuses new ones, and on a
+        pseudo-terminal the instrument is deaf (a pulled RS-232 cable)."""
+        return self._link_down
+
+    @link_down.setter
+    def link_down(self, down: bool) -> None:
+        self._link_down = bool(down)
+        for listener in list(self._link_listeners):
+            listener(self._link_down)
+
+    def add_link_listener(self, listener: Callable[[bool], None]) -> None:
+        """Call ``listener(down)`` whenever `link_down` is set (servers use it)."""
+        self._link_listeners.append(listener)
+
+    def remove_link_listener(self, listener: Callable[[bool], None]) -> None:
+        """Stop calling ``listener`` (no error if it was not added)."""
+        if listener in self._link_listeners:
+            self._link_listeners.remove(listener)
 
     # -- IEEE 488.2 common commands, the same on every simulator
 
@@ -168,22 +240,35 @@ class ByteStream:
     Accepts lines ended by CR, LF or CR LF, in pieces of any size (a line
     may arrive one byte at a time, or several lines at once). Empty lines
     are ignored. Replies end with the instrument's `read_termination`.
+    The instrument's `SimulatedInstrument.line_fault`, when set, is applied
+    to the bytes fed in ("in") and to the reply bytes ("out").
     """
 
     def __init__(self, instrument: SimulatedInstrument) -> None:
         self.instrument = instrument
         self._pending = b""
         self._rterm = instrument.read_termination
+        instrument._streams.add(self)
 
     def feed(self, data: bytes) -> bytes:
         """Feed received bytes; returns the bytes to send back (maybe b"")."""
+        fault = self.instrument.line_fault
+        if fault is None:
+            return self._feed(data)
+        reply = self._feed(fault(data, "in"))
+        return fault(reply, "out") if reply else reply
+
+    def _feed(self, data: bytes) -> bytes:
         if self._pending:
             data = self._pending + data
             self._pending = b""
         handle = self.instrument.handle
         # Fast path: exactly one LF-terminated line (the usual case).
         if data[-1:] == b"\n" and data.count(b"\n") == 1 and b"\r" not in data:
-            reply = handle(data[:-1].decode("latin-1"))
+            line = data[:-1]
+            if not line.strip():  # blank: ignored, as below
+                return b""
+            reply = handle(line.decode("latin-1"))
             return b"" if reply is None else (reply + self._rterm).encode("latin-1")
         lines = _LINE_END.split(data)
         tail = lines.pop()

@@ -19,7 +19,9 @@ Behaviour modelled:
   gain and an offset per range drawn (seeded) within a quarter of the 90-day
   specification (DOMAIN.md table, from Fluke's 90-day verification table);
 - out-of-limit values, unknown commands and bad arguments queue an error
-  and change nothing.
+  and change nothing;
+- `power_cycle` (from the base class): standby, output 0 V, local, empty
+  error queue, PON in ``*ESR?``.
 
 The error codes are in the 5522A format ``<code>,"<text>"`` (manual,
 Appendix D); the code numbers below are UNVERIFIED against Appendix D, the
@@ -63,6 +65,10 @@ ERR_BAD_UNITS = (1311, "Bad units", ESR_CME)
 ERR_LIMITS = (537, "Entry exceeds limits", ESR_EXE)
 ERR_NOT_SIMULATED = (538, "Output function not simulated", ESR_EXE)
 
+#: Numbers the calibrator parses: "exponents in the range +-1.0E+-20" (5520A
+#: remote syntax rules; UNVERIFIED for the 5522A): zero, or a magnitude
+#: within these bounds. It answers ``OUT?`` with two exponent digits.
+NUMBER_MIN, NUMBER_MAX = 1.0e-20, 1.0e20
 _MULTIPLIERS = {"": 1.0, "U": 1e-6, "M": 1e-3, "K": 1e3, "MA": 1e6}
 _VALUE_RE = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z]*)\s*$")
 
@@ -179,6 +185,12 @@ class Sim5522A(SimulatedInstrument):
         self._error(ERR_BAD_PARAMETER_COUNT)
 
     def reset(self) -> None:
+        """``*RST``: standby, output 0 V."""
+        self._change((False, 0.0))
+
+    def power_on(self) -> None:
+        """Power-on state: standby, output 0 V, not remote (local)."""
+        self.remote = False
         self._change((False, 0.0))
 
     def _remote(self, argument: str) -> str | None:
@@ -203,6 +215,9 @@ class Sim5522A(SimulatedInstrument):
             self._error(ERR_BAD_NUMBER)
             return None
         number, unit = float(match.group(1)), match.group(2).upper()
+        if number != 0 and not NUMBER_MIN <= abs(number) <= NUMBER_MAX:
+            self._error(ERR_BAD_NUMBER)  # outside the exponents the calibrator parses
+            return None
         if unit == "" or not unit.endswith("V"):
             if unit in ("A", "MA", "UA", "OHM", "KOHM", "MOHM", "HZ", "F", "UF", "NF", "CEL", "FAR"):
                 self._error(ERR_NOT_SIMULATED)

@@ -13,8 +13,18 @@ It reads what the leads give it (a callable returning the calibrator's
 terminal voltage) through its own errors (`DutErrors`: offset, gain,
 non-linearity, noise, drift, an injected fault), quantised to the
 resolution of the present NPLC, formatted as the 34401A does
-(``+1.00000230E+01``). A reading beyond 120 % of the range is the
+(``+1.00000230E+01``, User's Guide chapter 4, "Output Data Formats":
+``SD.DDDDDDDDESDD``). A reading beyond 120 % of the range is the
 overload value ``+9.90000000E+37`` (signed).
+
+``CONFigure?`` answers as the User's Guide describes it (a quoted string,
+function, range and resolution: ``"VOLT +1.000000E+01,+1.000000E-05"``),
+with the resolution that the integration time gives per the User's Guide
+table (chapter 3, "Integration Time"; `CONF_RESOLUTION`). With autorange
+on it reports the range the last reading used (UNVERIFIED against a real
+34401A). `power_cycle` (from the base class) restores the ``*RST``
+defaults (DC volts, autorange, 10 PLC, one sample, immediate trigger),
+local, an empty error queue and PON in ``*ESR?``.
 """
 
 from __future__ import annotations
@@ -33,6 +43,10 @@ DCV_RANGES: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0, 1000.0)
 NPLC_VALUES: tuple[float, ...] = (0.02, 0.2, 1.0, 10.0, 100.0)
 OVERRANGE = 1.2  # readings up to 120 % of range (1000 V range: 1050 V; simplified)
 OVERLOAD = 9.9e37
+#: Resolution per integration time, as a fraction of the range (User's
+#: Guide, chapter 3 "Integration Time"): what ``CONFigure?`` reports and
+#: what a resolution parameter of ``CONFigure`` selects.
+CONF_RESOLUTION: dict[float, float] = {0.02: 1e-4, 0.2: 1e-5, 1.0: 3e-6, 10.0: 1e-6, 100.0: 3e-7}
 
 ERR_SYNTAX = (-102, "Syntax error")
 ERR_MISSING_PARAMETER = (-109, "Missing parameter")
@@ -154,12 +168,21 @@ class Sim34401A(SimulatedInstrument):
     def reset(self) -> None:
         """*RST state (User's Guide, "Measurement Configuration" defaults)."""
         self.range = 10.0
+        #: The range the last reading used (= `range` unless autoranging).
+        self.present_range = 10.0
         self.autorange = True
         self.nplc = 10.0
         self.autozero = True
         self.sample_count = 1
         self.trigger_source = "IMM"
         self._memory: list[str] = []
+
+    def power_on(self) -> None:
+        """Power-on state: the ``*RST`` defaults, local; a stuck reading is
+        forgotten (the injected `fault` itself stays)."""
+        self.reset()
+        self.remote = False
+        self._stuck_value = None
 
     # -- the physics
 
@@ -182,6 +205,7 @@ class Sim34401A(SimulatedInstrument):
         dut = self.dut
         x = self._input_voltage()
         rng_fs = self._effective_range(x)
+        self.present_range = rng_fs
         hours = (self.clock.now() - self._t0) / 3600.0
         value = x * (1.0 + dut.gain) + dut.offset + dut.drift_per_hour * hours
         if dut.nonlinearity:
@@ -300,13 +324,14 @@ class Sim34401A(SimulatedInstrument):
                     self._error(ERR_INVALID_CHARACTER_DATA)
                     return None
                 # The integration time that gives this resolution or better.
-                candidates = [n for n in reversed(NPLC_VALUES) if resolution(range_, n) <= wanted * (1 + 1e-9)]
+                candidates = [n for n in reversed(NPLC_VALUES)
+                              if range_ * CONF_RESOLUTION[n] <= wanted * (1 + 1e-9)]
                 if not candidates:
                     self._error(ERR_DATA_OUT_OF_RANGE)
                     return None
                 nplc = candidates[-1]
         self.autorange = autorange
-        self.range = range_
+        self.range = self.present_range = range_
         self.nplc = nplc
         self.sample_count = 1
         self.trigger_source = "IMM"
@@ -316,7 +341,8 @@ class Sim34401A(SimulatedInstrument):
     def _configure_query(self, argument: str) -> str | None:
         if not self._no_argument(argument):
             return None
-        return f'"VOLT {self.range:+.6E},{resolution(self.range, self.nplc):+.6E}"'
+        present = self.present_range
+        return f'"VOLT {present:+.6E},{present * CONF_RESOLUTION[self.nplc]:+.6E}"'
 
     def _measure(self, argument: str) -> str | None:
         self._configure(argument)
@@ -334,12 +360,12 @@ class Sim34401A(SimulatedInstrument):
     def _range(self, argument: str) -> str | None:
         value = self._number(argument, DCV_RANGES, "range")
         if value is not None:
-            self.range = value
+            self.range = self.present_range = value
             self.autorange = False
         return None
 
     def _range_query(self, argument: str) -> str | None:
-        return f"{self.range:+.8E}" if self._no_argument(argument) else None
+        return f"{self.present_range:+.8E}" if self._no_argument(argument) else None
 
     def _autorange(self, argument: str) -> str | None:
         arg = argument.upper()
@@ -347,6 +373,7 @@ class Sim34401A(SimulatedInstrument):
             self.autorange = True
         elif arg in ("OFF", "0"):
             self.autorange = False
+            self.range = self.present_range  # autorange off keeps the range in use
         else:
             self._error(ERR_ILLEGAL_PARAMETER if arg else ERR_MISSING_PARAMETER)
         return None

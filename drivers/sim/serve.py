@@ -16,6 +16,12 @@ other or at once (each connection has its own line buffer; the instrument
 is shared), tolerate clients that disconnect mid-line, and accept CR, LF or
 CR LF terminations. `SimBench.close` stops them and joins their threads.
 Only 127.0.0.1 is used by default.
+
+While an instrument's `SimulatedInstrument.link_down` is set, its TCP
+server resets (RST) every connection at once and every new one as soon as
+it is accepted, and its pseudo-terminal drops what it receives and answers
+nothing (a pulled RS-232 cable). Both serve normally again once it is
+cleared (a TCP client must reconnect).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import contextlib
 import os
 import select
 import socket
+import struct
 import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
@@ -35,6 +42,17 @@ if TYPE_CHECKING:
     from drivers.sim.bench import SimBench
 
 _JOIN_TIMEOUT_S = 2.0
+#: SO_LINGER on, 0 s: close() resets the connection (RST) instead of FIN.
+_ABORT_LINGER = struct.pack("ii", 1, 0)
+
+
+def _abort(conn: socket.socket) -> None:
+    """Make the connection's close a reset (RST, no FIN), and stop its
+    reading now: the thread serving it wakes up, sees the end and closes it."""
+    with contextlib.suppress(OSError):
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _ABORT_LINGER)
+    with contextlib.suppress(OSError):
+        conn.shutdown(socket.SHUT_RD)
 
 
 class _Waker:
@@ -75,6 +93,7 @@ class TcpServer:
         self._accept_thread = threading.Thread(
             target=self._accept_loop, name=f"sim-tcp-{instrument.name}", daemon=True
         )
+        instrument.add_link_listener(self._on_link)
         self._accept_thread.start()
 
     @property
@@ -101,6 +120,10 @@ class TcpServer:
                 conn, _ = self._listener.accept()
             except OSError:
                 continue
+            if self.instrument.link_down:  # refused: reset as soon as accepted
+                _abort(conn)
+                conn.close()
+                continue
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             thread = threading.Thread(
                 target=self._serve, args=(conn,), name=f"sim-tcp-{self.instrument.name}-conn", daemon=True
@@ -123,7 +146,10 @@ class TcpServer:
                     data = conn.recv(65536)
                 except OSError:  # reset by the client
                     return
-                if not data:  # the client disconnected
+                if not data:  # the client disconnected, or the link went down
+                    return
+                if self.instrument.link_down:
+                    _abort(conn)
                     return
                 reply = stream.feed(data)
                 if reply:
@@ -136,8 +162,16 @@ class TcpServer:
                 self._connections.discard(conn)
             conn.close()
 
+    def _on_link(self, down: bool) -> None:
+        if down:
+            with self._lock:
+                connections = list(self._connections)
+            for conn in connections:
+                _abort(conn)
+
     def close(self) -> None:
         """Stop accepting, drop every client, join the threads."""
+        self.instrument.remove_link_listener(self._on_link)
         self._waker.wake()
         self._accept_thread.join(_JOIN_TIMEOUT_S)
         with self._lock:
@@ -192,7 +226,7 @@ class PtyServer:
                 data = os.read(master, 65536)
             except OSError:
                 return
-            if not data:
+            if not data or self.instrument.link_down:  # deaf: the cable is pulled
                 continue
             reply = stream.feed(data)
             while reply:

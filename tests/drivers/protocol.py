@@ -104,3 +104,58 @@ def expected_protocol(driver_cls: type[T], pairs: Sequence[Pair], name: str = "i
     driver = driver_cls(transport, clock if clock is not None else VirtualClock(), **kwargs)  # type: ignore[call-arg]
     yield driver
     transport.assert_done()
+
+
+class AnsweringTransport(BaseTransport):
+    """A transport that answers every query from a table, for property tests
+    (where the conversation's length depends on the reply under test).
+
+    ``answers[command]`` lists the replies (bytes, terminations included)
+    to the first queries of ``command``, in order; after them
+    ``defaults[command]`` answers, if given. A command with neither gets no
+    reply: reading then raises `InstrumentTimeout`, as a silent instrument.
+    Every command sent is kept in `sent`.
+    """
+
+    def __init__(
+        self,
+        answers: dict[str, list[bytes]],
+        defaults: dict[str, bytes] | None = None,
+        name: str = "inst",
+        resource: str = "fake://answering",
+    ) -> None:
+        super().__init__(resource, name, None, 2.0, "\n", "\n")
+        self.answers = {command: list(replies) for command, replies in answers.items()}
+        self.defaults = dict(defaults or {})
+        self.sent: list[str] = []
+        self._rx = bytearray()
+
+    def _send(self, data: bytes) -> None:
+        command = data.decode("ascii").removesuffix("\n")
+        self.sent.append(command)
+        queued = self.answers.get(command)
+        if queued:
+            self._rx += queued.pop(0)
+        elif command in self.defaults:
+            self._rx += self.defaults[command]
+
+    def _recv_line(self) -> bytes:
+        end = self._rx.find(self._rterm)
+        if end < 0:
+            error = self._timeout(self._rx)
+            self._rx.clear()
+            raise error
+        line = bytes(self._rx[: end + len(self._rterm)])
+        del self._rx[: end + len(self._rterm)]
+        return line
+
+    def _recv_exact(self, count: int) -> bytes:
+        if len(self._rx) < count:
+            self._rx.clear()
+            raise self._timeout()
+        data = bytes(self._rx[:count])
+        del self._rx[:count]
+        return data
+
+    def _close(self) -> None:
+        pass

@@ -8,7 +8,7 @@ import pytest
 
 from drivers.clock import VirtualClock
 from drivers.registry import DRIVERS, load_driver, load_simulator
-from drivers.roles import Function, Identity, Instrument, Meter, Source
+from drivers.roles import Function, Identity, Instrument, Meter, SelfChecking, Source
 from drivers.sim.base import SimulatedInstrument
 from drivers.transport import open_transport
 from tests.drivers.protocol import ProtocolTransport
@@ -44,6 +44,15 @@ def test_driver_is_documented(key):
         member = getattr(cls, name)
         doc = inspect.getdoc(member.fget if isinstance(member, property) else member)
         assert doc and doc != inspect.getdoc(getattr(role, name)), f"{key}.{name} has no docstring of its own"
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_driver_confirms_its_state_after_each_point(key):
+    driver = make(key)
+    assert isinstance(driver, SelfChecking), f"{key} has no confirm_state()"
+    doc = inspect.getdoc(type(driver).confirm_state)
+    assert doc and doc != inspect.getdoc(SelfChecking.confirm_state)
+    assert "exchange" in doc, f"{key}.confirm_state must say how many exchanges it costs"
 
 
 @pytest.mark.parametrize("key", KEYS)
