@@ -619,6 +619,10 @@ class SerialTransport(BaseTransport):
         sock = getattr(port, "_socket", None)
         if isinstance(sock, socket.socket):  # socket://: same Nagle stall as VISA sockets
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:  # a late reply left on the line from before must not pass for the next one
+            port.reset_input_buffer()
+        except Exception:  # noqa: BLE001 - some URL handlers have no buffer to reset
+            pass
 
     def _send(self, data: bytes) -> None:
         try:

@@ -86,6 +86,8 @@ __all__ = [
 _INTERVAL_DAYS = {"24h": 1, "90d": 90, "1y": 365, "2y": 730}
 _WAIT_SLICE_S = 0.25  # abort and pause take effect within this much of a dwell
 _SETTLE_TIMEOUT_S = 60.0  # a source that has not settled by then is faulty
+_SAFE_ATTEMPTS = 3  # a failed safe state is tried again this often, each on a new connection
+_SAFE_RETRY_S = 1.0  # bench-clock seconds before each new attempt
 OVERRANGE = 1.2  # a DMM range reads to 120 % of full scale
 
 
@@ -291,24 +293,10 @@ class Engine:
 
     # -- the plan ------------------------------------------------------------------
     def _open(self, role: str, cfg: InstrumentConfig, protocol: type) -> Instrument:
-        cls = registry.load_driver(cfg.driver)
         lock = resource_lock(cfg.resource, self.command)
         if lock is not None:
             self._instruments.locks.append(lock)
-        transport = open_transport(
-            cfg.resource,
-            name=role,
-            io_log=self._io_log,
-            timeout_s=cfg.timeout_s,
-            write_termination=cfg.write_termination or getattr(cls, "write_termination", "\n"),
-            read_termination=cfg.read_termination or getattr(cls, "read_termination", "\n"),
-            visa_library=cfg.visa_library,
-            baudrate=cfg.baudrate,
-            simulators=self.simulators,
-        )
-        self._instruments.transports[role] = transport
-        kwargs: dict[str, Any] = {"serial": True} if cfg.serial else {}
-        driver: Instrument = cls(transport, self.clock, **kwargs)
+        driver = self._connect(role, cfg)
         ident = driver.identify()
         self._instruments.identities[role] = ident
         if not ident.matches(driver.manufacturers, driver.models):
@@ -324,6 +312,68 @@ class Engine:
             )
         self._instruments.drivers[role] = driver
         return driver
+
+    def _connect(self, role: str, cfg: InstrumentConfig) -> Instrument:
+        """Open the transport to ``role``'s instrument and its driver (not yet identified)."""
+        cls = registry.load_driver(cfg.driver)
+        transport = open_transport(
+            cfg.resource,
+            name=role,
+            io_log=self._io_log,
+            timeout_s=cfg.timeout_s,
+            write_termination=cfg.write_termination or getattr(cls, "write_termination", "\n"),
+            read_termination=cfg.read_termination or getattr(cls, "read_termination", "\n"),
+            visa_library=cfg.visa_library,
+            baudrate=cfg.baudrate,
+            simulators=self.simulators,
+        )
+        self._instruments.transports[role] = transport
+        kwargs: dict[str, Any] = {"serial": True} if cfg.serial else {}
+        driver: Instrument = cls(transport, self.clock, **kwargs)
+        return driver
+
+    def _make_safe(self, role: str, drv: Source) -> str:
+        """Put one source in its safe state; returns why it failed, or "".
+
+        A safe state that fails (a lost connection, a reply garbled on the
+        line, an instrument silent for a moment) is tried again on a fresh
+        connection, up to `_SAFE_ATTEMPTS` times `_SAFE_RETRY_S` apart on the
+        bench's clock, after checking that the same instrument answers."""
+        writer = self._writer
+        assert writer is not None
+        try:
+            drv.safe_state()
+            writer.event("safe_state", f"{role}: safe state (standby, output zero)")
+            return ""
+        except BaseException as e:  # noqa: BLE001 - any failure: try again on a new connection
+            first: BaseException = e
+        last = first
+        cfg = self.bench.instruments[role]
+        recorded = self._instruments.identities.get(role)
+        for attempt in range(1, _SAFE_ATTEMPTS + 1):
+            self.clock.sleep(_SAFE_RETRY_S)
+            old = self._instruments.transports.get(role)
+            if old is not None:
+                try:
+                    old.close()
+                except Exception:  # noqa: BLE001 - it is being replaced
+                    pass
+            try:
+                fresh = self._connect(role, cfg)
+                ident = fresh.identify()
+                if recorded is not None and ident.raw != recorded.raw:
+                    raise WrongInstrument(f"{cfg.resource} now answers {ident.raw!r}, not {recorded.raw!r}")
+                if not isinstance(fresh, Source):
+                    raise PlanRefused(f"{role}: driver {cfg.driver} has no safe state")
+                fresh.safe_state()
+            except BaseException as e:  # noqa: BLE001 - try again, then report the last
+                last = e
+                continue
+            self._instruments.drivers[role] = fresh
+            writer.event("safe_state", f"{role}: safe state (standby, output zero) on a new connection, "
+                         f"attempt {attempt}, after: {first}")
+            return ""
+        return f"{first}; {_SAFE_ATTEMPTS} more attempts on a new connection failed ({last})"
 
     def _check_standing(self, role: str, cfg: InstrumentConfig) -> None:
         what = f"standard {role!r} ({cfg.asset_id or cfg.driver})"
@@ -731,16 +781,14 @@ class Engine:
         reason = " ".join(reason.split())  # one line, whatever an instrument or HDF5 said
         if status != "completed":
             writer.event(status, reason)
-        for role, drv in self._instruments.drivers.items():
+        for role, drv in list(self._instruments.drivers.items()):
             if isinstance(drv, Source):
-                try:
-                    drv.safe_state()
-                    writer.event("safe_state", f"{role}: safe state (standby, output zero)")
-                except BaseException as e:  # noqa: BLE001 - record, go on with the others
-                    writer.event("safe_state", f"{role}: SAFE STATE FAILED: {e}")
+                failed = self._make_safe(role, drv)
+                if failed:
+                    writer.event("safe_state", f"{role}: SAFE STATE FAILED: {failed}")
                     if status == "completed":
                         status = "failed"
-                    reason += f"; {role} could not be put in its safe state ({e}): check it by hand"
+                    reason += f"; {role} could not be put in its safe state ({failed}): check it by hand"
         if len(self._stops) > 1:
             writer.event("signal", f"{len(self._stops) - 1} further stop signal(s) held back while the "
                          "bench was made safe")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from drivers.clock import VirtualClock
 from drivers.sim.keysight34401a import DutErrors
 from procedures.keysight_34401a_dcv import Keysight34401aDcv
 from station.engine import EXIT_ABORTED, EXIT_FAILED, EXIT_OUT_OF_TOLERANCE, Engine
@@ -212,3 +213,47 @@ def test_an_aborted_run_resumes_only_with_the_instruments_it_started_with(tmp_pa
     assert outcome.status == "completed" and outcome.points == 17
     with RunFile(path) as rf:
         assert rf.completed() == list(range(17))
+
+
+class _LinkComesBack(VirtualClock):
+    """A bench clock on which a lost connection comes back after a second."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.instrument: object | None = None
+
+    def sleep(self, seconds: float) -> None:
+        super().sleep(seconds)
+        if seconds >= 1.0 and self.instrument is not None:
+            self.instrument.link_down = False  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("comes_back", [True, False])
+def test_a_lost_connection_to_the_calibrator_is_made_safe_on_a_new_one(tmp_path: Path, comes_back: bool) -> None:
+    clock = _LinkComesBack()
+    path = tmp_path / "run.h5"
+    with SimulatedStation(clock=clock) as sim:
+        cal = sim.sim.calibrator
+        clock.instrument = cal if comes_back else None
+        engine = _engine(sim, path)
+
+        def drop(event: Event) -> None:
+            if isinstance(event, PointDone) and event.done == 4:
+                cal.link_down = True  # the connection is lost while the output is live
+
+        engine.listeners.append(drop)
+        outcome = engine.run()
+        assert outcome.status == "failed"
+        assert cal.operating is not comes_back  # safe only if it could be reached again
+        if comes_back:
+            assert cal.output_value == 0.0
+    kinds_text = []
+    with RunFile(path) as rf:
+        assert rf.verify().ok
+        kinds_text = [(k, m) for _, k, m in rf.events() if k == "safe_state"]
+    if comes_back:
+        assert any("new connection" in m for _, m in kinds_text)
+        assert "check it by hand" not in outcome.reason
+    else:
+        assert any("SAFE STATE FAILED" in m for _, m in kinds_text)
+        assert "check it by hand" in outcome.reason
