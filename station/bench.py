@@ -104,8 +104,11 @@ class BenchConfig:
                 raise ConfigError(f"{where} timeout_s = {cfg.timeout_s:g}: give seconds between 0 and 3600")
             if cfg.baudrate <= 0:
                 raise ConfigError(f"{where} baudrate = {cfg.baudrate}: give a positive number")
-            cfg.due_date()
-            cfg.calibration_date()
+            try:
+                cfg.due_date()
+                cfg.calibration_date()
+            except ConfigError as e:
+                raise ConfigError(f"{source}: {e}") from None
             out[cfg.role] = cfg
         return cls(out, source)
 

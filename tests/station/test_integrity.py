@@ -450,3 +450,41 @@ def test_a_disk_filled_by_another_program_mid_run_ends_in_one_line(
         v = rf.verify()
         assert v.ok, v.message
         assert rf.status in ("failed", "running") and len(rf.points) >= 50
+
+
+def _written(path: Path, indexes: list[int], planned: int = 6, status: str = "aborted") -> Path:
+    """A run file whose chain is intact but whose points are ``indexes``."""
+    w = RunWriter.create(path, header(job(), planned))
+    for i in indexes:
+        r, times, values = point(i % 17)
+        w.point(r._replace(index=i), times, values)
+    w.finish(status, "test")
+    return path
+
+
+@pytest.mark.parametrize(("indexes", "status", "named"), [
+    ([0, 2, 1], "aborted", "not the plan's first 3 in order"),
+    ([0, 1, 1], "aborted", "not the plan's first 3 in order"),
+    ([0, 1, 2, 3, 4, 5, 6], "aborted", "of 6 planned"),
+    ([0, 1, 2], "completed", "marked completed with 3 of 6 planned points"),
+])
+def test_a_record_that_is_not_a_prefix_of_the_plan_is_refused(tmp_path: Path, indexes: list[int], status: str,
+                                                               named: str) -> None:
+    path = _written(tmp_path / "run.h5", indexes, status=status)
+    ok, message = _verify(path)
+    assert not ok and named in message, message
+    before = path.read_bytes()
+    with pytest.raises(RunFileError, match="cannot be resumed"):
+        RunWriter.resume(path)
+    assert path.read_bytes() == before
+
+
+def test_a_point_without_all_its_raw_readings_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "run.h5"
+    w = RunWriter.create(path, header(job(), 6))
+    for i in range(3):
+        r, times, values = point(i)
+        w.point(r, times[: 5 if i == 1 else 10], values[: 5 if i == 1 else 10])
+    w.finish("aborted", "test")
+    ok, message = _verify(path)
+    assert not ok and "point 2" in message and "5 raw reading(s), its result says 10" in message, message
