@@ -511,8 +511,9 @@ def run_campaign(kinds: list[str], trials: int, seed: int,
 
 
 def table(results: dict[tuple[str, str], Summary]) -> str:
-    rows = ["| fault | transport | trials | safe state | verified | points lost | invalid readings kept |",
-            "|---|---|---|---|---|---|---|"]
+    rows = ["| fault | transport | trials | how the runs ended | safe state | verified | points lost "
+            "| invalid readings kept | resumed as uninterrupted |",
+            "|---|---|---|---|---|---|---|---|---|"]
     for (kind, transport), s in results.items():
         t = s.trials
         applicable = [x for x in t if x.safe is not None]
@@ -521,8 +522,14 @@ def table(results: dict[tuple[str, str], Summary]) -> str:
         invalid = sum(x.invalid for x in t)
         undetectable = sum(x.undetectable for x in t)
         note = f" ({undetectable} digit-for-digit)" if undetectable else ""
-        rows.append(f"| {kind} | {transport} | {len(t)} | {safe} | {sum(x.verified for x in t)}/{len(t)} | "
-                    f"{sum(x.lost for x in t)} | {invalid}{note} |")
+        outcomes: dict[str, int] = defaultdict(int)
+        for x in t:
+            outcomes[x.outcome.split(":")[0]] += 1
+        ended = ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items()))
+        resumed = [x for x in t if x.resumed is not None]
+        again = f"{sum(bool(x.resumed) for x in resumed)}/{len(resumed)}" if resumed else ""
+        rows.append(f"| {kind} | {transport} | {len(t)} | {ended} | {safe} | {sum(x.verified for x in t)}/{len(t)} "
+                    f"| {sum(x.lost for x in t)} | {invalid}{note} | {again} |")
     return "\n".join(rows)
 
 
