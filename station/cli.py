@@ -15,32 +15,63 @@ what it uses.
 
 from __future__ import annotations
 
+import signal
 import sys
+from types import FrameType
+from typing import TYPE_CHECKING, Any, TextIO
 
-try:  # Ctrl-C while the command starts: one line and exit code 4 (aborted), not a traceback
-    import argparse
-    import datetime as dt
-    import os
-    import secrets
-    import signal
-    import threading
-    from collections.abc import Sequence
-    from pathlib import Path
-    from typing import TYPE_CHECKING, Any, TextIO
+#: Stop signals (Ctrl-C, SIGTERM, SIGHUP) received outside a run.
+_stops: list[int] = []
 
-    from station import __version__
-    from station.errors import CalstationError, ConfigError
-    from station.exitcodes import (
-        EXIT_ABORTED,
-        EXIT_ERROR,
-        EXIT_OK,
-        EXIT_VERIFY_FAILED,
-    )
-    from station.interrupts import raise_on_stop_signals
-    from station.prompts import ABORT, AutoAnswer, Prompt, PromptChannel
-except KeyboardInterrupt:
-    sys.stderr.write("calstation: interrupted while starting; nothing was done\n")
-    raise SystemExit(4) from None  # EXIT_ABORTED, which may not be imported yet
+
+def _hold_stop(signum: int, frame: FrameType | None) -> None:
+    """While this module loads: recorded; `main` then ends the command."""
+    _stops.append(signum)
+
+
+def _on_stop(signum: int, frame: FrameType | None) -> None:
+    """Outside a run, a stop signal ends the command at once as a
+    `KeyboardInterrupt`, and is recorded: Python prints and drops a
+    KeyboardInterrupt raised in a weakref callback or a ``__del__`` (imports
+    run some), and the record still stops a run before anything is
+    energised (`_stopped`)."""
+    _stops.append(signum)
+    raise KeyboardInterrupt
+
+
+def _hold_stops_while_loading() -> list[tuple[int, Any]]:
+    """A Ctrl-C while the command starts must not be a traceback: stop
+    signals still at their default are held until the module has loaded."""
+    held: list[tuple[int, Any]] = []
+    for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"):
+        sig = getattr(signal, name, None)
+        if sig is None:
+            continue
+        previous = signal.getsignal(sig)
+        if previous in (signal.default_int_handler, signal.SIG_DFL):
+            try:
+                signal.signal(sig, _hold_stop)
+            except ValueError:  # imported outside the main thread
+                break
+            held.append((sig, previous))
+    return held
+
+
+_held_while_loading = _hold_stops_while_loading()
+
+import argparse  # noqa: E402 - after the stop signals are held
+import datetime as dt  # noqa: E402
+import os  # noqa: E402
+import secrets  # noqa: E402
+import threading  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from station import __version__  # noqa: E402
+from station.errors import CalstationError, ConfigError  # noqa: E402
+from station.exitcodes import EXIT_ABORTED, EXIT_ERROR, EXIT_OK, EXIT_VERIFY_FAILED  # noqa: E402
+from station.interrupts import held_stops, stop_signals  # noqa: E402
+from station.prompts import ABORT, AutoAnswer, Prompt, PromptChannel  # noqa: E402
 
 if TYPE_CHECKING:
     from station.engine import RunOutcome
@@ -237,12 +268,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.check:
             _print_plan(procedure.name, engine.preview())
             return EXIT_OK
-        outcome = engine.run()
+        # from here a stop signal aborts the run (or, once it has ended, is
+        # ignored): it never turns into a KeyboardInterrupt that would hide
+        # how the run ended
+        with held_stops(engine.interrupt):
+            _stopped()
+            outcome = engine.run()
+            if sim is not None:
+                sim.close()
+                sim = None
+            _report(outcome)
+        return outcome.exit_code
     finally:
         if sim is not None:
             sim.close()
-    _report(outcome)
-    return outcome.exit_code
 
 
 def _print_plan(name: str, plan: list[tuple[TestPoint, float]]) -> None:
@@ -270,10 +309,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
         engine = Engine(Keysight34401aDcv(), sim.bench(), demo_job(), path, prompts=_prompts(args),
                         rule=_rule(args.rule), clock=sim.clock, simulators=sim.simulators,
                         listeners=[Progress()], command="calstation demo")
-        outcome = engine.run()
-    _report(outcome)
+        with held_stops(engine.interrupt):  # as in cmd_run
+            _stopped()
+            outcome = engine.run()
+            sim.close()
+            _report(outcome)
     if outcome.status == "completed":
-        pdf = render_pdf(path, path.with_suffix(".pdf"))
+        try:
+            pdf = render_pdf(path, path.with_suffix(".pdf"))
+        except KeyboardInterrupt:
+            _say(f"calstation: interrupted: no certificate was written; the run file {path} is "
+                 f"complete (calstation certificate {path} writes it)")
+            return EXIT_ABORTED
         _say(f"certificate: {pdf}", sys.stdout)
     return outcome.exit_code
 
@@ -374,6 +421,39 @@ def cmd_gui(args: argparse.Namespace) -> int:
     return gui_main([], simulated=True, out_dir=Path(args.out) if args.out else None)
 
 
+def _seed(text: str) -> int:
+    """A simulated bench's seed: a whole number, zero or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative; give 0 or more")
+    return value
+
+
+def _readings(text: str) -> int:
+    """Readings per point: a type A evaluation needs two; 10000 is an hour at 0.4 s each."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 2 <= value <= 10000:
+        raise argparse.ArgumentTypeError(f"{value}: give 2 to 10000 readings a point")
+    return value
+
+
+def _seconds(text: str) -> float:
+    """A dwell in seconds: finite, from 0 to an hour."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 <= value <= 3600:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text} s: give seconds from 0 to 3600")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="calstation",
@@ -392,7 +472,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="decision rule: simple acceptance (w = 0) or guard band w = U")
         sp.add_argument("--transport", choices=("inprocess", "tcp", "pty"), default="inprocess",
                         help="how the station reaches the simulated bench")
-        sp.add_argument("--seed", type=int, default=0, help="seed of the simulated bench")
+        sp.add_argument("--seed", type=_seed, default=0, help="seed of the simulated bench")
 
     d = sub.add_parser("demo", help="calibrate a simulated 34401A against a simulated 5522A, "
                        "then write the certificate")
@@ -409,8 +489,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--simulated", action="store_true", help="use the built-in simulated bench")
     r.add_argument("--out", help="run file to create (.h5)")
     r.add_argument("--resume", metavar="FILE", help="continue an interrupted run after its last completed point")
-    r.add_argument("--readings", type=int, help="readings per point")
-    r.add_argument("--settle", type=float, help="dwell after settling, seconds")
+    r.add_argument("--readings", type=_readings, help="readings per point (2 to 10000)")
+    r.add_argument("--settle", type=_seconds, help="dwell after settling, seconds")
     r.add_argument("--check", action="store_true",
                    help="check the plan and print each point with its planned TUR; energise nothing, "
                         "write no file")
@@ -437,7 +517,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sim", help="the simulated bench")
     ssub = s.add_subparsers(dest="sim_command", required=True, metavar="SIMCOMMAND")
     ss = ssub.add_parser("serve", help="serve the simulated instruments over TCP and pseudo-terminals")
-    ss.add_argument("--seed", type=int, default=0)
+    ss.add_argument("--seed", type=_seed, default=0)
     ss.add_argument("--no-pty", action="store_true", help="TCP only")
     ss.set_defaults(func=cmd_sim_serve)
 
@@ -462,11 +542,77 @@ def _quiet_stdout() -> None:
         pass
 
 
+def _interrupted(error: BaseException) -> bool:
+    """A Ctrl-C that an import turned into another error (a C extension's
+    initialisation reports it as ``ImportError: initialization failed``)."""
+    seen: set[int] = set()
+    e: BaseException | None = error
+    while e is not None and id(e) not in seen:
+        if isinstance(e, KeyboardInterrupt):
+            return True
+        seen.add(id(e))
+        e = e.__cause__ or e.__context__
+    return False
+
+
+def _listen_for_stops() -> None:
+    """Outside a run every stop signal goes to `_on_stop`: SIGTERM and
+    SIGHUP too end the program as Ctrl-C does, so that it closes what it
+    opened and exits with one line, not silently."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in stop_signals():
+        signal.signal(sig, _on_stop)
+
+
+def _stopped() -> None:
+    """Raise the `KeyboardInterrupt` of a stop signal that Python dropped."""
+    if _stops:
+        raise KeyboardInterrupt
+
+
+def _ignore_stops_at_exit() -> None:
+    """The command is done: a stop signal while the interpreter shuts down
+    would only turn its exit code into a kill (or a traceback)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in stop_signals():
+        try:
+            signal.signal(sig, signal.SIG_IGN)
+        except (OSError, ValueError):
+            pass
+
+
+def _quiet_dropped_stops(previous: Any) -> Any:
+    """An unraisable-exception hook: a stop whose KeyboardInterrupt Python
+    dropped is not reported as "Exception ignored" with a traceback (it is
+    recorded: `_stopped` acts on it); anything else goes to ``previous``."""
+    def hook(unraisable: Any) -> None:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt) and _stops:
+            return
+        previous(unraisable)
+    return hook
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    unraisable = sys.unraisablehook
+    sys.unraisablehook = _quiet_dropped_stops(unraisable)
     try:
-        raise_on_stop_signals()
+        return _main(argv)
+    finally:
+        sys.unraisablehook = unraisable
+        _stops.clear()
+        if argv is None:  # the process is the command (the console script): it ends now
+            _ignore_stops_at_exit()
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    try:
+        _listen_for_stops()
+        _stopped()
         args = build_parser().parse_args(argv)
         code: int = args.func(args)
+        _stopped()
         return code
     except CalstationError as e:
         from station.errors import PlanRefused
@@ -486,12 +632,24 @@ def main(argv: Sequence[str] | None = None) -> int:
              "permissions and the free space")
         return EXIT_ERROR
     except Exception as e:  # a bug: one line, and the traceback on request
+        if _interrupted(e):  # as a KeyboardInterrupt
+            _say("calstation: interrupted")
+            return EXIT_ABORTED
         if os.environ.get("CALSTATION_DEBUG"):
             raise
         _say(f"calstation: internal error: {type(e).__name__}: {_one_line(e)}; please report it "
              "(CALSTATION_DEBUG=1 shows the traceback)")
         return EXIT_ERROR
 
+
+def _release_held_stops(held: list[tuple[int, Any]]) -> None:
+    """The module has loaded: Ctrl-C raises again (`_on_stop`), the other
+    signals are back at their default until `main` takes them."""
+    for sig, previous in held:
+        signal.signal(sig, _on_stop if previous is signal.default_int_handler else previous)
+
+
+_release_held_stops(_held_while_loading)
 
 if __name__ == "__main__":
     sys.exit(main())

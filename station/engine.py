@@ -40,6 +40,7 @@ from station.certificates.text import first_problem
 from station.errors import (
     CalstationError,
     ConfigError,
+    InstrumentError,
     PlanRefused,
     RunAborted,
     RunFileError,
@@ -88,6 +89,9 @@ _WAIT_SLICE_S = 0.25  # abort and pause take effect within this much of a dwell
 _SETTLE_TIMEOUT_S = 60.0  # a source that has not settled by then is faulty
 _SAFE_ATTEMPTS = 3  # a failed safe state is tried again this often, each on a new connection
 _SAFE_RETRY_S = 1.0  # bench-clock seconds before each new attempt
+#: A reading further than this many (tolerance + one digit) from the
+#: median of its point's readings makes the point invalid.
+_SPREAD_LIMIT = 3.0
 OVERRANGE = 1.2  # a DMM range reads to 120 % of full scale
 
 
@@ -577,11 +581,11 @@ class Engine:
         plan, and not be completed; returns the points already done."""
         with RunFile(self.path) as rf:
             status = rf.status
-            if status == "completed":
-                raise PlanRefused(f"{self.path}: this run is already completed; there is nothing to resume")
             v = rf.verify()
             if not v.ok:
                 raise PlanRefused(f"{v.message}; it cannot be resumed (the file is unchanged)")
+            if status == "completed":
+                raise PlanRefused(f"{self.path}: this run is already completed; there is nothing to resume")
             proc = rf.procedure
             _, sha = procedure_source(self.procedure)
             if proc["name"] != self.procedure.name:
@@ -652,8 +656,10 @@ class Engine:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as e:
-                raise ConfigError(f"{self.path}: cannot create its folder {self.path.parent} "
-                                  f"({e.strerror or e}); choose another output file") from None
+                blocking = next((p for p in reversed(self.path.parents) if p.is_file()), None)
+                why = f"{blocking} is a file, not a folder" if blocking else (e.strerror or str(e))
+                raise ConfigError(f"{self.path}: cannot create its folder {self.path.parent} ({why}); "
+                                  "choose another output file") from None
         try:
             self._run_lock = run_file_lock(self.path, self.command)
         except LockBusy as e:
@@ -767,10 +773,27 @@ class Engine:
         spec = self._spec
         assert spec is not None
         meter: Meter = self._instruments.drivers[self.procedure.dut_role]  # type: ignore[assignment]
+        values = obs.values.tolist()
+        resolution = meter.resolution()
         result, _ = evaluate(
-            i, point.function, point.range, point.nominal, obs.reference, obs.values.tolist(),
-            meter.resolution(), spec, point.phase, t0, time.time(), point.label,
+            i, point.function, point.range, point.nominal, obs.reference, values,
+            resolution, spec, point.phase, t0, time.time(), point.label,
         )
+        # Readings of one settled input that scatter by several tolerances
+        # are not a measurement to judge: one was changed on the way (serial
+        # noise that turns a digit into another digit passes any format
+        # check) or the input is not stable. Refused, not recorded.
+        middle = float(np.median(obs.values))
+        worst = max(abs(v - middle) for v in values)
+        limit = _SPREAD_LIMIT * (result.tolerance + resolution)
+        if worst > limit:
+            raise InstrumentError(
+                meter.name, "READ?",
+                f"point {i + 1} ({point.describe()}): a reading lies {worst:.3g} {point.unit} from the "
+                f"others' median, more than {limit:.3g} {point.unit} ({_SPREAD_LIMIT:g} x (tolerance + "
+                "one digit)): a reading was changed on the way or the input is not stable",
+                "check the leads, the cable and the interface settings; the point is not recorded",
+            )
         return result
 
     def _end(self, status: RunStatus, reason: str) -> tuple[RunStatus, str]:

@@ -98,13 +98,3 @@ def _console_events(on_stop: Callable[[str], None], ended: threading.Event | Non
     finally:
         kernel32.SetConsoleCtrlHandler(callback, False)
 
-
-def raise_on_stop_signals() -> None:
-    """Outside a run (start-up, plan check in the CLI): SIGTERM and SIGHUP
-    end the program as Ctrl-C does (a `KeyboardInterrupt`), so that it
-    closes what it opened and exits with one line, not silently."""
-    if threading.current_thread() is not threading.main_thread():
-        return
-    for sig in stop_signals():
-        if sig != signal.SIGINT:
-            signal.signal(sig, signal.default_int_handler)

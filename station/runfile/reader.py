@@ -70,7 +70,8 @@ class RunFile:
         try:
             fmt = _text(self._f.attrs.get("format", ""))
             if fmt != L.FORMAT:
-                raise RunFileError(f"{self.path}: not a calstation run file (format {fmt!r})")
+                raise RunFileError(f"{self.path}: not a calstation run file (format {fmt!r}); give a run "
+                                   "file that calstation wrote")
             self.version = int(self._f.attrs.get("format_version", 0))
             if self.version > L.FORMAT_VERSION:
                 raise RunFileError(

@@ -257,3 +257,27 @@ def test_a_lost_connection_to_the_calibrator_is_made_safe_on_a_new_one(tmp_path:
     else:
         assert any("SAFE STATE FAILED" in m for _, m in kinds_text)
         assert "check it by hand" in outcome.reason
+
+
+def test_a_reading_changed_on_the_way_into_another_number_is_not_recorded(tmp_path: Path) -> None:
+    """Serial noise can turn a digit into another digit: the reply still has
+    the 34401A's format. A reading that far from the others is refused."""
+    path = tmp_path / "run.h5"
+    replies = [0]
+
+    def flip_a_digit(data: bytes, direction: str) -> bytes:
+        if direction == "out" and data.startswith((b"+", b"-")) and b"E" in data:
+            replies[0] += 1
+            if replies[0] == 48:  # a reading of the 5th point (1 V on the 1 V range)
+                return data[:3] + bytes([ord("0") + (data[3] - ord("0") + 5) % 10]) + data[4:]
+        return data
+
+    with SimulatedStation() as sim:
+        sim.sim.dmm.line_fault = flip_a_digit
+        outcome = _engine(sim, path, procedure=Keysight34401aDcv(readings=10, settle_s=0)).run()
+        assert not sim.sim.calibrator.operating and sim.sim.calibrator.output_value == 0.0
+    assert outcome.status == "failed" and "a reading lies" in outcome.reason, outcome.reason
+    with RunFile(path) as rf:
+        assert rf.verify().ok
+        done = rf.completed()
+    assert done == list(range(len(done))) and len(done) == 4  # the 5th point is not recorded
