@@ -22,7 +22,10 @@ identifying the instruments, checking the plan, creating the file and
 setting its final status on a copy). The average above spreads them over
 the 2000 points; the sweep is therefore also run with a tenth of the
 points, and the difference gives the cost of one more point (marginal) and
-the cost of the run itself (fixed), printed on a second line.
+the cost of the run itself (fixed), printed on a second line. A third
+line gives the cost per point when the file is synced to the disk after
+every point, against the default (a sync at most once a second, and at
+the end).
 
     .venv/bin/python benchmarks/sweep.py [--points 2000] [--repeat 5]
 """
@@ -43,6 +46,7 @@ from drivers.transport import open_transport
 from station.engine import Engine
 from station.procedure import Context, Meter, Observation, Procedure, Source, SpecRef, TestPoint
 from station.prompts import AutoAnswer
+from station.runfile import writer
 from station.simulated import SimulatedStation, demo_job
 
 READINGS = 10
@@ -131,6 +135,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{'':>6}  one more point: bare {marginal_b * 1e6:6.1f} us, engine + run file "
                   f"{marginal_e * 1e6:6.1f} us, added {(marginal_e - marginal_b) * 1e6:5.1f} us; "
                   f"fixed cost of a run added {fixed * 1e3:5.1f} ms")
+            every = writer.SYNC_INTERVAL_S
+            writer.SYNC_INTERVAL_S = 0.0  # an fsync after every point, for comparison
+            try:
+                e_s = min(engine(n // 4, block, Path(tmp), k * 100 + 80 + i) for i in range(args.repeat))
+            finally:
+                writer.SYNC_INTERVAL_S = every
+            print(f"{'':>6}  with an fsync after every point (not the default: at most one a second) "
+                  f"{e_s * 1e6:7.1f} us/point, {(e_s - e) * 1e6:+.1f} us")
     return 0
 
 

@@ -783,8 +783,10 @@ class Engine:
         # are not a measurement to judge: one was changed on the way (serial
         # noise that turns a digit into another digit passes any format
         # check) or the input is not stable. Refused, not recorded.
-        middle = float(np.median(obs.values))
-        worst = max(abs(v - middle) for v in values)
+        ordered = sorted(values)
+        half = len(ordered) // 2
+        middle = ordered[half] if len(ordered) % 2 else (ordered[half - 1] + ordered[half]) / 2
+        worst = max(ordered[-1] - middle, middle - ordered[0])
         limit = _SPREAD_LIMIT * (result.tolerance + resolution)
         if worst > limit:
             raise InstrumentError(
