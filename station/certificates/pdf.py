@@ -108,6 +108,9 @@ TEXT_EN: dict[str, str] = {
     "procedure": "Procedure",
     "procedure_text": "{title}<br/>calstation procedure {name}, version {version}",
     "sha256": "SHA-256 of the procedure",
+    "seal": "Seal of the calibration record",
+    "seal_text": "{seal}<br/>(SHA-256; <font face='Courier'>calstation verify</font> checks the run "
+    "file against it)",
     "method": "Method",
     "dut_spec": "Specification of the item",
     "deviations": "Deviations from the method",
@@ -586,6 +589,8 @@ def _method(d: _Data) -> list[Flowable]:
             title=escape(pr.get("title", "")), name=escape(pr.get("name", "")),
             version=escape(pr.get("version", "")))),
         (T["sha256"], f"<font face='Courier' size='7.5'>{escape(pr.get('sha256', ''))}</font>"),
+        (T["seal"], T["seal_text"].format(
+            seal=f"<font face='Courier' size='7.5'>{escape(d.attrs.get('seal', ''))}</font>")),
         (T["method"], _e(pr.get("method", ""))),
         (T["dut_spec"], _e(d.dut.specification)),
         (T["deviations"], deviations),

@@ -347,3 +347,15 @@ def test_results_before_and_after_adjustment_are_headed_apart(tmp_path: Path) ->
     left = text.index("Results as left (after adjustment)")
     assert found < left
     assert "The item was not adjusted" not in text
+
+
+@needs_pdftotext
+def test_the_certificate_carries_the_seal_of_its_run_file(rendered: Rendered) -> None:
+    from station.runfile.reader import RunFile
+
+    with RunFile(rendered.run) as rf:
+        seal = rf.attrs["seal"]
+        assert rf.verify().ok
+    assert len(seal) == 64
+    text = flat(" ".join(pdf_text(rendered.pdf, layout=False)))
+    assert f"Seal of the calibration record {seal}" in text
