@@ -9,11 +9,18 @@ instrument documents (a regular expression, ``re.ASCII``, matched against
 the whole reply) and raises `GarbledReply` for anything else: a reply cut
 short, run together with another, or corrupted on the line must never pass
 as a value.
+
+Compound queries (`MessageInstrument._query_parts`): several queries in one
+program message, ``Q1?;Q2?;Q3?`` (IEEE 488.2 7.3.3), answered in one
+response message with the replies separated by ``;`` (8.4): one bus
+exchange instead of several. The reply must hold exactly one part per
+query, and each part is checked with the same format as the single query.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import ClassVar
 
 from drivers.clock import Clock
@@ -30,6 +37,9 @@ IDN_FORMAT = re.compile(rf"{_IDN_NAME},{_IDN_NAME},{_IDN_CHAR}*,{_IDN_CHAR}*", r
 ESR_FORMAT = re.compile(r"[+-]?\d{1,3}", re.ASCII)
 #: Standard event status register bit 7: power on (IEEE 488.2 11.5.1.1).
 ESR_PON = 1 << 7
+#: Separates the queries of a program message (IEEE 488.2 7.3.3) and their
+#: replies in the response message (8.4.1).
+UNIT_SEPARATOR = ";"
 
 
 def shown(reply: str, limit: int = 40) -> str:
@@ -74,10 +84,14 @@ class MessageInstrument:
         """``*ESR?``: the standard event status register (0..255; reading it
         clears it). Bit 7 (`ESR_PON`): the power was off since it was last
         read or cleared."""
-        reply = self._query("*ESR?")
+        return self._parse_esr(self._query("*ESR?"))
+
+    def _parse_esr(self, reply: str, command: str = "*ESR?") -> int:
+        """The ``*ESR?`` reply (alone, or its part of ``command``'s reply),
+        strictly `ESR_FORMAT` within 0..255."""
         value = int(reply) if ESR_FORMAT.fullmatch(reply) else -1
         if not 0 <= value <= 255:
-            raise self._garbled("*ESR?", reply, "an integer 0..255")
+            raise self._garbled(command, reply, "an integer 0..255", "*ESR?")
         return value
 
     def close(self) -> None:
@@ -93,9 +107,37 @@ class MessageInstrument:
             return reply[:-1]
         return reply
 
-    def _garbled(self, command: str, reply: str, expected: str) -> GarbledReply:
+    def _query_parts(self, queries: Sequence[str]) -> tuple[str, list[str]]:
+        """Send ``queries`` as one program message, ``Q1?;Q2?;...`` (IEEE
+        488.2 7.3.3), and read the one response message answering them all,
+        the replies separated by ``;`` (8.4). One exchange.
+
+        Returns the command sent and exactly one reply part per query, in
+        order, for the caller to check each with its query's strict format.
+        The reply is split from the left into at most ``len(queries)``
+        parts: only the last query's reply may itself hold a ``;`` (the
+        text of an error queue entry), so such a query goes last. A reply
+        with fewer parts (a query left unanswered, a reply cut short)
+        raises `GarbledReply` naming the whole command; one with a ``;``
+        too many leaves it in the last part, whose format check refuses it."""
+        command = UNIT_SEPARATOR.join(queries)
+        reply = self._query(command)
+        parts = reply.split(UNIT_SEPARATOR, len(queries) - 1)
+        if len(parts) != len(queries):
+            raise GarbledReply(
+                self.name, command,
+                f"reply {shown(reply, 80)} has {len(parts)} part(s) separated by ';', not {len(queries)} "
+                "(one per query)",
+                "check the cable, the interface settings and the terminations",
+            )
+        return command, parts
+
+    def _garbled(self, command: str, reply: str, expected: str, query: str = "") -> GarbledReply:
+        """`GarbledReply` for ``command``'s ``reply``; ``query``: the query
+        whose part of a compound reply ``reply`` is (named in the message)."""
+        what = f"reply {shown(reply)}" + (f" to {query}" if query and query != command else "")
         return GarbledReply(
-            self.name, command, f"reply {shown(reply)} is not {expected}",
+            self.name, command, f"{what} is not {expected}",
             "check the cable, the interface settings and the terminations",
         )
 

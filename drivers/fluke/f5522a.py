@@ -26,7 +26,16 @@ field layout of ``OUT?`` and the ``ERR?`` quoting are as the simulator
 answers, UNVERIFIED against the manual's examples.
 
 `confirm_state` (role `drivers.roles.SelfChecking`) checks after each
-point that the calibrator is still as the driver left it.
+point that the calibrator is still as the driver left it, in one compound
+query (chapter 5, compound commands: commands separated by ``;`` in one
+message; IEEE 488.2 8.4: the responses of its queries come in one reply,
+separated by ``;``): ``*ESR?;OPER?;OUT?;ERR?`` answered e.g.
+``0;1;1.000000E+01,V,0.000000E+00,0,0.00E+00;0,"No Error"``. Each part is
+held to the format of its single query; a reply with another number of
+parts raises `GarbledReply`. ``ERR?`` goes last: its text is the only part
+that may hold a ``;``, and Fluke's later calibrators (5560A manual) want a
+query with a free-text reply last in its message. The joined reply is
+UNVERIFIED against an example in the 5522A manual or a real calibrator.
 """
 
 from __future__ import annotations
@@ -185,32 +194,44 @@ class Fluke5522A(MessageInstrument):
         programmed (``OUT?``: DC volts, the value within 1e-6 of it, see
         `OUT_REL_TOLERANCE`), and an empty error queue (``ERR?``).
 
-        Costs 4 query exchanges (``*ESR?``, ``OPER?``, ``OUT?``, ``ERR?``),
-        plus one ``ERR?`` per queued error (``OPER?`` is left out while the
-        operate state is unknown: after `set_output` to 33 V or more with no
-        earlier value programmed). Before `set_output` was ever called only
-        the error queue is read: 1 exchange."""
+        Costs 1 exchange: the compound query ``*ESR?;OPER?;OUT?;ERR?`` and
+        its one reply, plus one ``ERR?`` exchange per further queued error
+        when ``ERR?`` reported one. ``OPER?`` is left out
+        (``*ESR?;OUT?;ERR?``) while the operate state is unknown: after
+        `set_output` to 33 V or more with no earlier value programmed.
+        Before `set_output` was ever called only the error queue is read
+        (``ERR?``): 1 exchange. The whole reply is checked before any of
+        it is used: `GarbledReply` (naming the compound command) unless it
+        holds exactly one part per query, each in its query's format. The
+        checks then come in the order above; the first that fails is
+        raised (an error ``ERR?`` took from the queue is then not reported)."""
+        cause = "an error was queued since the last command"
         if self._value is None:
-            self.check_errors("ERR?", "an error was queued since the last command")
+            self.check_errors("ERR?", cause)
             return
         hint = "the point's readings are invalid; check the calibrator, then program it again"
-        if self.event_status() & ESR_PON:
+        expected_operating = self._operating
+        queries = ["*ESR?", "OUT?", "ERR?"] if expected_operating is None else ["*ESR?", "OPER?", "OUT?", "ERR?"]
+        command, parts = self._query_parts(queries)
+        status = self._parse_esr(parts[0], command)
+        operating = None if expected_operating is None else self._parse_operating(parts[1], command)
+        value, unit = self._parse_output(parts[-2], command)
+        error = self._parse_error(parts[-1], command)
+        if status & ESR_PON:
             raise InstrumentError(
                 self.name, "*ESR?", "the calibrator was switched off and on (PON) since it was programmed",
                 "its output and settings are lost: " + hint,
             )
-        if self._operating is not None:
-            operating = self.operating
-            if operating != self._operating:
-                now, then = ("operate", "standby") if operating else ("standby", "operate")
-                raise InstrumentError(self.name, "OPER?", f"the output is in {now}, not in {then} as commanded", hint)
-        value, unit = self._read_output()
+        if operating is not None and operating != expected_operating:
+            now, then = ("operate", "standby") if operating else ("standby", "operate")
+            raise InstrumentError(self.name, "OPER?", f"the output is in {now}, not in {then} as commanded", hint)
         expected = self._value
         if unit != "V" or abs(value - expected) > abs(expected) * OUT_REL_TOLERANCE + OUT_ABS_TOLERANCE_V:
             raise InstrumentError(
                 self.name, "OUT?", f"the output is {value:.9g} {unit}, not {expected:.9g} V as programmed", hint,
             )
-        self.check_errors("ERR?", "an error was queued since the last command")
+        if error[0] != 0:
+            self._drain_errors(error, "ERR?", cause)
 
     # -- readable settings
 
@@ -226,18 +247,26 @@ class Fluke5522A(MessageInstrument):
 
     def _read_output(self) -> tuple[float, str]:
         """``OUT?``: (amplitude, unit), for DC volts (amplitude in V, "V")."""
-        reply = self._query("OUT?")
+        return self._parse_output(self._query("OUT?"))
+
+    def _parse_output(self, reply: str, command: str = "OUT?") -> tuple[float, str]:
+        """The ``OUT?`` reply (alone, or its part of ``command``'s reply),
+        strictly `OUT_FORMAT`: (amplitude, unit)."""
         match = OUT_FORMAT.fullmatch(reply)
         if match is None:
-            raise self._garbled("OUT?", reply, "<amplitude>,<unit>,<amplitude>,<unit>,<frequency>")
+            raise self._garbled(command, reply, "<amplitude>,<unit>,<amplitude>,<unit>,<frequency>", "OUT?")
         return float(match.group(1)), match.group(2)
 
     @property
     def operating(self) -> bool:
         """``OPER?``: True when the output is connected to the terminals."""
-        reply = self._query("OPER?")
+        return self._parse_operating(self._query("OPER?"))
+
+    def _parse_operating(self, reply: str, command: str = "OPER?") -> bool:
+        """The ``OPER?`` reply (alone, or its part of ``command``'s reply),
+        strictly ``0`` or ``1``."""
         if not OPER_FORMAT.fullmatch(reply):
-            raise self._garbled("OPER?", reply, "0 or 1")
+            raise self._garbled(command, reply, "0 or 1", "OPER?")
         return reply == "1"
 
     def status(self) -> int:
@@ -260,8 +289,14 @@ class Fluke5522A(MessageInstrument):
         """Read the error queue (``ERR?``, replies ``<code>,"<text>"``)
         until ``0``; raise `InstrumentError` with the first error, naming
         ``command`` as its cause (``cause`` says more, if given)."""
-        first: tuple[int, str] | None = None
-        for _ in range(MAX_ERRORS_READ):
+        self._drain_errors(None, command, cause)
+
+    def _drain_errors(self, first: tuple[int, str] | None, command: str = "", cause: str = "") -> None:
+        """Read the rest of the error queue (``ERR?`` until ``0``, at most
+        `MAX_ERRORS_READ` entries counting ``first``, an error already read
+        or None); raise `InstrumentError` with the first error, as
+        `check_errors`."""
+        for _ in range(MAX_ERRORS_READ - (first is not None)):
             code, text = self._read_error()
             if code == 0:
                 break
@@ -276,8 +311,12 @@ class Fluke5522A(MessageInstrument):
 
     def _read_error(self) -> tuple[int, str]:
         """``ERR?``: the oldest queued error as (code, text); (0, ...) when none."""
-        reply = self._query("ERR?")
+        return self._parse_error(self._query("ERR?"))
+
+    def _parse_error(self, reply: str, command: str = "ERR?") -> tuple[int, str]:
+        """The ``ERR?`` reply (alone, or its part of ``command``'s reply),
+        strictly `ERR_FORMAT`: (code, text)."""
         match = ERR_FORMAT.fullmatch(reply)
         if match is None:
-            raise self._garbled("ERR?", reply, '<code>,"<text>"')
+            raise self._garbled(command, reply, '<code>,"<text>"', "ERR?")
         return int(match.group(1)), match.group(2)

@@ -20,7 +20,18 @@ Likewise ``SYST:ERR?`` (``+0,"No error"``, ``-113,"Undefined header"``),
 ``CONF?`` (``"VOLT +1.000000E+01,+1.000000E-05"``) and ``*ESR?``.
 
 `confirm_state` (role `drivers.roles.SelfChecking`) checks after each
-point that the meter is still as the driver configured it.
+point that the meter is still as the driver configured it, in one compound
+query: ``*ESR?;CONF?;:SYST:ERR?`` (chapter 4, the introduction to SCPI:
+commands separated by ``;``, a leading ``:`` starting again from the root;
+in SCPI a common command such as ``*ESR?`` leaves the path as it is),
+answered in one reply with the responses separated by ``;`` (IEEE 488.2
+8.4), e.g.
+``+0;"VOLT +1.000000E+01,+1.000000E-05";+0,"No error"``. Each part is held
+to the format of its single query; a reply with another number of parts
+raises `GarbledReply`. ``SYST:ERR?`` goes last: its message is the only
+part that may hold a ``;``. The joined response is IEEE 488.2 behaviour;
+not checked against an example in the User's Guide or on a real 34401A
+(UNVERIFIED).
 """
 
 from __future__ import annotations
@@ -186,34 +197,43 @@ class Keysight34401A(MessageInstrument):
         configured integration time gives (`CONF_RESOLUTION`), and an empty
         error queue (``SYST:ERR?``).
 
-        Costs 3 query exchanges (``*ESR?``, ``CONF?``, ``SYST:ERR?``), plus
-        one ``SYST:ERR?`` per queued error. Before `configure` was ever
-        called only the error queue is read: 1 exchange."""
+        Costs 1 exchange: the compound query ``*ESR?;CONF?;:SYST:ERR?`` and
+        its one reply, plus one ``SYST:ERR?`` exchange per further queued
+        error when it reported one. Before `configure` was ever called only
+        the error queue is read (``SYST:ERR?``): 1 exchange. The whole reply
+        is checked before any of it is used: `GarbledReply` (naming the
+        compound command) unless it holds exactly three parts, each in its
+        query's format. The checks then come in the order above; the first
+        that fails is raised (an error ``SYST:ERR?`` took from the queue is
+        then not reported)."""
         cause = "an error was queued since the last command"
         if self._wanted is None:
             self.check_errors("SYST:ERR?", cause)
             return
         hint = "the point's readings are invalid; check the meter, then configure it again"
-        if self.event_status() & ESR_PON:
+        command, (esr_part, conf_part, error_part) = self._query_parts(("*ESR?", "CONF?", ":SYST:ERR?"))
+        status = self._parse_esr(esr_part, command)
+        match = CONF_FORMAT.fullmatch(conf_part)
+        if match is None:
+            raise self._garbled(command, conf_part, '"<function> <range>,<resolution>"', "CONF?")
+        error = self._parse_error(error_part, command)
+        if status & ESR_PON:
             raise InstrumentError(
                 self.name, "*ESR?", "the meter was switched off and on (PON) since it was configured",
                 "its configuration is lost: " + hint,
             )
         range_, nplc = self._wanted
-        reply = self._query("CONF?")
-        match = CONF_FORMAT.fullmatch(reply)
-        if match is None:
-            raise self._garbled("CONF?", reply, '"<function> <range>,<resolution>"')
         function, got_range, got_resolution = match.group(1), float(match.group(2)), float(match.group(3))
         resolution = range_ * CONF_RESOLUTION[nplc]
         if (function != "VOLT" or abs(got_range - range_) > range_ * CONF_TOLERANCE
                 or abs(got_resolution - resolution) > resolution * CONF_TOLERANCE):
             raise InstrumentError(
                 self.name, "CONF?",
-                f"the meter is set to {reply}, not to DC volts on the {range_:g} V range at {nplc:g} PLC "
+                f"the meter is set to {conf_part}, not to DC volts on the {range_:g} V range at {nplc:g} PLC "
                 f'("VOLT {range_:+.6E},{resolution:+.6E}")', hint,
             )
-        self.check_errors("SYST:ERR?", cause)
+        if error[0] != 0:
+            self._drain_errors(error, "SYST:ERR?", cause)
 
     def _set_sample_count(self, count: int) -> None:
         self._configure(f"SAMP:COUN {count}")
@@ -244,8 +264,14 @@ class Keysight34401A(MessageInstrument):
         """Read ``SYST:ERR?`` until ``+0,"No error"``; raise
         `InstrumentError` with the first error, naming ``command`` (and
         ``cause``, if given)."""
-        first: tuple[int, str] | None = None
-        for _ in range(MAX_ERRORS_READ):
+        self._drain_errors(None, command, cause)
+
+    def _drain_errors(self, first: tuple[int, str] | None, command: str = "", cause: str = "") -> None:
+        """Read the rest of the error queue (``SYST:ERR?`` until code 0, at
+        most `MAX_ERRORS_READ` entries counting ``first``, an error already
+        read or None); raise `InstrumentError` with the first error, as
+        `check_errors`."""
+        for _ in range(MAX_ERRORS_READ - (first is not None)):
             code, text = self._read_error()
             if code == 0:
                 break
@@ -260,8 +286,12 @@ class Keysight34401A(MessageInstrument):
 
     def _read_error(self) -> tuple[int, str]:
         """``SYST:ERR?``: the oldest queued error as (code, message); code 0: none."""
-        reply = self._query("SYST:ERR?")
+        return self._parse_error(self._query("SYST:ERR?"))
+
+    def _parse_error(self, reply: str, command: str = "SYST:ERR?") -> tuple[int, str]:
+        """The ``SYST:ERR?`` reply (alone, or its part of ``command``'s
+        reply), strictly `SYST_ERR_FORMAT`: (code, message)."""
         match = SYST_ERR_FORMAT.fullmatch(reply)
         if match is None:
-            raise self._garbled("SYST:ERR?", reply, '<code>,"<message>"')
+            raise self._garbled(command, reply, '<code>,"<message>"', "SYST:ERR?")
         return int(match.group(1)), match.group(2).replace('""', '"')

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -22,11 +23,22 @@ from tests.drivers.strategies import PROPERTY, replies, wire
 
 DCV = Function.DCV
 NO_ERROR = (b"ERR?\n", b'0,"No Error"\n')
-ESR_CLEAR = (b"*ESR?\n", b"0\n")
+#: `confirm_state`'s one compound query, and the same without ``OPER?``
+#: (operate state unknown).
+STATE = b"*ESR?;OPER?;OUT?;ERR?\n"
+STATE_WITHOUT_OPER = b"*ESR?;OUT?;ERR?\n"
+STATE_COMMAND = "*ESR?;OPER?;OUT?;ERR?"
 
 
 def out_reply(amplitude: bytes) -> bytes:
     return amplitude + b",V,0.000000E+00,0,0.00E+00\n"
+
+
+def state_reply(esr: bytes = b"0", oper: bytes | None = b"1", amplitude: bytes = b"1.000000E+01",
+                err: bytes = b'0,"No Error"') -> bytes:
+    """The calibrator's one reply to `STATE` (``oper=None``: to `STATE_WITHOUT_OPER`)."""
+    parts = [esr, *([] if oper is None else [oper]), out_reply(amplitude)[:-1], err]
+    return b";".join(parts) + b"\n"
 
 
 def programmed(value: bytes = b"10") -> list[tuple[bytes, bytes | None]]:
@@ -91,11 +103,21 @@ def test_confirm_state_before_set_output_reads_only_the_error_queue():
         cal.confirm_state()
 
 
-def test_confirm_state_costs_four_exchanges():
-    pairs = [*programmed(), ESR_CLEAR, (b"OPER?\n", b"1\n"), (b"OUT?\n", out_reply(b"1.000000E+01")), NO_ERROR]
+def test_confirm_state_is_one_exchange():
+    pairs = [*programmed(),
+             (b"*ESR?;OPER?;OUT?;ERR?\n", b'0;1;1.000000E+01,V,0.000000E+00,0,0.00E+00;0,"No Error"\n')]
     with expected_protocol(Fluke5522A, pairs) as cal:
         cal.set_output(DCV, 10.0)
         cal.operate()
+        cal.confirm_state()
+
+
+def test_confirm_state_takes_the_rs232_cr_lf_reply():
+    pairs = [(b"OUT 10 V\n", None), NO_ERROR, (b"STBY\n", None), NO_ERROR,
+             (STATE, state_reply(oper=b"0")[:-1] + b"\r\n")]
+    with expected_protocol(Fluke5522A, pairs, serial=True) as cal:
+        cal.set_output(DCV, 10.0)
+        cal.standby()
         cal.confirm_state()
 
 
@@ -107,7 +129,7 @@ def test_confirm_state_costs_four_exchanges():
 )
 def test_confirm_state_compares_the_output_as_the_calibrator_reports_it(value, sent, reported):
     pairs = [(b"OUT " + sent + b" V\n", None), NO_ERROR, (b"STBY\n", None), NO_ERROR,
-             ESR_CLEAR, (b"OPER?\n", b"0\n"), (b"OUT?\n", out_reply(reported)), NO_ERROR]
+             (STATE, state_reply(oper=b"0", amplitude=reported))]
     with expected_protocol(Fluke5522A, pairs) as cal:
         cal.set_output(DCV, value)
         cal.standby()
@@ -116,7 +138,7 @@ def test_confirm_state_compares_the_output_as_the_calibrator_reports_it(value, s
 
 @pytest.mark.parametrize("reported", [b"1.900000E+01", b"1.000002E+01", b"-1.000000E+01", b"1.000000E+00"])
 def test_confirm_state_sees_another_output(reported):
-    pairs = [*programmed(), ESR_CLEAR, (b"OPER?\n", b"1\n"), (b"OUT?\n", out_reply(reported))]
+    pairs = [*programmed(), (STATE, state_reply(amplitude=reported))]
     with expected_protocol(Fluke5522A, pairs, name="calibrator") as cal:
         cal.set_output(DCV, 10.0)
         cal.operate()
@@ -128,8 +150,17 @@ def test_confirm_state_sees_another_output(reported):
     assert "\n" not in message
 
 
+def test_confirm_state_sees_another_unit():
+    pairs = [*programmed(), (STATE, b'0;1;1.000000E+01,A,0.000000E+00,0,0.00E+00;0,"No Error"\n')]
+    with expected_protocol(Fluke5522A, pairs, name="calibrator") as cal:
+        cal.set_output(DCV, 10.0)
+        cal.operate()
+        with pytest.raises(InstrumentError, match="calibrator: command 'OUT\\?' failed: the output is 10 A, not 10 V"):
+            cal.confirm_state()
+
+
 def test_confirm_state_sees_standby():
-    pairs = [*programmed(), ESR_CLEAR, (b"OPER?\n", b"0\n")]
+    pairs = [*programmed(), (STATE, state_reply(oper=b"0"))]
     with expected_protocol(Fluke5522A, pairs, name="calibrator") as cal:
         cal.set_output(DCV, 10.0)
         cal.operate()
@@ -139,7 +170,8 @@ def test_confirm_state_sees_standby():
 
 
 def test_confirm_state_sees_a_power_cycle():
-    with expected_protocol(Fluke5522A, [*programmed(), (b"*ESR?\n", b"128\n")], name="calibrator") as cal:
+    pairs = [*programmed(), (STATE, state_reply(esr=b"128", oper=b"0", amplitude=b"0.000000E+00"))]
+    with expected_protocol(Fluke5522A, pairs, name="calibrator") as cal:
         cal.set_output(DCV, 10.0)
         cal.operate()
         with pytest.raises(InstrumentError, match="calibrator: command '\\*ESR\\?' failed: the calibrator was "
@@ -147,9 +179,9 @@ def test_confirm_state_sees_a_power_cycle():
             cal.confirm_state()
 
 
-def test_confirm_state_sees_a_queued_error():
-    pairs = [*programmed(), ESR_CLEAR, (b"OPER?\n", b"1\n"), (b"OUT?\n", out_reply(b"1.000000E+01")),
-             (b"ERR?\n", b'104,"Hardware relay trip occurred"\n'), NO_ERROR]
+def test_confirm_state_sees_a_queued_error_and_drains_the_queue():
+    pairs = [*programmed(), (STATE, state_reply(err=b'104,"Hardware relay trip occurred"')),
+             (b"ERR?\n", b'1302,"Unknown command"\n'), NO_ERROR]
     with expected_protocol(Fluke5522A, pairs, name="calibrator") as cal:
         cal.set_output(DCV, 10.0)
         cal.operate()
@@ -157,9 +189,19 @@ def test_confirm_state_sees_a_queued_error():
             cal.confirm_state()
 
 
+def test_confirm_state_takes_an_error_text_holding_a_semicolon():
+    pairs = [*programmed(), (STATE, state_reply(err=b'104,"Relay trip; output off"')), NO_ERROR]
+    with expected_protocol(Fluke5522A, pairs, name="calibrator") as cal:
+        cal.set_output(DCV, 10.0)
+        cal.operate()
+        with pytest.raises(InstrumentError) as err:
+            cal.confirm_state()
+    assert str(err.value).startswith("calibrator: command 'ERR?' failed: error 104: Relay trip; output off (")
+
+
 def test_confirm_state_expects_the_standby_the_calibrator_goes_to_above_33_v():
     pairs = [*programmed(), (b"OUT 100 V\n", None), NO_ERROR,
-             ESR_CLEAR, (b"OPER?\n", b"0\n"), (b"OUT?\n", out_reply(b"1.000000E+02")), NO_ERROR]
+             (STATE, state_reply(oper=b"0", amplitude=b"1.000000E+02"))]
     with expected_protocol(Fluke5522A, pairs) as cal:
         cal.set_output(DCV, 10.0)
         cal.operate()
@@ -167,14 +209,59 @@ def test_confirm_state_expects_the_standby_the_calibrator_goes_to_above_33_v():
         cal.confirm_state()
 
 
+def test_confirm_state_leaves_oper_out_while_the_operate_state_is_unknown():
+    pairs = [(b"OPER\n", None), NO_ERROR, (b"OUT 100 V\n", None), NO_ERROR,
+             (b"*ESR?;OUT?;ERR?\n", b'0;1.000000E+02,V,0.000000E+00,0,0.00E+00;0,"No Error"\n')]
+    with expected_protocol(Fluke5522A, pairs) as cal:
+        cal.operate()
+        cal.set_output(DCV, 100.0)  # standby or not depends on an output never programmed here
+        cal.confirm_state()
+
+
 def test_confirm_state_after_safe_state_expects_standby_at_zero():
     pairs = [*programmed(), (b"STBY\n", None), NO_ERROR, (b"OUT 0 V\n", None), NO_ERROR,
-             ESR_CLEAR, (b"OPER?\n", b"0\n"), (b"OUT?\n", out_reply(b"0.000000E+00")), NO_ERROR]
+             (STATE, state_reply(oper=b"0", amplitude=b"0.000000E+00"))]
     with expected_protocol(Fluke5522A, pairs) as cal:
         cal.set_output(DCV, 10.0)
         cal.operate()
         cal.safe_state()
         cal.confirm_state()
+
+
+OUT_10 = b"1.000000E+01,V,0.000000E+00,0,0.00E+00"
+
+
+@pytest.mark.parametrize(
+    ("reply", "says"),
+    [
+        (b"", "has 1 part(s) separated by ';', not 4"),
+        (b"0;1;" + OUT_10, "has 3 part(s)"),  # ERR? unanswered
+        (b'0;1;0,"No Error"', "has 3 part(s)"),  # OUT? unanswered
+        (b"0,1," + OUT_10 + b',0,"No Error"', "has 1 part(s)"),  # another separator
+        (b"0;1;" + OUT_10 + b';0,"No Error";0,"No Error"', "to ERR? is not <code>"),  # a reply too many
+        (b"0;1;" + OUT_10 + b';0,"No Error";', "to ERR? is not <code>"),
+        (b"0;1;" + OUT_10 + b';0,"No Error', "to ERR? is not <code>"),  # cut short
+        (b"0;1;" + OUT_10 + b';0,"No Error" ', "to ERR? is not <code>"),
+        (b"0;1;1.000000E+01,V,0.0000;0,\"No Error\"", "to OUT? is not <amplitude>"),
+        (b"0;1;1.000000E+01;0,\"No Error\"", "to OUT? is not <amplitude>"),
+        (b"0;1;1.000000E+01,V,0.000000E+00;0,0.00E+00;0,\"No Error\"", "to OUT? is not <amplitude>"),
+        (b"0;2;" + OUT_10 + b';0,"No Error"', "to OPER? is not 0 or 1"),
+        (b"0; 1;" + OUT_10 + b';0,"No Error"', "to OPER? is not 0 or 1"),
+        (b"256;1;" + OUT_10 + b';0,"No Error"', "to *ESR? is not an integer 0..255"),
+        (b"x;1;" + OUT_10 + b';0,"No Error"', "to *ESR? is not an integer 0..255"),
+        (b"128;1;1.0000;0,\"No Error\"", "to OUT?"),  # garbled: the PON it shows is not believed either
+    ],
+)
+def test_confirm_state_refuses_a_compound_reply_not_exactly_as_asked(reply, says):
+    pairs = [*programmed(), (STATE, reply + b"\n")]
+    with expected_protocol(Fluke5522A, pairs, name="calibrator") as cal:
+        cal.set_output(DCV, 10.0)
+        cal.operate()
+        with pytest.raises(GarbledReply) as err:
+            cal.confirm_state()
+    message = str(err.value)
+    assert message.startswith("calibrator: command '*ESR?;OPER?;OUT?;ERR?' failed: reply ")
+    assert says in message and "\n" not in message
 
 
 # -- property tests: every parser, arbitrary replies ---------------------------------
@@ -246,18 +333,88 @@ def test_err_parser(reply):
 @given(st.floats(-1020, 1020, allow_nan=False).filter(lambda v: v == 0 or abs(v) >= 1e-20), st.data())
 def test_confirm_state_passes_only_when_out_reports_the_programmed_value(value, data):
     amplitude = data.draw(replies(st.just(f"{value:.6E}"), max_size=16))
-    reply = amplitude + ",V,0.000000E+00,0,0.00E+00"
-    transport = AnsweringTransport({"OUT?": [wire(reply)]},
-                                   {"*ESR?": b"0\n", "OPER?": b"0\n", "ERR?": b'0,"No Error"\n'})
+    reply = f'0;{amplitude},V,0.000000E+00,0,0.00E+00;0,"No Error"'
+    transport = AnsweringTransport({"*ESR?;OUT?;ERR?": [wire(reply)]}, {"ERR?": b'0,"No Error"\n'})
     cal = Fluke5522A(transport, VirtualClock())
-    cal.set_output(DCV, value)
+    cal.set_output(DCV, value)  # operate state unknown: OPER? is left out
     try:
         cal.confirm_state()
     except CalstationError:
         assert amplitude != f"{value:.6E}"  # the calibrator's own report of the value always passes
     else:
-        assert MANUAL_OUT_FORMAT.fullmatch(reply)
+        assert MANUAL_OUT_FORMAT.fullmatch(reply.split(";")[1])
         assert float(amplitude) == pytest.approx(value, rel=1e-6, abs=1e-12)
+    assert transport.sent[-1] == "*ESR?;OUT?;ERR?"
+
+
+MANUAL_ESR_FORMAT = re.compile(r"[+-]?[0-9]{1,3}")
+#: Well-formed parts, the calibrator as programmed (10 V, operate) often enough.
+ESR_REPLIES = st.one_of(st.just("0"), st.just("0"), st.sampled_from(["128", "32", "160"]), st.integers(0, 300).map(str))
+OPER_REPLIES = st.sampled_from(["1", "1", "1", "0"])
+OUT_REPLIES = st.one_of(st.just("1.000000E+01,V,0.000000E+00,0,0.00E+00"),
+                        st.builds("{:.6E},{},0.000000E+00,0,0.00E+00".format,
+                                  st.sampled_from([10.0, 19.0, 10.00002, -10.0]), st.sampled_from(["V", "A"])))
+ERR_REPLIES = st.one_of(st.just('0,"No Error"'), st.just('0,"No Error"'),
+                        st.sampled_from(['104,"Hardware relay trip occurred"', '1302,"a;b"']),
+                        st.from_regex(r'[+-]?[0-9]{1,4},"[ !#-~]{0,20}"', fullmatch=True))
+
+
+def expected_state_outcome(reply: str, with_oper: bool) -> str | None:
+    """What `confirm_state` must do with ``reply``, by the manual's formats,
+    for an output programmed to 10 V in operate: "garbled", the command a
+    check names, or None (passes)."""
+    count = 4 if with_oper else 3
+    parts = reply.split(";", count - 1)
+    if len(parts) != count:
+        return "garbled"
+    esr, out, err = parts[0], parts[-2], parts[-1]
+    oper = parts[1] if with_oper else "1"
+    if not (MANUAL_ESR_FORMAT.fullmatch(esr) and 0 <= int(esr) <= 255 and oper in ("0", "1")
+            and MANUAL_OUT_FORMAT.fullmatch(out) and MANUAL_ERR_FORMAT.fullmatch(err)):
+        return "garbled"
+    if int(esr) & 128:
+        return "*ESR?"
+    if oper != "1":
+        return "OPER?"
+    amplitude, unit = out.split(",")[:2]
+    if unit != "V" or abs(float(amplitude) - 10.0) > 10.0 * 1e-6 + 1e-12:
+        return "OUT?"
+    if int(err.partition(",")[0]) != 0:
+        return "ERR?"
+    return None
+
+
+@PROPERTY
+@given(st.booleans(), st.data())
+def test_compound_state_reply_parser(with_oper, data):
+    """Arbitrary replies to the compound query: the calibrator passes only
+    for an exactly well-formed reply saying so, a check fails only on a
+    well-formed reply, and anything else is a `GarbledReply`."""
+    valid_parts = [ESR_REPLIES, *([OPER_REPLIES] if with_oper else []), OUT_REPLIES, ERR_REPLIES]
+    whole = st.tuples(*valid_parts).map(";".join)
+    each = st.tuples(*(replies(p, max_size=50) for p in valid_parts)).map(";".join)
+    reply = data.draw(st.one_of(replies(whole, max_size=120), each))
+    command = "*ESR?;OPER?;OUT?;ERR?" if with_oper else "*ESR?;OUT?;ERR?"
+    transport = AnsweringTransport({command: [wire(reply)]}, {"ERR?": b'0,"No Error"\n'}, name="calibrator")
+    cal = Fluke5522A(transport, VirtualClock())
+    if with_oper:
+        cal.operate()
+        cal.set_output(DCV, 10.0)
+    else:
+        cal.set_output(DCV, 10.0)
+    assert cal._operating is (True if with_oper else None)
+    expected = expected_state_outcome(reply, with_oper)
+    try:
+        cal.confirm_state()
+    except GarbledReply as e:
+        assert expected == "garbled" and e.command == command
+    except InstrumentError as e:
+        assert expected == e.command
+    except CalstationError:
+        pytest.fail("only GarbledReply or InstrumentError may come from confirm_state")
+    else:
+        assert expected is None
+    assert transport.sent.count(command) == 1
 
 
 # -- the simulator --------------------------------------------------------------------
@@ -285,6 +442,19 @@ def test_power_cycle_puts_the_calibrator_in_standby_at_zero_locally_with_pon():
     assert sim.handle("*ESR?;*ESR?;ERR?;ERR?") == '160;0;1302,"Unknown command";0,"No Error"'
 
 
+def test_simulator_answers_the_compound_state_query_in_one_reply():
+    sim = Sim5522A()
+    sim.handle("OUT 10 V;OPER")
+    assert sim.handle("*ESR?;OPER?;OUT?;ERR?") == '0;1;1.000000E+01,V,0.000000E+00,0,0.00E+00;0,"No Error"'
+    assert sim.handle("*ESR?;OUT?;ERR?") == '0;1.000000E+01,V,0.000000E+00,0,0.00E+00;0,"No Error"'
+    sim.push_error(104, "Relay trip; output off")
+    sim.power_cycle()
+    sim.push_error(104, "Relay trip; output off")
+    assert sim.handle("*ESR?;OPER?;OUT?;ERR?") == ('128;0;0.000000E+00,V,0.000000E+00,0,0.00E+00;'
+                                                  '104,"Relay trip; output off"')
+    assert (sim.handle("*ESR?;OPER?;OUT?;ERR?") or "").startswith("0;0;")  # *ESR? read clears it
+
+
 # -- the driver against its simulator, with faults, over every transport ---------------
 
 
@@ -302,6 +472,35 @@ def test_confirm_state_passes_on_an_undisturbed_calibrator(reached: Reached):
         cal.wait_settled(5.0)
         cal.confirm_state()
     cal.safe_state()
+    cal.confirm_state()
+
+
+def test_confirm_state_is_one_message_and_one_reply(reached: Reached):
+    cal = calibrator(reached)
+    sim = reached.bench.calibrator
+    cal.set_output(DCV, 10.0)
+    cal.operate()
+    before = len(reached.log.entries())
+    received = len(sim.received)
+    cal.confirm_state()
+    assert list(sim.received)[received:] == ["*ESR?;OPER?;OUT?;ERR?"]
+    assert [(e.instrument, e.direction, e.data) for e in reached.log.entries()[before:]] == [
+        ("calibrator", "tx", b"*ESR?;OPER?;OUT?;ERR?\n"),
+        ("calibrator", "rx", b'0;1;1.000000E+01,V,0.000000E+00,0,0.00E+00;0,"No Error"\n')]
+
+
+@pytest.mark.parametrize("fault", ["garble", "truncate, termination kept"])
+def test_garbled_or_truncated_state_replies_are_refused(reached: Reached, fault):
+    cal = calibrator(reached)
+    sim = reached.bench.calibrator
+    cal.set_output(DCV, 10.0)
+    cal.operate()
+    rng = np.random.default_rng(6)
+    sim.line_fault = faults.garble(rng, 1.0) if fault == "garble" else faults.truncate(rng, 1.0, keep_termination=True)
+    for _ in range(5):
+        with pytest.raises(GarbledReply, match="calibrator: command '\\*ESR\\?;OPER\\?;OUT\\?;ERR\\?' failed: reply"):
+            cal.confirm_state()
+    sim.line_fault = None
     cal.confirm_state()
 
 

@@ -30,7 +30,15 @@ from tests.drivers.strategies import PROPERTY, replies, wire
 
 DCV = Function.DCV
 NO_ERROR = (b"SYST:ERR?\n", b'+0,"No error"\n')
-ESR_CLEAR = (b"*ESR?\n", b"+0\n")
+#: `confirm_state`'s one compound query.
+STATE = b"*ESR?;CONF?;:SYST:ERR?\n"
+STATE_COMMAND = "*ESR?;CONF?;:SYST:ERR?"
+CONF_10V = b'"VOLT +1.000000E+01,+1.000000E-05"'
+
+
+def state_reply(esr: bytes = b"+0", conf: bytes = CONF_10V, err: bytes = b'+0,"No error"') -> bytes:
+    """The meter's one reply to `STATE`."""
+    return esr + b";" + conf + b";" + err + b"\n"
 
 
 def configured(range_: bytes = b"10", nplc: bytes = b"10") -> list[tuple[bytes, bytes | None]]:
@@ -102,6 +110,14 @@ def test_confirm_state_before_configure_reads_only_the_error_queue():
         dmm.confirm_state()
 
 
+def test_confirm_state_is_one_exchange():
+    pairs = [*configured(),
+             (b"*ESR?;CONF?;:SYST:ERR?\n", b'+0;"VOLT +1.000000E+01,+1.000000E-05";+0,"No error"\n')]
+    with expected_protocol(Keysight34401A, pairs) as dmm:
+        dmm.configure(DCV, 10.0, 10)
+        dmm.confirm_state()
+
+
 @pytest.mark.parametrize(
     ("range_", "nplc", "conf"),
     [
@@ -112,15 +128,21 @@ def test_confirm_state_before_configure_reads_only_the_error_queue():
         (1.0, 0.2, b'"VOLT +1.000000E+00,+1.000000E-05"'),
     ],
 )
-def test_confirm_state_costs_three_exchanges(range_, nplc, conf):
+def test_confirm_state_checks_range_and_resolution(range_, nplc, conf):
     pairs = configured(str(range_).removesuffix(".0").encode(), str(nplc).encode())
-    with expected_protocol(Keysight34401A, [*pairs, ESR_CLEAR, (b"CONF?\n", conf + b"\n"), NO_ERROR]) as dmm:
+    with expected_protocol(Keysight34401A, [*pairs, (STATE, state_reply(conf=conf))]) as dmm:
         dmm.configure(DCV, range_, nplc)
         dmm.confirm_state()
 
 
+def test_confirm_state_takes_the_rs232_cr_lf_reply():
+    with expected_protocol(Keysight34401A, [*configured(), (STATE, state_reply()[:-1] + b"\r\n")], serial=True) as dmm:
+        dmm.configure(DCV, 10.0, 10)
+        dmm.confirm_state()
+
+
 def test_confirm_state_sees_a_power_cycle():
-    with expected_protocol(Keysight34401A, [*configured(), (b"*ESR?\n", b"+128\n")], name="dmm") as dmm:
+    with expected_protocol(Keysight34401A, [*configured(), (STATE, state_reply(esr=b"+128"))], name="dmm") as dmm:
         dmm.configure(DCV, 10.0, 10)
         with pytest.raises(InstrumentError) as err:
             dmm.confirm_state()
@@ -135,27 +157,36 @@ def test_confirm_state_sees_a_power_cycle():
      b'"RES +1.000000E+01,+1.000000E-05"'],
 )
 def test_confirm_state_sees_another_configuration(conf):
-    with expected_protocol(Keysight34401A, [*configured(), ESR_CLEAR, (b"CONF?\n", conf + b"\n")], name="dmm") as dmm:
+    with expected_protocol(Keysight34401A, [*configured(), (STATE, state_reply(conf=conf))], name="dmm") as dmm:
         dmm.configure(DCV, 10.0, 10)
         with pytest.raises(InstrumentError) as err:
             dmm.confirm_state()
     message = str(err.value)
-    assert message.startswith("dmm: command 'CONF?' failed: the meter is set to ")
+    assert message.startswith("dmm: command 'CONF?' failed: the meter is set to " + conf.decode() + ", ")
     assert "not to DC volts on the 10 V range at 10 PLC" in message and "\n" not in message
 
 
 def test_confirm_state_sees_a_queued_error_and_drains_the_queue():
-    pairs = [*configured(), ESR_CLEAR, (b"CONF?\n", b'"VOLT +1.000000E+01,+1.000000E-05"\n'),
-             (b"SYST:ERR?\n", b'-113,"Undefined header"\n'), NO_ERROR]
+    pairs = [*configured(), (STATE, state_reply(err=b'-113,"Undefined header"')),
+             (b"SYST:ERR?\n", b'-410,"Query INTERRUPTED"\n'), NO_ERROR]
     with expected_protocol(Keysight34401A, pairs, name="dmm") as dmm:
         dmm.configure(DCV, 10.0, 10)
         with pytest.raises(InstrumentError, match=r"dmm: command 'SYST:ERR\?' failed: error -113, Undefined header"):
             dmm.confirm_state()
 
 
+def test_confirm_state_takes_an_error_message_holding_a_semicolon_and_quotes():
+    pairs = [*configured(), (STATE, state_reply(err=b'-100,"Command error; ""CONF"""')), NO_ERROR]
+    with expected_protocol(Keysight34401A, pairs, name="dmm") as dmm:
+        dmm.configure(DCV, 10.0, 10)
+        with pytest.raises(InstrumentError) as err:
+            dmm.confirm_state()
+    assert str(err.value).startswith("dmm: command 'SYST:ERR?' failed: error -100, Command error; \"CONF\" (")
+
+
 def test_confirm_state_checks_what_configure_asked_even_if_it_failed():
     pairs = [(b"CONF:VOLT:DC 1\n", None), (b"SYST:ERR?\n", b'-222,"Data out of range"\n'), NO_ERROR,
-             ESR_CLEAR, (b"CONF?\n", b'"VOLT +1.000000E+01,+1.000000E-05"\n')]
+             (STATE, state_reply())]
     with expected_protocol(Keysight34401A, pairs, name="dmm") as dmm:
         with pytest.raises(InstrumentError, match="-222"):
             dmm.configure(DCV, 1.0, 10)
@@ -163,12 +194,34 @@ def test_confirm_state_checks_what_configure_asked_even_if_it_failed():
             dmm.confirm_state()
 
 
-def test_confirm_state_refuses_a_garbled_configuration_reply():
-    pairs = [*configured(), ESR_CLEAR, (b"CONF?\n", b'"VOLT +1.000000E+01,+1.0000\n')]
-    with expected_protocol(Keysight34401A, pairs, name="dmm") as dmm:
+@pytest.mark.parametrize(
+    ("reply", "says"),
+    [
+        (b"", "has 1 part(s) separated by ';', not 3"),
+        (b'+0;"VOLT +1.000000E+01,+1.0000', "has 2 part(s)"),  # cut short
+        (b'+0;"VOLT +1.000000E+01,+1.000000E-05"', "has 2 part(s)"),  # SYST:ERR? unanswered
+        (b'"VOLT +1.000000E+01,+1.000000E-05";+0,"No error"', "has 2 part(s)"),  # *ESR? unanswered
+        (b'+0,"VOLT +1.000000E+01,+1.000000E-05",+0,"No error"', "has 1 part(s)"),  # another separator
+        (b'+0;"VOLT +1.000000E+01,+1.000000E-05";+0,"No error";+0,"No error"', "to SYST:ERR? is not <code>"),
+        (b'+0;"VOLT +1.000000E+01,+1.000000E-05";+0,"No error', "to SYST:ERR? is not <code>"),
+        (b'+0;"VOLT +1.000000E+01,+1.000000E-05";+0,"No error"x', "to SYST:ERR? is not <code>"),
+        (b'+0;"VOLT +1.000000E+01;+1.000000E-05";+0,"No error"', "to CONF? is not \"<function>"),
+        (b'+0;VOLT +1.000000E+01,+1.000000E-05;+0,"No error"', "to CONF? is not \"<function>"),
+        (b'+0;"VOLT +1.000000E+01,+1.00000E-05";+0,"No error"', "to CONF? is not \"<function>"),
+        (b'+0;"volt +1.000000E+01,+1.000000E-05";+0,"No error"', "to CONF? is not \"<function>"),
+        (b'+256;"VOLT +1.000000E+01,+1.000000E-05";+0,"No error"', "to *ESR? is not an integer 0..255"),
+        (b'0x0;"VOLT +1.000000E+01,+1.000000E-05";+0,"No error"', "to *ESR? is not an integer 0..255"),
+        (b'+128;"VOLT +1.0";+0,"No error"', "to CONF?"),  # garbled: the PON it shows is not believed either
+    ],
+)
+def test_confirm_state_refuses_a_compound_reply_not_exactly_as_asked(reply, says):
+    with expected_protocol(Keysight34401A, [*configured(), (STATE, reply + b"\n")], name="dmm") as dmm:
         dmm.configure(DCV, 10.0, 10)
-        with pytest.raises(GarbledReply, match="dmm: command 'CONF\\?' failed"):
+        with pytest.raises(GarbledReply) as err:
             dmm.confirm_state()
+    message = str(err.value)
+    assert message.startswith("dmm: command '*ESR?;CONF?;:SYST:ERR?' failed: reply ")
+    assert says in message and "\n" not in message
 
 
 # -- property tests: every parser, arbitrary replies ---------------------------------
@@ -235,9 +288,9 @@ def test_error_queue_parser(reply):
 
 @PROPERTY
 @given(replies(CONFS, max_size=60))
-def test_confirm_state_passes_only_for_the_exact_configuration(reply):
-    transport = AnsweringTransport({"CONF?": [wire(reply)]},
-                                   {"SYST:ERR?": b'+0,"No error"\n', "*ESR?": b"+0\n"}, name="dmm")
+def test_confirm_state_passes_only_for_the_exact_configuration(conf):
+    transport = AnsweringTransport({STATE_COMMAND: [wire(f'+0;{conf};+0,"No error"')]},
+                                   {"SYST:ERR?": b'+0,"No error"\n'}, name="dmm")
     dmm = Keysight34401A(transport, VirtualClock())
     dmm.configure(DCV, 10.0, 10)
     try:
@@ -245,9 +298,67 @@ def test_confirm_state_passes_only_for_the_exact_configuration(reply):
     except CalstationError:
         pass
     else:
-        body = reply[len('"VOLT '):-1].split(",")
-        assert reply.startswith('"VOLT ') and reply.endswith('"') and len(body) == 2
+        body = conf[len('"VOLT '):-1].split(",")
+        assert conf.startswith('"VOLT ') and conf.endswith('"') and len(body) == 2
         assert float(body[0]) == 10.0 and float(body[1]) == pytest.approx(1e-5, rel=1e-6)
+
+
+MANUAL_ESR_FORMAT = re.compile(r"[+-]?[0-9]{1,3}")
+MANUAL_CONF_NUMBER = r"[+-][0-9]\.[0-9]{6}E[+-][0-9]{2}"
+MANUAL_CONF_FORMAT = re.compile(rf'"[A-Z:]+ {MANUAL_CONF_NUMBER},{MANUAL_CONF_NUMBER}"')
+#: Well-formed parts, the meter as configured (10 V range, 10 PLC) often enough.
+ESR_REPLIES = st.one_of(st.just("+0"), st.just("+0"), st.sampled_from(["+128", "+32", "+160", "0"]),
+                        st.integers(0, 300).map("{:+d}".format))
+CONF_REPLIES = st.one_of(st.just('"VOLT +1.000000E+01,+1.000000E-05"'), CONFS,
+                         st.sampled_from(['"VOLT:AC +1.000000E+01,+1.000000E-05"', '"VOLT +1.000000E+01,+3.000000E-05"']))
+ERR_REPLIES = st.one_of(st.just('+0,"No error"'), st.just('+0,"No error"'),
+                        st.sampled_from(['-113,"Undefined header"', '-100,"a;""b"""']), ERRORS)
+
+
+def expected_state_outcome(reply: str) -> str | None:
+    """What `confirm_state` must do with ``reply``, by the User's Guide's
+    formats, for the meter configured to 10 V at 10 PLC: "garbled", the
+    command a check names, or None (passes)."""
+    parts = reply.split(";", 2)
+    if len(parts) != 3:
+        return "garbled"
+    esr, conf, err = parts
+    if not (MANUAL_ESR_FORMAT.fullmatch(esr) and 0 <= int(esr) <= 255 and MANUAL_CONF_FORMAT.fullmatch(conf)
+            and MANUAL_ERROR_FORMAT.fullmatch(err)):
+        return "garbled"
+    if int(esr) & 128:
+        return "*ESR?"
+    function, _, numbers = conf[1:-1].partition(" ")
+    range_, resolution = map(float, numbers.split(","))
+    if function != "VOLT" or abs(range_ - 10.0) > 1e-5 or abs(resolution - 1e-5) > 1e-11:
+        return "CONF?"
+    if int(err.partition(",")[0]) != 0:
+        return "SYST:ERR?"
+    return None
+
+
+@PROPERTY
+@given(st.one_of(replies(st.tuples(ESR_REPLIES, CONF_REPLIES, ERR_REPLIES).map(";".join), max_size=120),
+                 st.tuples(replies(ESR_REPLIES, 8), replies(CONF_REPLIES, 50), replies(ERR_REPLIES)).map(";".join)))
+def test_compound_state_reply_parser(reply):
+    """Arbitrary replies to the compound query: the meter passes only for an
+    exactly well-formed reply saying so, a check fails only on a
+    well-formed reply, and anything else is a `GarbledReply`."""
+    transport = AnsweringTransport({STATE_COMMAND: [wire(reply)]}, {"SYST:ERR?": b'+0,"No error"\n'}, name="dmm")
+    dmm = Keysight34401A(transport, VirtualClock())
+    dmm.configure(DCV, 10.0, 10)
+    expected = expected_state_outcome(reply)
+    try:
+        dmm.confirm_state()
+    except GarbledReply as e:
+        assert expected == "garbled" and e.command == STATE_COMMAND
+    except InstrumentError as e:
+        assert expected == e.command
+    except CalstationError:
+        pytest.fail("only GarbledReply or InstrumentError may come from confirm_state")
+    else:
+        assert expected is None
+    assert transport.sent.count(STATE_COMMAND) == 1
 
 
 # -- the simulator answers as the drivers expect ---------------------------------------
@@ -284,6 +395,17 @@ def test_power_cycle_restores_the_reset_defaults_and_sets_pon():
     assert sim.handle("CONF?") == '"VOLT +1.000000E+01,+1.000000E-05"'
 
 
+def test_simulator_answers_the_compound_state_query_in_one_reply():
+    sim = Sim34401A()
+    sim.handle("CONF:VOLT:DC 0.1;VOLT:DC:NPLC 100")
+    assert sim.handle("*ESR?;CONF?;:SYST:ERR?") == '+0;"VOLT +1.000000E-01,+3.000000E-08";+0,"No error"'
+    assert sim.handle(":SYST:ERR?") == '+0,"No error"'  # a leading colon: from the root
+    sim.power_cycle()
+    sim.handle("FOO")
+    assert sim.handle("*ESR?;CONF?;:SYST:ERR?") == '+160;"VOLT +1.000000E+01,+1.000000E-05";-113,"Undefined header"'
+    assert (sim.handle("*ESR?;CONF?;:SYST:ERR?") or "").startswith("+0;")  # *ESR? read clears it
+
+
 # -- the driver against its simulator, with faults, over every transport ---------------
 
 
@@ -315,6 +437,33 @@ def test_confirm_state_passes_on_an_undisturbed_meter(reached: Reached):
         dmm.read()
         dmm.read_many(3)
         dmm.confirm_state()
+
+
+def test_confirm_state_is_one_message_and_one_reply(reached: Reached):
+    dmm = meter(reached)
+    sim = reached.bench.dmm
+    dmm.configure(DCV, 10.0, 10)
+    before = len(reached.log.entries())
+    received = len(sim.received)
+    dmm.confirm_state()
+    assert list(sim.received)[received:] == ["*ESR?;CONF?;:SYST:ERR?"]
+    assert [(e.instrument, e.direction, e.data) for e in reached.log.entries()[before:]] == [
+        ("dmm", "tx", b"*ESR?;CONF?;:SYST:ERR?\n"),
+        ("dmm", "rx", b'+0;"VOLT +1.000000E+01,+1.000000E-05";+0,"No error"\n')]
+
+
+@pytest.mark.parametrize("fault", ["garble", "truncate, termination kept"])
+def test_garbled_or_truncated_state_replies_are_refused(reached: Reached, fault):
+    dmm = meter(reached)
+    sim = reached.bench.dmm
+    dmm.configure(DCV, 10.0, 10)
+    rng = np.random.default_rng(7)
+    sim.line_fault = faults.garble(rng, 1.0) if fault == "garble" else faults.truncate(rng, 1.0, keep_termination=True)
+    for _ in range(5):
+        with pytest.raises(GarbledReply, match="dmm: command '\\*ESR\\?;CONF\\?;:SYST:ERR\\?' failed: reply"):
+            dmm.confirm_state()
+    sim.line_fault = None
+    dmm.confirm_state()
 
 
 @pytest.mark.parametrize("range_", [1.0, 10.0])
