@@ -64,7 +64,7 @@ import datetime as dt  # noqa: E402
 import os  # noqa: E402
 import secrets  # noqa: E402
 import threading  # noqa: E402
-from collections.abc import Sequence  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from station import __version__  # noqa: E402
@@ -421,26 +421,25 @@ def cmd_gui(args: argparse.Namespace) -> int:
     return gui_main([], simulated=True, out_dir=Path(args.out) if args.out else None)
 
 
-def _seed(text: str) -> int:
-    """A simulated bench's seed: a whole number, zero or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is negative; give 0 or more")
-    return value
+def _whole(low: int, high: int | None, what: str) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high`` (None: no limit)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low or (high is not None and value > high):
+            span = f"{low} to {high}" if high is not None else f"{low} or more"
+            raise argparse.ArgumentTypeError(f"{value}: give {span} {what}")
+        return value
+
+    return parse
 
 
-def _readings(text: str) -> int:
-    """Readings per point: a type A evaluation needs two; 10000 is an hour at 0.4 s each."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 2 <= value <= 10000:
-        raise argparse.ArgumentTypeError(f"{value}: give 2 to 10000 readings a point")
-    return value
+_seed = _whole(0, None, "(the seed of the simulated bench)")
+#: a type A evaluation needs two readings; 10000 is an hour at 0.4 s each
+_readings = _whole(2, 10000, "readings a point")
 
 
 def _seconds(text: str) -> float:
