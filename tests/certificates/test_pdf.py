@@ -359,3 +359,44 @@ def test_the_certificate_carries_the_seal_of_its_run_file(rendered: Rendered) ->
     assert len(seal) == 64
     text = flat(" ".join(pdf_text(rendered.pdf, layout=False)))
     assert f"Seal of the calibration record {seal}" in text
+
+
+def test_every_field_at_the_longest_the_plan_check_allows_still_prints(tmp_path: Path) -> None:
+    """The plan check's limits (station/certificates/text.py) are honest:
+    whatever text passes them, the certificate can lay out."""
+    from dataclasses import replace
+
+    from station.certificates.text import (
+        LONG_CHARS,
+        LONG_LINES,
+        MULTILINE,
+        NARROW,
+        SHORT_CHARS,
+        first_problem,
+    )
+
+    def longest(name: str) -> str:
+        limit = NARROW.get(name, LONG_CHARS if name in MULTILINE else SHORT_CHARS)
+        if name in MULTILINE:  # LONG_LINES lines of the widest Latin letter, unbroken, `limit` in all
+            width = (limit - (LONG_LINES - 1)) // LONG_LINES
+            text = "\n".join(["W" * width] * LONG_LINES)
+            return text + "W" * (limit - len(text))
+        return "W" * limit
+
+    fields = {k: longest(k) for k in job()}
+    assert first_problem("job field", fields) == ""
+    for name in ("asset_id", "description", "certificate", "traceability", "serial"):
+        assert first_problem("instrument", {name: longest(name)}) == ""
+        assert first_problem("instrument", {name: longest(name) + "W"}) != ""
+    standard = replace(STANDARD, **{k: longest(k) for k in ("asset_id", "description", "certificate",
+                                                            "traceability", "serial")})
+    dut = replace(DUT, **{k: longest(k) for k in ("description", "serial", "asset_id")}, idn="W" * SHORT_CHARS)
+    run = tmp_path / "long.h5"
+    head = replace(header(fields, 4), instruments=(standard, dut))
+    w = RunWriter.create(run, head)
+    for i in range(4):
+        r, times, values = point(i)
+        w.point(r, times, values)
+    w.finish("completed", "all points completed")
+    pdf = render_pdf(run, tmp_path / "long.pdf")
+    assert pdf.read_bytes().startswith(b"%PDF-")
