@@ -56,6 +56,12 @@ class MessageInstrument:
     models: ClassVar[tuple[str, ...]]
     #: The functions this driver drives.
     functions: ClassVar[tuple[Function, ...]] = (Function.DCV,)
+    #: The query that reads the oldest queued error, and how many entries
+    #: the instrument's queue holds (read at most in one check).
+    error_query: ClassVar[str] = "SYST:ERR?"
+    error_queue_size: ClassVar[int] = 20
+    #: Where the manual lists the error messages (the errors' "what to do").
+    error_help: ClassVar[str] = ""
     #: Terminations the host uses; a bench file may override them.
     write_termination: ClassVar[str] = "\n"
     read_termination: ClassVar[str] = "\n"
@@ -131,6 +137,44 @@ class MessageInstrument:
                 "check the cable, the interface settings and the terminations",
             )
         return command, parts
+
+    # -- the error queue
+
+    def _configure(self, command: str) -> None:
+        """Send ``command``, then read the error queue; raise the first
+        error as `InstrumentError` naming ``command``."""
+        self.transport.write(command)
+        self.check_errors(command)
+
+    def check_errors(self, command: str = "", cause: str = "") -> None:
+        """Read the error queue (`error_query`) until it reports no error;
+        raise `InstrumentError` with the first error, naming ``command`` as
+        its cause (``cause`` says more, if given)."""
+        self._drain_errors(None, command, cause)
+
+    def _drain_errors(self, first: tuple[int, str] | None, command: str = "", cause: str = "") -> None:
+        """Read the rest of the error queue (`error_query` until code 0, at
+        most `error_queue_size` entries counting ``first``, an error already
+        read or None); raise `InstrumentError` with the first error, as
+        `check_errors`."""
+        for _ in range(self.error_queue_size - (first is not None)):
+            code, text = self._parse_error(self._query(self.error_query), self.error_query)
+            if code == 0:
+                break
+            if first is None:
+                first = (code, text)
+        if first is not None:
+            message = self._error_text(*first) + (f" ({cause})" if cause else "")
+            raise InstrumentError(self.name, command or self.error_query, message, self.error_help)
+
+    def _parse_error(self, reply: str, command: str) -> tuple[int, str]:
+        """One `error_query` reply (alone, or its part of ``command``'s
+        reply), strictly in the instrument's format: (code, text)."""
+        raise NotImplementedError
+
+    def _error_text(self, code: int, text: str) -> str:
+        """A queued error as the instrument's manual writes it."""
+        return f"error {code}: {text}"
 
     def _garbled(self, command: str, reply: str, expected: str, query: str = "") -> GarbledReply:
         """`GarbledReply` for ``command``'s ``reply``; ``query``: the query

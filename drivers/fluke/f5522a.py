@@ -53,8 +53,6 @@ from drivers.transport import Transport, nrf
 ISR_SETTLED = 1 << 12
 #: How often `wait_settled` polls ``ISR?``, in s of bench-clock time.
 SETTLE_POLL_S = 0.05
-#: ``ERR?`` entries read at most in one check (the queue holds 16).
-MAX_ERRORS_READ = 16
 #: The calibrator goes to standby when its output rises from below this to
 #: this or more while operating (its safety rule).
 HIGH_VOLTAGE_V = 33.0
@@ -94,6 +92,9 @@ class Fluke5522A(MessageInstrument):
 
     manufacturers: ClassVar[tuple[str, ...]] = ("FLUKE",)
     models: ClassVar[tuple[str, ...]] = ("5522A", "5520A")
+    error_query: ClassVar[str] = "ERR?"
+    error_queue_size: ClassVar[int] = 16  # the queue holds 16
+    error_help: ClassVar[str] = "see the calibrator's manual, Appendix D (error messages)"
 
     def __init__(self, transport: Transport, clock: Clock, serial: bool | None = None) -> None:
         super().__init__(transport, clock, serial)
@@ -278,40 +279,6 @@ class Fluke5522A(MessageInstrument):
         return value
 
     # -- error checking
-
-    def _configure(self, command: str) -> None:
-        """Send ``command``, then read ``ERR?`` until ``0``; raise the first
-        error as `InstrumentError` naming ``command``."""
-        self.transport.write(command)
-        self.check_errors(command)
-
-    def check_errors(self, command: str = "", cause: str = "") -> None:
-        """Read the error queue (``ERR?``, replies ``<code>,"<text>"``)
-        until ``0``; raise `InstrumentError` with the first error, naming
-        ``command`` as its cause (``cause`` says more, if given)."""
-        self._drain_errors(None, command, cause)
-
-    def _drain_errors(self, first: tuple[int, str] | None, command: str = "", cause: str = "") -> None:
-        """Read the rest of the error queue (``ERR?`` until ``0``, at most
-        `MAX_ERRORS_READ` entries counting ``first``, an error already read
-        or None); raise `InstrumentError` with the first error, as
-        `check_errors`."""
-        for _ in range(MAX_ERRORS_READ - (first is not None)):
-            code, text = self._read_error()
-            if code == 0:
-                break
-            if first is None:
-                first = (code, text)
-        if first is not None:
-            message = f"error {first[0]}: {first[1]}" + (f" ({cause})" if cause else "")
-            raise InstrumentError(
-                self.name, command or "ERR?", message,
-                "see the calibrator's manual, Appendix D (error messages)",
-            )
-
-    def _read_error(self) -> tuple[int, str]:
-        """``ERR?``: the oldest queued error as (code, text); (0, ...) when none."""
-        return self._parse_error(self._query("ERR?"))
 
     def _parse_error(self, reply: str, command: str = "ERR?") -> tuple[int, str]:
         """The ``ERR?`` reply (alone, or its part of ``command``'s reply),

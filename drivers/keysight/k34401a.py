@@ -52,8 +52,6 @@ NPLC_VALUES: tuple[float, ...] = (0.02, 0.2, 1.0, 10.0, 100.0)
 #: What the 34401A returns for an overload (SCPI's 9.9E37 "not a number").
 OVERLOAD = 9.9e37
 MAX_SAMPLES = 512  # readings the 34401A's memory holds (User's Guide, SAMPle:COUNt)
-#: ``SYST:ERR?`` entries read at most in one check (the queue holds 20).
-MAX_ERRORS_READ = 20
 #: Resolution per integration time, as a fraction of the range: what
 #: ``CONF?`` reports (User's Guide, chapter 3 "Integration Time": 0.02 PLC
 #: 0.0001 x full scale, 0.2 PLC 0.00001, 1 PLC 0.000003, 10 PLC 0.000001,
@@ -82,6 +80,8 @@ class Keysight34401A(MessageInstrument):
 
     manufacturers: ClassVar[tuple[str, ...]] = ("HEWLETT-PACKARD", "AGILENT", "KEYSIGHT")
     models: ClassVar[tuple[str, ...]] = ("34401A",)
+    error_queue_size: ClassVar[int] = 20  # SYST:ERR?; the queue holds 20
+    error_help: ClassVar[str] = "see the 34401A User's Guide, chapter 5 (error messages)"
 
     def __init__(self, transport: Transport, clock: Clock, serial: bool | None = None) -> None:
         super().__init__(transport, clock, serial)
@@ -256,37 +256,8 @@ class Keysight34401A(MessageInstrument):
 
     # -- error checking
 
-    def _configure(self, command: str) -> None:
-        self.transport.write(command)
-        self.check_errors(command)
-
-    def check_errors(self, command: str = "", cause: str = "") -> None:
-        """Read ``SYST:ERR?`` until ``+0,"No error"``; raise
-        `InstrumentError` with the first error, naming ``command`` (and
-        ``cause``, if given)."""
-        self._drain_errors(None, command, cause)
-
-    def _drain_errors(self, first: tuple[int, str] | None, command: str = "", cause: str = "") -> None:
-        """Read the rest of the error queue (``SYST:ERR?`` until code 0, at
-        most `MAX_ERRORS_READ` entries counting ``first``, an error already
-        read or None); raise `InstrumentError` with the first error, as
-        `check_errors`."""
-        for _ in range(MAX_ERRORS_READ - (first is not None)):
-            code, text = self._read_error()
-            if code == 0:
-                break
-            if first is None:
-                first = (code, text)
-        if first is not None:
-            message = f"error {first[0]:+d}, {first[1]}" + (f" ({cause})" if cause else "")
-            raise InstrumentError(
-                self.name, command or "SYST:ERR?", message,
-                "see the 34401A User's Guide, chapter 5 (error messages)",
-            )
-
-    def _read_error(self) -> tuple[int, str]:
-        """``SYST:ERR?``: the oldest queued error as (code, message); code 0: none."""
-        return self._parse_error(self._query("SYST:ERR?"))
+    def _error_text(self, code: int, text: str) -> str:
+        return f"error {code:+d}, {text}"
 
     def _parse_error(self, reply: str, command: str = "SYST:ERR?") -> tuple[int, str]:
         """The ``SYST:ERR?`` reply (alone, or its part of ``command``'s
