@@ -22,7 +22,7 @@ import os
 import shutil
 import struct
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -205,6 +205,32 @@ def _genesis(f: h5py.File) -> None:
     ch[0] = row[0]
 
 
+def _rewrite(path: Path, change: Callable[[h5py.File], None], doing: str) -> None:
+    """Put a copy of the closed run file at ``path``, changed by
+    ``change``, in its place in one step (built in memory: files.py)."""
+
+    def build(new: h5py.File) -> None:
+        with open_h5(path) as old:
+            for k, val in old.attrs.items():
+                new.attrs[k] = val
+            for name in old:
+                old.copy(old[name], new, name=name)
+        change(new)
+
+    try:
+        write_image(path, _image(build), new=False)
+    except OSError as e:
+        raise _disk_error(path, e, doing) from None
+
+
+def _set_ending(f: h5py.File, status: str, reason: str, finished: str, seal: str) -> None:
+    """The root attributes that change when a run ends (or is resumed)."""
+    f.attrs["status"] = status
+    f.attrs["end_reason"] = reason
+    f.attrs["finished"] = finished
+    f.attrs["seal"] = seal
+
+
 def _disk_error(path: Path, e: OSError, doing: str) -> RunFileError:
     return RunFileError(f"{path}: cannot {doing} ({e.strerror or one_line(e)}); check the folder "
                         "exists, is writable and has free space")
@@ -303,27 +329,15 @@ class RunWriter:
                 raise RunFileError(f"{v.message}; it cannot be resumed (the file is unchanged)")
         counts, commits = v.counts, v.commits
 
-        def build(new: h5py.File) -> None:
-            with open_h5(path) as old:
-                for k, val in old.attrs.items():
-                    new.attrs[k] = val
-                for name in old:
-                    old.copy(old[name], new, name=name)
+        def change(new: h5py.File) -> None:
             for name, table in L.TABLES:
                 new[table].resize((counts[name],))
             new[L.CHAIN].resize((commits + 1,))
-            new.attrs["status"] = "running"
-            new.attrs["end_reason"] = ""
-            new.attrs["finished"] = ""
-            new.attrs["seal"] = ""
+            _set_ending(new, "running", "", "", "")
 
-        try:
-            image = _image(build)
-            for tmp in stale_temporaries(path):  # left by a kill during an earlier write
-                tmp.unlink(missing_ok=True)
-            write_image(path, image, new=False)
-        except OSError as e:
-            raise _disk_error(path, e, "be resumed; the file is unchanged") from None
+        for tmp in stale_temporaries(path):  # left by a kill during an earlier write
+            tmp.unlink(missing_ok=True)
+        _rewrite(path, change, "be resumed; the file is unchanged")
         return cls(path, io_log)
 
     # -- appending --------------------------------------------------------
@@ -453,24 +467,9 @@ class RunWriter:
         finished = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         reason = reason.encode("utf-8", errors="replace").decode("utf-8")
 
-        def build(new: h5py.File) -> None:
-            with open_h5(self.path) as old:
-                for k, val in old.attrs.items():
-                    new.attrs[k] = val
-                for name in old:
-                    old.copy(old[name], new, name=name)
-                last = old[L.CHAIN][old[L.CHAIN].shape[0] - 1]
-                commits = old[L.CHAIN].shape[0] - 1
-            new.attrs["status"] = status
-            new.attrs["end_reason"] = reason
-            new.attrs["finished"] = finished
-            new.attrs["seal"] = chain.seal(bytes(last["digest"]), commits, status, reason, finished)
-
-        try:
-            image = _image(build)
-            write_image(self.path, image, new=False)
-        except OSError as e:
-            raise _disk_error(self.path, e, "take its final status") from None
+        seal = chain.seal(self._digest, self._chain.n - 1, status, reason, finished)
+        _rewrite(self.path, lambda new: _set_ending(new, status, reason, finished, seal),
+                 "take its final status")
 
     def close(self) -> None:
         """Close without a final status (the file stays 'running', resumable)."""
@@ -488,14 +487,10 @@ class RunWriter:
         self._closed = True
         try:
             if not self._broken:
-                self.sync_quietly()
+                try:
+                    self.sync()
+                except OSError:
+                    pass  # the close below still writes what HDF5 holds
             self._f.close()
         except Exception as e:  # a file that failed a write may fail its close too
             self._broken = self._broken or one_line(e)
-
-    def sync_quietly(self) -> None:
-        try:
-            if self._fd is not None:
-                os.fsync(self._fd)
-        except OSError:
-            pass
