@@ -51,8 +51,7 @@ from drivers.errors import CalstationError
 from drivers.roles import Function
 from station.certificates.text import problem
 from station.errors import IntegrityError
-from station.metrology.decision import DecisionRule
-from station.metrology.result import PointResult, differences, rederive
+from station.metrology.result import PointResult
 from station.metrology.uncertainty import COVERAGE_PROBABILITY, decimals_of, round_uncertainty
 from station.runfile.files import write_image
 from station.runfile.reader import RunFile
@@ -305,24 +304,6 @@ def _deviations(rf: RunFile, points: Sequence[PointResult]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _rederived(rf: RunFile, attrs: Mapping[str, str]) -> tuple[PointResult, ...]:
-    """Every point as its raw readings imply it (the certificate prints
-    these), refused if any differs from the recorded row."""
-    rule = DecisionRule(attrs.get("decision_rule", ""))
-    raw = rf.raw_by_point()
-    out = []
-    for p in sorted(rf.points, key=lambda p: p.index):
-        values = raw.get(p.index)
-        derived = rederive(p, [] if values is None else values.tolist(), rule) if values is not None \
-            and len(values) >= 2 else None
-        diff = ["raw readings"] if derived is None else differences(p, derived)
-        if derived is None or diff:
-            raise IntegrityError(f"{rf.path}: point {p.index + 1}: {', '.join(diff)} do(es) not follow "
-                                 "from its raw readings; the run file was altered, no certificate is issued")
-        out.append(derived)
-    return tuple(out)
-
-
 def _collect(rf: RunFile) -> _Data:
     path = rf.path
     attrs = rf.attrs
@@ -342,7 +323,7 @@ def _collect(rf: RunFile) -> _Data:
     if not duts:
         raise CertificateError(f"{path}: the run records no instrument in the DUT role "
                                f"{dut_role!r}; the run file is incomplete")
-    points = _rederived(rf, attrs)
+    points = tuple(rf.derived_points())  # re-derived from /raw by the verify before
     if not points:
         raise CertificateError(f"{path}: run {attrs.get('run_id', '?')} holds no results; "
                                "there is nothing to certify")

@@ -67,6 +67,7 @@ class RunFile:
         self.path = Path(path)
         self._f = open_h5(self.path, follow)
         self._counts: dict[str, int] | None = None
+        self._derived: list[PointResult] | None = None  # set by a successful verify
         try:
             fmt = _text(self._f.attrs.get("format", ""))
             if fmt != L.FORMAT:
@@ -343,17 +344,30 @@ class RunFile:
         except ValueError:
             return f"unknown decision rule {_text(self._f.attrs.get('decision_rule', ''))!r}"
         by_point = self.raw_by_point()
+        derived = []
         for p in points:
             recorded = self._result(p)
             values = by_point.get(recorded.index)
             if values is None or len(values) != recorded.n:
                 got = 0 if values is None else len(values)
                 return f"{_point_text(p)} has {got} raw reading(s), its result says {recorded.n}"
-            diff = differences(recorded, rederive(recorded, values.tolist(), rule))
+            again = rederive(recorded, values.tolist(), rule)
+            diff = differences(recorded, again)
             if diff:
                 return (f"{_point_text(p)}: {', '.join(diff)} do(es) not follow from its raw readings; "
                         "the record was altered")
+            derived.append(again)
+        self._derived = derived
         return ""
+
+    def derived_points(self) -> list[PointResult]:
+        """Every recorded point as its raw readings imply it, in order: what
+        a successful `verify` re-derived (field for field equal to the
+        recorded rows). Raises `RunFileError` before a successful verify."""
+        if self._derived is None:
+            raise RunFileError(f"{self.path}: its points are re-derived by a successful verify, "
+                               "which has not been done")
+        return list(self._derived)
 
     def layout(self) -> list[str]:
         """Every group and dataset with its shape and attributes, for `inspect`."""
