@@ -68,7 +68,7 @@ from collections.abc import Callable, Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from station import __version__  # noqa: E402
-from station.errors import CalstationError, ConfigError  # noqa: E402
+from station.errors import CalstationError, ConfigError, one_line  # noqa: E402
 from station.exitcodes import EXIT_ABORTED, EXIT_ERROR, EXIT_OK, EXIT_VERIFY_FAILED  # noqa: E402
 from station.interrupts import held_stops, stop_signals  # noqa: E402
 from station.prompts import ABORT, AutoAnswer, Prompt, PromptChannel  # noqa: E402
@@ -369,7 +369,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             with RunFile(Path(name)) as rf:
                 result = rf.verify()
         except CalstationError as e:
-            _say(f"{_one_line(e)}")
+            _say(f"{one_line(e)}")
             worst = max(worst, EXIT_VERIFY_FAILED)
             continue
         _say(result.message, sys.stdout if result.ok else sys.stderr)
@@ -527,10 +527,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _one_line(error: BaseException | str) -> str:
-    return " ".join(str(error).split())
-
-
 def _quiet_stdout() -> None:
     """After a broken pipe, point stdout at the null device so that the
     interpreter's own flush at exit does not complain."""
@@ -617,7 +613,7 @@ def _main(argv: Sequence[str] | None) -> int:
         from station.errors import PlanRefused
 
         label = "plan refused" if isinstance(e, PlanRefused) else "error"
-        _say(f"calstation: {label}: {_one_line(e)}")
+        _say(f"calstation: {label}: {one_line(e)}")
         return e.exit_code or EXIT_ERROR
     except KeyboardInterrupt:
         _say("calstation: interrupted")
@@ -627,7 +623,7 @@ def _main(argv: Sequence[str] | None) -> int:
         return EXIT_OK
     except OSError as e:
         where = f"{e.filename}: " if getattr(e, "filename", None) else ""
-        _say(f"calstation: error: {where}{e.strerror or _one_line(e)}; check the path, its "
+        _say(f"calstation: error: {where}{e.strerror or one_line(e)}; check the path, its "
              "permissions and the free space")
         return EXIT_ERROR
     except Exception as e:  # a bug: one line, and the traceback on request
@@ -636,7 +632,7 @@ def _main(argv: Sequence[str] | None) -> int:
             return EXIT_ABORTED
         if os.environ.get("CALSTATION_DEBUG"):
             raise
-        _say(f"calstation: internal error: {type(e).__name__}: {_one_line(e)}; please report it "
+        _say(f"calstation: internal error: {type(e).__name__}: {one_line(e)}; please report it "
              "(CALSTATION_DEBUG=1 shows the traceback)")
         return EXIT_ERROR
 

@@ -46,6 +46,7 @@ from station.errors import (
     RunFileError,
     StatusNotWritten,
     WrongInstrument,
+    one_line,
 )
 from station.events import (
     Event,
@@ -803,7 +804,7 @@ class Engine:
         held back by `run`)."""
         writer = self._writer
         assert writer is not None
-        reason = " ".join(reason.split())  # one line, whatever an instrument or HDF5 said
+        reason = one_line(reason)  # whatever an instrument or HDF5 said
         if status != "completed":
             writer.event(status, reason)
         for role, drv in list(self._instruments.drivers.items()):
@@ -824,7 +825,7 @@ class Engine:
             writer.finish(status, reason)
         except RunFileError as err:
             # the bench is safe already; the file keeps every committed point
-            why = " ".join(str(err).split())
+            why = one_line(err)
             self._emit(RunFinished("failed", f"{reason}; the final status could not be written ({why})",
                                    str(self.path)))
             raise StatusNotWritten(f"{self.path}: the run ended ({status}: {reason}) with the bench safe, "

@@ -27,7 +27,14 @@ __all__ = [
     "ProcedureError",
     "ConfigError",
     "RunAborted",
+    "one_line",
 ]
+
+
+def one_line(value: object) -> str:
+    """``value``'s text on one line (HDF5, instruments and other processes
+    write messages over several): every run of white space becomes a blank."""
+    return " ".join(str(value).split())
 
 
 class PlanRefused(CalstationError):

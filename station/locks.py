@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
 
-from station.errors import CalstationError
+from station.errors import CalstationError, one_line
 
 __all__ = [
     "HeldLock",
@@ -316,14 +316,10 @@ def _read_holder(fd: int) -> Holder | None:
     try:
         os.lseek(fd, _DATA_AT, os.SEEK_SET)
         data = json.loads(os.read(fd, _HOLDER_MAX).decode("utf-8"))
-        return Holder(int(data["pid"]), _one_line(data["host"]), _one_line(data["command"]),
-                      _one_line(data["since"]))
+        return Holder(int(data["pid"]), one_line(data["host"]), one_line(data["command"]),
+                      one_line(data["since"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
-
-
-def _one_line(value: object) -> str:
-    return " ".join(str(value).split())  # what another process wrote must not break our one line
 
 
 def _unusable(what: str, problem: str, e: OSError, advice: str) -> CalstationError:

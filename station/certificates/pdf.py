@@ -50,7 +50,7 @@ from reportlab.platypus.flowables import Flowable
 from drivers.errors import CalstationError
 from drivers.roles import Function
 from station.certificates.text import problem
-from station.errors import IntegrityError
+from station.errors import IntegrityError, one_line
 from station.metrology.result import PointResult
 from station.metrology.uncertainty import COVERAGE_PROBABILITY, decimals_of, round_uncertainty
 from station.runfile.files import write_image
@@ -233,10 +233,6 @@ def certificate_number(run_id: str, created: str) -> str:
     return f"CS-{day}-{ident}"
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
 def _check(path: Path, what: str, name: str, text: str) -> str:
     """Text as the certificate can print it, or a refusal naming the field."""
     found = problem(what, name, text)
@@ -269,7 +265,7 @@ def _refuse_status(path: Path, attrs: Mapping[str, str]) -> None:
     if status == "completed":
         return
     run = attrs.get("run_id", "?")
-    reason = _one_line(attrs.get("end_reason", "")) or "no reason recorded"
+    reason = one_line(attrs.get("end_reason", "")) or "no reason recorded"
     if status == "running":
         hint = ("it is still running or was interrupted; finish it with `calstation run ... "
                 "--resume`")
@@ -286,16 +282,16 @@ def _deviations(rf: RunFile, points: Sequence[PointResult]) -> tuple[str, ...]:
     why = ""
     for t, kind, message in rf.events():
         if kind in ("aborted", "failed"):
-            why = f"{kind}: {_one_line(message)}"
+            why = f"{kind}: {one_line(message)}"
         elif kind == "resumed":
             out.append(TEXT_EN["resumed"].format(
                 why=escape(why or TEXT_EN["interrupted_unknown"]),
                 when=_utc(t).strftime("%Y-%m-%d %H:%M"),
-                what=escape(_one_line(message)),
+                what=escape(one_line(message)),
             ))
             why = ""
         elif kind == "deviation":
-            out.append(escape(_one_line(message)))
+            out.append(escape(one_line(message)))
     done = {p.index for p in points}
     missing = [row for row in rf.plan if row.index not in done]
     if missing:
@@ -722,7 +718,7 @@ def _story(d: _Data) -> list[Flowable]:
 
 def _page_frame(d: _Data) -> Callable[[Canvas, int, int], None]:
     lab = d.job.get("lab_name", "")
-    address = _one_line(d.job.get("lab_address", ""))
+    address = one_line(d.job.get("lab_address", ""))
     number = f"{TEXT_EN['cert_no']} {d.number}"
 
     def draw(c: Canvas, page: int, total: int) -> None:

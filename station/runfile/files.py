@@ -32,6 +32,7 @@ from pathlib import Path
 import h5py
 
 from station.errors import RunFileError
+from station.errors import one_line as errors_one_line
 
 SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _SB = struct.Struct("<8sBBBB")  # signature, version, offset size, length size, status flags
@@ -87,7 +88,7 @@ def open_h5(path: Path, follow: bool = False) -> h5py.File:
 
 def one_line(error: BaseException | str) -> str:
     """An error's text on one line (HDF5's messages span several)."""
-    text = " ".join(str(error).split())
+    text = errors_one_line(error)
     return text if len(text) <= 300 else text[:297] + "..."
 
 
