@@ -6,7 +6,12 @@ implementing its methods; `tests/drivers/test_conventions.py` checks that
 every registered driver does.
 
 Units: every quantity passed to or returned from a role method is in the
-SI unit of its `Function` (``Function.DCV.unit == "V"``).
+SI unit of its `Function` (``Function.DCV.unit == "V"``; temperature in
+degrees Celsius).
+
+Capabilities are small protocols that combine (after Bluesky's
+``protocols.py``): a procedure's role asks for one or more of them, and the
+plan check matches an instrument to the role by what its driver can do.
 """
 
 from __future__ import annotations
@@ -18,9 +23,17 @@ from typing import ClassVar, Protocol, runtime_checkable
 
 
 class Function(StrEnum):
-    """A measurement function, with its unit."""
+    """A measurement function, with its unit. The value is what the run
+    file's ``function`` column and a datasheet's ``[functions.X]`` hold."""
 
     DCV = "DCV"
+    DCI = "DCI"
+    ACV = "ACV"
+    ACI = "ACI"
+    R2W = "R2W"  # 2-wire resistance
+    R4W = "R4W"  # 4-wire resistance
+    TEMP = "TEMP"
+    PRES = "PRES"
 
     @property
     def unit(self) -> str:
@@ -30,9 +43,21 @@ class Function(StrEnum):
     def description(self) -> str:
         return _DESCRIPTIONS[self]
 
+    @property
+    def is_ac(self) -> bool:
+        return self in (Function.ACV, Function.ACI)
 
-_UNITS: dict[Function, str] = {Function.DCV: "V"}
-_DESCRIPTIONS: dict[Function, str] = {Function.DCV: "DC voltage"}
+
+#: Units as the certificate prints them (Windows-1252 text: "Ohm", not the Greek letter).
+_UNITS: dict[Function, str] = {
+    Function.DCV: "V", Function.DCI: "A", Function.ACV: "V", Function.ACI: "A",
+    Function.R2W: "Ohm", Function.R4W: "Ohm", Function.TEMP: "\u00b0C", Function.PRES: "Pa",
+}
+_DESCRIPTIONS: dict[Function, str] = {
+    Function.DCV: "DC voltage", Function.DCI: "DC current", Function.ACV: "AC voltage",
+    Function.ACI: "AC current", Function.R2W: "resistance, 2-wire", Function.R4W: "resistance, 4-wire",
+    Function.TEMP: "temperature", Function.PRES: "pressure",
+}
 
 
 @dataclass(frozen=True)
@@ -58,11 +83,12 @@ class Identity:
     def matches(self, manufacturers: tuple[str, ...], models: tuple[str, ...]) -> bool:
         """True if the maker is one of ``manufacturers`` (case-insensitive,
         a prefix is enough: 'HEWLETT-PACKARD' and 'Agilent' for Keysight) and
-        the model is one of ``models``."""
+        the model is one of ``models``. A generic driver lists ``"*"``: any
+        maker or model it names matches."""
         maker = self.manufacturer.upper()
         model = re.sub(r"\s+", "", self.model.upper())
-        return any(maker.startswith(m.upper()) for m in manufacturers) and any(
-            model == re.sub(r"\s+", "", m.upper()) for m in models
+        return any(m == "*" or maker.startswith(m.upper()) for m in manufacturers) and any(
+            m == "*" or model == re.sub(r"\s+", "", m.upper()) for m in models
         )
 
 
@@ -95,15 +121,29 @@ class Instrument(Protocol):
 
 
 @runtime_checkable
-class Source(Instrument, Protocol):
-    """A standard that applies a quantity (a multifunction calibrator)."""
+class SafeState(Protocol):
+    """Capability: an instrument with a state safe to leave and to touch
+    (no output, heating stopped or held at a safe temperature, vented)."""
+
+    def safe_state(self) -> None:
+        """Make the instrument safe. Must be attempted on every way a run
+        ends, for every instrument that has it; tries every step even if
+        one fails, then raises the first failure."""
+        ...
+
+
+@runtime_checkable
+class Source(Instrument, SafeState, Protocol):
+    """Capability: applies a quantity (a multifunction calibrator; a
+    calibrator as the DUT)."""
 
     def output_limits(self, function: Function) -> tuple[float, float]:
         """Lowest and highest value it can output for ``function``."""
         ...
 
-    def set_output(self, function: Function, value: float) -> None:
-        """Program the output value (does not change operate/standby)."""
+    def set_output(self, function: Function, value: float, frequency: float = 0.0) -> None:
+        """Program the output (``frequency`` in Hz for an AC function, 0
+        for DC); does not change operate/standby."""
         ...
 
     def operate(self) -> None:
@@ -119,15 +159,24 @@ class Source(Instrument, Protocol):
         Raises `InstrumentTimeout` if it does not within ``timeout_s``."""
         ...
 
-    def safe_state(self) -> None:
-        """Make the terminals safe to touch (standby, output zero).
-        Must be attempted on every way a run ends."""
+
+@runtime_checkable
+class Indicator(Instrument, Protocol):
+    """Capability: shows a value that is read (a temperature indicator, a
+    thermometer readout, a gauge; every meter is one)."""
+
+    def read(self) -> float:
+        """Take one reading, in the SI unit of its function."""
+        ...
+
+    def resolution(self) -> float:
+        """The size of one least significant digit of the present reading."""
         ...
 
 
 @runtime_checkable
-class Meter(Instrument, Protocol):
-    """An instrument that measures a quantity (a DMM)."""
+class Meter(Indicator, Protocol):
+    """Capability: measures a quantity on a chosen function and range (a DMM)."""
 
     def ranges(self, function: Function) -> tuple[float, ...]:
         """The full-scale values of its ranges for ``function``, ascending."""
@@ -137,23 +186,48 @@ class Meter(Instrument, Protocol):
         """Select function, a fixed range and the integration time."""
         ...
 
-    def resolution(self) -> float:
-        """The size of one least significant digit in the present
-        configuration, in the function's unit."""
-        ...
-
     def resolution_for(self, function: Function, range_: float, nplc: float) -> float:
         """The resolution `configure(function, range_, nplc)` would give,
         without talking to the instrument (for the plan)."""
         ...
 
-    def read(self) -> float:
-        """Take one reading in the present configuration."""
-        ...
-
     def read_many(self, n: int) -> list[float]:
         """Take ``n`` readings from one trigger, transferred together
         (faster on the bus; the readings share one arrival time)."""
+        ...
+
+
+@runtime_checkable
+class Readout(Indicator, Protocol):
+    """Capability: a reference thermometer readout: `read` gives the
+    temperature of the probe on its measuring channel, in degrees Celsius,
+    from the probe's coefficients held in the readout."""
+
+    def select_channel(self, channel: int) -> None:
+        """Measure on ``channel`` (1-based)."""
+        ...
+
+
+@runtime_checkable
+class Controller(Instrument, SafeState, Protocol):
+    """Capability: holds a quantity at a setpoint and judges when it is
+    stable (a dry-well or bath, a pressure controller)."""
+
+    def setpoint_limits(self, function: Function) -> tuple[float, float]:
+        """Lowest and highest setpoint for ``function``."""
+        ...
+
+    def set_setpoint(self, function: Function, value: float) -> None:
+        """Program the setpoint and enable control."""
+        ...
+
+    def actual(self) -> float:
+        """The controlled quantity now, as its own sensor reads it."""
+        ...
+
+    def is_stable(self) -> bool:
+        """True when the controlled quantity has stayed within the
+        controller's stability limit of the setpoint (its own judgement)."""
         ...
 
 
@@ -168,3 +242,15 @@ class SelfChecking(Protocol):
         Called by the engine after every point, before the point is recorded: a reset, a power
         cycle, a corrupted command or a queued error makes the point's readings invalid."""
         ...
+
+
+#: The capabilities a procedure's role may ask for, by name (docs, messages).
+CAPABILITIES: dict[str, type] = {
+    "Source": Source, "Meter": Meter, "Indicator": Indicator, "Readout": Readout,
+    "Controller": Controller, "SafeState": SafeState, "SelfChecking": SelfChecking,
+}
+
+
+def capabilities_of(instrument: object) -> tuple[str, ...]:
+    """The names of the capabilities ``instrument`` has."""
+    return tuple(name for name, cap in CAPABILITIES.items() if isinstance(instrument, cap))

@@ -31,6 +31,7 @@ import threading
 import weakref
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from drivers.clock import Clock, VirtualClock
@@ -51,8 +52,31 @@ Direction = Literal["in", "out"]
 LineFault = Callable[[bytes, Direction], bytes]
 
 
+@dataclass(frozen=True)
+class Stimulus:
+    """What one simulator presents to another through a lead: a quantity
+    (``function``, a `drivers.roles.Function` value; "" for nothing, an
+    open circuit), its true value in the function's unit, and its
+    frequency in Hz for AC."""
+
+    function: str = ""
+    value: float = 0.0
+    frequency: float = 0.0
+
+
+OPEN = Stimulus()
+#: A source of stimulus: the output side of a lead.
+Port = Callable[[], Stimulus]
+
+
 class SimulatedInstrument:
     """A simulated instrument.
+
+    Constructed as ``Sim(name, clock, rng, **options)`` by the simulated
+    bench (`drivers.sim.bench`), ``options`` from the bench's topology file.
+    Leads join simulators: an output port (`outputs`, a method
+    ``port_<name>()`` returning a `Stimulus`) is connected to an input port
+    (`inputs`) of another, which the simulator reads with `sense`.
 
     Subclasses set `idn`, the terminations, and implement `execute` for one
     command. The error queue (`errors`) holds ``(code, text)`` pairs; each
@@ -70,6 +94,9 @@ class SimulatedInstrument:
     error_queue_size: ClassVar[int] = 20
     #: How ``*ESR?`` is answered (the 34401A signs it: ``+0``).
     esr_format: ClassVar[str] = "{:d}"
+    #: Output ports (each a method ``port_<name>() -> Stimulus``) and input ports.
+    outputs: ClassVar[tuple[str, ...]] = ()
+    inputs: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, name: str, clock: Clock | None = None) -> None:
         self.name = name
@@ -90,6 +117,27 @@ class SimulatedInstrument:
         self._link_listeners: list[Callable[[bool], None]] = []
         self._streams: weakref.WeakSet[ByteStream] = weakref.WeakSet()
         self._lock = threading.Lock()
+        self._inputs: dict[str, Port] = {}
+
+    # -- leads
+
+    def output(self, port: str) -> Port:
+        """The output ``port`` (for a lead to another simulator's input)."""
+        if port not in self.outputs:
+            raise KeyError(f"{self.name} has no output {port!r}; it has: {', '.join(self.outputs) or 'none'}")
+        method: Port = getattr(self, f"port_{port}")
+        return method
+
+    def connect(self, port: str, source: Port) -> None:
+        """Connect input ``port`` to ``source`` (another simulator's output)."""
+        if port not in self.inputs:
+            raise KeyError(f"{self.name} has no input {port!r}; it has: {', '.join(self.inputs) or 'none'}")
+        self._inputs[port] = source
+
+    def sense(self, port: str) -> Stimulus:
+        """What input ``port`` receives now (`OPEN` when nothing is connected)."""
+        source = self._inputs.get(port)
+        return source() if source is not None else OPEN
 
     # -- what subclasses implement
 

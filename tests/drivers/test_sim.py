@@ -15,8 +15,8 @@ import serial
 from drivers.clock import VirtualClock
 from drivers.sim.base import ByteStream, SimulatedInstrument, scpi_header
 from drivers.sim.bench import DutErrors, SimBench
-from drivers.sim.fluke5522a import DCV_RANGES, Sim5522A
-from drivers.sim.keysight34401a import Sim34401A
+from drivers.fluke.f5522a_sim import DCV_RANGES, Sim5522A
+from drivers.keysight.k34401a_sim import Sim34401A
 from drivers.sim.serve import start_servers
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="pseudo-terminals need POSIX")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from drivers.clock import VirtualClock
-from drivers.sim.keysight34401a import DutErrors
+from drivers.keysight.k34401a_sim import DutErrors
 from procedures.keysight_34401a_dcv import Keysight34401aDcv
 from station.engine import EXIT_ABORTED, EXIT_FAILED, EXIT_OUT_OF_TOLERANCE, Engine
 from station.events import Event, PointDone, RunFinished

@@ -16,7 +16,7 @@ from drivers.errors import CalstationError, GarbledReply, InstrumentError, Trans
 from drivers.fluke.f5522a import Fluke5522A
 from drivers.roles import Function, SelfChecking
 from drivers.sim import faults
-from drivers.sim.fluke5522a import Sim5522A
+from drivers.fluke.f5522a_sim import Sim5522A
 from tests.drivers.conftest import Reached
 from tests.drivers.protocol import AnsweringTransport, expected_protocol
 from tests.drivers.strategies import PROPERTY, replies, wire

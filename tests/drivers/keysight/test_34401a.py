@@ -23,7 +23,7 @@ from drivers.fluke.f5522a import Fluke5522A
 from drivers.keysight.k34401a import Keysight34401A
 from drivers.roles import Function, SelfChecking
 from drivers.sim import faults
-from drivers.sim.keysight34401a import DutErrors, Sim34401A
+from drivers.keysight.k34401a_sim import DutErrors, Sim34401A
 from tests.drivers.conftest import Reached
 from tests.drivers.protocol import AnsweringTransport, expected_protocol
 from tests.drivers.strategies import PROPERTY, replies, wire

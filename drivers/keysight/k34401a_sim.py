@@ -37,7 +37,7 @@ from typing import Literal
 import numpy as np
 
 from drivers.clock import Clock
-from drivers.sim.base import ScpiDispatcher, SimulatedInstrument
+from drivers.sim.base import ScpiDispatcher, SimulatedInstrument, Stimulus
 
 DCV_RANGES: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0, 1000.0)
 NPLC_VALUES: tuple[float, ...] = (0.02, 0.2, 1.0, 10.0, 100.0)
@@ -121,6 +121,7 @@ class Sim34401A(SimulatedInstrument):
     read_termination = "\n"
     esr_format = "{:+d}"
     error_queue_size = 20
+    inputs = ("input",)
 
     def __init__(
         self,
@@ -132,7 +133,9 @@ class Sim34401A(SimulatedInstrument):
     ) -> None:
         super().__init__(name, clock)
         self.rng = rng if rng is not None else np.random.default_rng(0)
-        self.leads: Callable[[], float] = leads if leads is not None else (lambda: 0.0)
+        if leads is not None:
+            volts = leads
+            self.connect("input", lambda: Stimulus("DCV", volts()))
         self.dut = errors if errors is not None else DutErrors()
         self.fault: Fault | None = self.dut.fault
         self._stuck_value: float | None = None
@@ -187,7 +190,8 @@ class Sim34401A(SimulatedInstrument):
     # -- the physics
 
     def _input_voltage(self) -> float:
-        return self.leads()
+        s = self.sense("input")
+        return s.value if s.function == "DCV" else 0.0
 
     def _effective_range(self, volts: float) -> float:
         if not self.autorange:

@@ -36,7 +36,7 @@ import re
 import numpy as np
 
 from drivers.clock import Clock
-from drivers.sim.base import SimulatedInstrument
+from drivers.sim.base import SimulatedInstrument, Stimulus
 
 #: DC voltage ranges: (full scale V, ppm of output, floor V), 90 days.
 #: Source: DOMAIN.md, derived from Fluke's 5522A 90-day verification table.
@@ -93,6 +93,7 @@ class Sim5522A(SimulatedInstrument):
     write_termination = "\n"
     read_termination = "\n"
     error_queue_size = 16
+    outputs = ("output",)
 
     def __init__(
         self,
@@ -155,6 +156,10 @@ class Sim5522A(SimulatedInstrument):
             return target
         tau = self.settle_time_s / 5.0
         return target + (self._start_v - target) * math.exp(-elapsed / tau)
+
+    def port_output(self) -> Stimulus:
+        """What the output terminals present to a lead."""
+        return Stimulus("DCV", self.terminal_voltage()) if self.operating else Stimulus()
 
     def _change(self, apply: None | tuple[bool, float]) -> None:
         """Record a change of state, starting a new settling period."""

@@ -1,0 +1,1 @@
+"""Drivers for instruments of no one maker (generic serial indicators)."""
