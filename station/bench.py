@@ -16,6 +16,14 @@ plan before anything is energised.
     traceability = "National Institute of Metrology, China (NIM)"
     specification = "90d"
     distribution = "rectangular"
+
+A reference thermometer's probe has its own certificate: its correction
+(added to the readout's reading) and expanded uncertainty with its k::
+
+    probe_certificate = "NIM-2026-T-0042"
+    probe_correction = -0.004
+    probe_uncertainty = 0.010
+    probe_k = 2.0
 """
 
 from __future__ import annotations
@@ -51,6 +59,12 @@ class InstrumentConfig:
     #: RS-232 ends its replies with CR LF, so read_termination = "\r\n".
     write_termination: str = ""
     read_termination: str = ""
+    #: A reference probe's own calibration (thermometry): its certificate,
+    #: the correction to add to its readings and its expanded uncertainty (k).
+    probe_certificate: str = ""
+    probe_correction: float = 0.0
+    probe_uncertainty: float = 0.0
+    probe_k: float = 2.0
 
     def due_date(self) -> dt.date | None:
         return _date(self.calibration_due, f"instrument {self.role!r} calibration_due")

@@ -76,7 +76,7 @@ from station.prompts import ABORT, AutoAnswer, Prompt, PromptChannel  # noqa: E4
 if TYPE_CHECKING:
     from station.engine import RunOutcome
     from station.events import Event
-    from station.procedure import TestPoint
+    from station.procedure import PointPlan, TestPoint
 
 RULES = ("simple", "guard-band")
 
@@ -248,11 +248,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     sim = None
     try:
         if args.simulated:
-            from station.simulated import SimulatedStation, demo_job
+            from station.simulated import SimulatedStation
 
-            sim = SimulatedStation(transport=args.transport, seed=args.seed)
+            sim = SimulatedStation(transport=args.transport, seed=args.seed, procedure=procedure)
             bench, simulators, clock = sim.bench(), sim.simulators, sim.clock
-            job = Job.load(Path(args.job)) if args.job else demo_job()
+            job = Job.load(Path(args.job)) if args.job else sim.job()
         else:
             if not args.bench:
                 raise ConfigError("a real bench needs --bench FILE (or use --simulated)")
@@ -284,29 +284,49 @@ def cmd_run(args: argparse.Namespace) -> int:
             sim.close()
 
 
-def _print_plan(name: str, plan: list[tuple[TestPoint, float]]) -> None:
+def _print_plan(name: str, plan: list[tuple[TestPoint, float, PointPlan]]) -> None:
     print(f"plan of {name}: {len(plan)} points, checked (instruments identified, points in range)")
-    print(f"{'No.':>4}  {'function':<8} {'range':>8} {'nominal':>10} {'unit':<4} {'readings':>8} {'TUR':>7}")
-    for i, (p, tur) in enumerate(plan):
-        flag = "  < 4:1" if tur < 4.0 else ""
-        print(f"{i + 1:>4}  {p.function:<8} {p.range:>8g} {p.nominal:>10g} {p.unit:<4} {p.readings:>8} "
-              f"{tur:>7.1f}{flag}")
-    print("planned TUR: from the standard's specification and the DUT's resolution (k = 2); "
-          "the run adds the repeatability of the readings")
+    print(f"{'No.':>4}  {'function':<8} {'range':>8} {'nominal':>10} {'unit':<4} {'freq Hz':>8} "
+          f"{'readings':>8} {'tolerance':>10} {'TUR':>7}  specification")
+    for i, (p, tur, how) in enumerate(plan):
+        flag = " <4:1" if tur < 4.0 else ""
+        print(f"{i + 1:>4}  {p.function:<8} {p.range:>8g} {p.nominal:>10g} {p.unit:<4} {p.frequency:>8g} "
+              f"{p.readings:>8} {how.tolerance:>10.3g} {tur:>7.1f}{flag:<5}  {how.spec}")
+    print("planned TUR: from the type B components of each point's budget (k = 2); the run adds the "
+          "repeatability of the readings")
+
+
+#: The demonstrations: name -> (procedure, what it shows).
+DEMOS: dict[str, tuple[str, str]] = {
+    "dmm": ("keysight-34401a-basic", "a Keysight 34401A DMM in every basic function (DC and AC voltage, "
+            "DC current, 2- and 4-wire resistance) against a Fluke 5522A calibrator"),
+    "calibrator": ("fluke-5522a-dcv", "a Fluke 5522A calibrator's DC voltage outputs measured by a "
+                   "Keysight 3458A reference multimeter"),
+    "drywell": ("temperature-indicator-drywell", "a temperature indicator against a reference PRT and "
+                "1524 readout in a Fluke 9142 dry-well, at four setpoints"),
+}
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from procedures.keysight_34401a_dcv import Keysight34401aDcv
+    from station import library
     from station.certificates.pdf import render_pdf
     from station.engine import Engine
-    from station.simulated import SimulatedStation, demo_job
+    from station.simulated import SimulatedStation
 
+    if args.list:
+        for key, (proc, what) in DEMOS.items():
+            print(f"{key:<11} {proc:<30} {what}")
+        return EXIT_OK
+    if args.name not in DEMOS:
+        raise ConfigError(f"no demonstration {args.name!r}; calstation demo --list names them: "
+                          + ", ".join(DEMOS))
+    name, what = DEMOS[args.name]
+    procedure = library.load(name)
     out = _folder(Path(args.out), "demonstration's files")
-    path = out / _new_name("demo-34401a-dcv")
-    _say(f"calstation {__version__} demo: Keysight 34401A DC voltage against a Fluke 5522A "
-         f"on the simulated bench ({args.transport})")
-    with SimulatedStation(transport=args.transport, seed=args.seed) as sim:
-        engine = Engine(Keysight34401aDcv(), sim.bench(), demo_job(), path, prompts=_prompts(args),
+    path = out / _new_name(f"demo-{args.name}")
+    _say(f"calstation {__version__} demo {args.name}: {what}, on the simulated bench ({args.transport})")
+    with SimulatedStation(transport=args.transport, seed=args.seed, procedure=procedure) as sim:
+        engine = Engine(procedure, sim.bench(), sim.job(), path, prompts=_prompts(args),
                         rule=_rule(args.rule), clock=sim.clock, simulators=sim.simulators,
                         listeners=[Progress()], command="calstation demo")
         with held_stops(engine.interrupt):  # as in cmd_run
@@ -391,7 +411,7 @@ def cmd_sim_serve(args: argparse.Namespace) -> int:
     from drivers.clock import SystemClock
     from drivers.sim.bench import SimBench
 
-    bench = SimBench(clock=SystemClock(), seed=args.seed)
+    bench = SimBench(args.bench, clock=SystemClock(), seed=args.seed)
     stop = threading.Event()
     try:
         tcp = bench.serve_tcp()
@@ -416,9 +436,15 @@ def cmd_sim_serve(args: argparse.Namespace) -> int:
 def cmd_gui(args: argparse.Namespace) -> int:
     if not args.simulated:
         raise ConfigError("only the simulated bench is available in the GUI so far; use --simulated")
-    from gui.app import main as gui_main
+    from importlib.metadata import entry_points
 
-    return gui_main([], simulated=True, out_dir=Path(args.out) if args.out else None)
+    found = entry_points(group="calstation.frontends", name="gui")
+    if not found:
+        raise ConfigError("no GUI is installed (entry point calstation.frontends: gui); install calstation "
+                          "with its GUI")
+    gui_main = next(iter(found)).load()
+    code: int = gui_main([], simulated=True, out_dir=Path(args.out) if args.out else None)
+    return code
 
 
 def _whole(low: int, high: int | None, what: str) -> Callable[[str], int]:
@@ -473,8 +499,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="how the station reaches the simulated bench")
         sp.add_argument("--seed", type=_seed, default=0, help="seed of the simulated bench")
 
-    d = sub.add_parser("demo", help="calibrate a simulated 34401A against a simulated 5522A, "
-                       "then write the certificate")
+    d = sub.add_parser("demo", help="run a calibration on the simulated bench, then write the certificate "
+                       "(default: a 34401A in every basic function against a 5522A)")
+    d.add_argument("name", nargs="?", default="dmm", help="which demonstration (see --list); default dmm")
+    d.add_argument("--list", action="store_true", help="name the demonstrations")
     d.add_argument("--out", default="demo-output", help="folder for the run file and certificate")
     common_run(d)
     d.set_defaults(func=cmd_demo)
@@ -517,6 +545,8 @@ def build_parser() -> argparse.ArgumentParser:
     ssub = s.add_subparsers(dest="sim_command", required=True, metavar="SIMCOMMAND")
     ss = ssub.add_parser("serve", help="serve the simulated instruments over TCP and pseudo-terminals")
     ss.add_argument("--seed", type=_seed, default=0)
+    ss.add_argument("--bench", default="dmm-calibrator",
+                    help="which simulated bench (a topology in drivers/sim/benches)")
     ss.add_argument("--no-pty", action="store_true", help="TCP only")
     ss.set_defaults(func=cmd_sim_serve)
 

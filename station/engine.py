@@ -29,10 +29,24 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from drivers import registry
 from drivers.clock import Clock, SystemClock
-from drivers.roles import Function, Identity, Instrument, Meter, SelfChecking, Source
+from drivers.datasheet import Datasheet, DatasheetError
+from drivers.errors import InstrumentTimeout
+from drivers.roles import (
+    Controller,
+    Function,
+    Identity,
+    Indicator,
+    Instrument,
+    Meter,
+    SafeState,
+    SelfChecking,
+    Source,
+    capabilities_of,
+)
 from drivers.transport import IOLog, Transport, open_transport
 from station import __version__
 from station.bench import BenchConfig, InstrumentConfig, Job
@@ -72,10 +86,10 @@ from station.exitcodes import (
 )
 from station.interrupts import held_stops
 from station.locks import HeldLock, LockBusy, normalise_resource, resource_lock, run_file_lock
+from station.metrology.budget import MODELS, Budget, Component, Distribution, Model
 from station.metrology.decision import DecisionRule
-from station.metrology.result import PointResult, PointSpec, evaluate, planned_tur
-from station.metrology.specs import AccuracySpec, Distribution, SpecError, lookup
-from station.procedure import Observation, Procedure, TestPoint
+from station.metrology.result import Measured, PointResult, evaluate, planned_tur
+from station.procedure import Observation, PointPlan, Procedure, Role, TestPoint
 from station.prompts import ABORT, CONTINUE, Cancellable, Prompt, PromptChannel
 from station.runfile.reader import RunFile
 from station.runfile.writer import InstrumentRecord, PlanRow, RunHeader, RunWriter, space_needed
@@ -93,7 +107,22 @@ _SAFE_RETRY_S = 1.0  # bench-clock seconds before each new attempt
 #: A reading further than this many (tolerance + one digit) from the
 #: median of its point's readings makes the point invalid.
 _SPREAD_LIMIT = 3.0
-OVERRANGE = 1.2  # a DMM range reads to 120 % of full scale
+_STABLE_POLL_S = 5.0  # how often a controller's stability is asked while waiting for it
+
+#: Values from which a point is announced to the operator as a hazard, once
+#: a run, before it is applied (by any source or controller, standard or DUT):
+#: IEC 61010-1 6.3.1 (30 V rms, 60 V DC as hazardous live; 30 V is taken for
+#: both), hot surfaces from 50 C (IEC 61010-1 10.1, touchable surfaces),
+#: currents from 2 A (leads and terminals heat), pressures from 1 MPa.
+HAZARDS: dict[Function, tuple[float, str, str]] = {
+    Function.DCV: (30.0, "Hazardous voltage", "Keep clear of the terminals and leads until the run ends."),
+    Function.ACV: (30.0, "Hazardous voltage", "Keep clear of the terminals and leads until the run ends."),
+    Function.DCI: (2.0, "High current", "Use leads rated for the current; they and the terminals get warm."),
+    Function.ACI: (2.0, "High current", "Use leads rated for the current; they and the terminals get warm."),
+    Function.TEMP: (50.0, "Hot surface", "The block and the probes will be hot: do not touch them, and let "
+                    "them cool before removing the probes."),
+    Function.PRES: (1e6, "High pressure", "Check every fitting is tight and rated; keep clear of the lines."),
+}
 
 
 @dataclass(frozen=True)
@@ -195,7 +224,10 @@ class Engine:
         self._io_log = IOLog(list(procedure.roles))
         self._instruments = _Instruments()
         self._points: list[TestPoint] = list(procedure.points())
-        self._spec: PointSpec | None = None
+        self._roles: dict[str, Role] = procedure.role_needs()
+        self._model: Model = MODELS[procedure.measurement]
+        self._plans: list[PointPlan] = []
+        self._type_b: list[tuple[Component, ...]] = []
         self._planned_tur: list[float] = []
         self._recorded_idn: dict[str, str] = {}  # on resume: *IDN? of each role when the run started
         self._stops: list[str] = []  # stop signals received (the first aborts)
@@ -297,7 +329,7 @@ class Engine:
             self.clock.sleep(min(left, _WAIT_SLICE_S))
 
     # -- the plan ------------------------------------------------------------------
-    def _open(self, role: str, cfg: InstrumentConfig, protocol: type) -> Instrument:
+    def _open(self, role: str, cfg: InstrumentConfig, need: Role) -> Instrument:
         lock = resource_lock(cfg.resource, self.command)
         if lock is not None:
             self._instruments.locks.append(lock)
@@ -310,10 +342,13 @@ class Engine:
                 f"(serial {ident.serial}), not a {' or '.join(driver.models)} as the bench file says "
                 f"(driver {cfg.driver}); connect the right instrument or correct the bench file"
             )
-        if not isinstance(driver, protocol):
+        missing = [cap.__name__ for cap in need.needs if not isinstance(driver, cap)]
+        if missing:
+            has = ", ".join(capabilities_of(driver)) or "nothing the procedure can use"
             raise PlanRefused(
-                f"{role}: driver {cfg.driver} cannot act as a {protocol.__name__}, which "
-                f"{self.procedure.name} needs; choose another instrument for this role"
+                f"role {role!r} of {self.procedure.name} needs {need.describe()}; {cfg.driver} at "
+                f"{cfg.resource} is not a {' or '.join(missing)} (it can be: {has}); give the role "
+                "an instrument that can, in the bench file"
             )
         self._instruments.drivers[role] = driver
         return driver
@@ -337,8 +372,8 @@ class Engine:
         driver: Instrument = cls(transport, self.clock, **kwargs)
         return driver
 
-    def _make_safe(self, role: str, drv: Source) -> str:
-        """Put one source in its safe state; returns why it failed, or "".
+    def _make_safe(self, role: str, drv: SafeState) -> str:
+        """Put one instrument in its safe state; returns why it failed, or "".
 
         A safe state that fails (a lost connection, a reply garbled on the
         line, an instrument silent for a moment) is tried again on a fresh
@@ -348,7 +383,7 @@ class Engine:
         assert writer is not None
         try:
             drv.safe_state()
-            writer.event("safe_state", f"{role}: safe state (standby, output zero)")
+            writer.event("safe_state", f"{role}: safe state")
             return ""
         except BaseException as e:  # noqa: BLE001 - any failure: try again on a new connection
             first: BaseException = e
@@ -368,14 +403,14 @@ class Engine:
                 ident = fresh.identify()
                 if recorded is not None and ident.raw != recorded.raw:
                     raise WrongInstrument(f"{cfg.resource} now answers {ident.raw!r}, not {recorded.raw!r}")
-                if not isinstance(fresh, Source):
+                if not isinstance(fresh, SafeState):
                     raise PlanRefused(f"{role}: driver {cfg.driver} has no safe state")
                 fresh.safe_state()
             except BaseException as e:  # noqa: BLE001 - try again, then report the last
                 last = e
                 continue
             self._instruments.drivers[role] = fresh
-            writer.event("safe_state", f"{role}: safe state (standby, output zero) on a new connection, "
+            writer.event("safe_state", f"{role}: safe state on a new connection, "
                          f"attempt {attempt}, after: {first}")
             return ""
         return f"{first}; {_SAFE_ATTEMPTS} more attempts on a new connection failed ({last})"
@@ -421,22 +456,6 @@ class Engine:
                     "are kept; recalibrate it or use another standard, then resume the run")
         self.today = today
 
-    def _specs(self, standard_role: str, cfg: InstrumentConfig) -> PointSpec:
-        ident = self._instruments.identities[standard_role]
-        ref = self.procedure.dut_spec
-        try:
-            dut = lookup(ref.manufacturer, ref.model, self._points[0].function, ref.interval)
-            std = lookup(ident.manufacturer, ident.model, self._points[0].function, cfg.specification)
-            dist = Distribution(cfg.distribution)
-        except SpecError as e:
-            raise PlanRefused(str(e)) from None
-        except ValueError:
-            raise ConfigError(
-                f"standard {standard_role!r}: distribution {cfg.distribution!r} is not one of "
-                f"{[d.value for d in Distribution]}"
-            ) from None
-        return PointSpec(dut, std, dist, self.rule)
-
     def check_plan(self) -> list[float]:
         """Open and identify every instrument, check every point; no output is switched on.
 
@@ -446,6 +465,9 @@ class Engine:
         proc = self.procedure
         if not self._points:
             raise PlanRefused(f"procedure {proc.name} declares no points")
+        if proc.dut_role not in self._roles:
+            raise PlanRefused(f"procedure {proc.name} names {proc.dut_role!r} as its DUT, but its roles are "
+                              f"{', '.join(self._roles)}; fix its dut_role")
         for role in proc.roles:
             if role not in self.bench.instruments:
                 raise PlanRefused(
@@ -460,40 +482,29 @@ class Engine:
                 raise PlanRefused(f"the bench gives {resource} to both {seen[key]!r} and {role!r}; one "
                                   "instrument cannot play two roles: give each role its own instrument")
             seen[key] = role
-        for role, protocol in proc.roles.items():
+        for role, need in self._roles.items():
             cfg = self.bench.instruments[role]
             if role != proc.dut_role:
                 self._check_standing(role, cfg)
-            self._open(role, cfg, protocol)
-        std_role = proc.standard_role
-        source = self._instruments.drivers[std_role]
-        meter = self._instruments.drivers[proc.dut_role]
-        if not isinstance(source, Source) or not isinstance(meter, Meter):
-            raise PlanRefused(f"procedure {proc.name}: its standard must be a Source and its DUT a Meter "
-                              "(this engine calibrates meters against sources); fix its roles")
-        self._spec = spec = self._specs(std_role, self.bench.instruments[std_role])
-        turs = []
+            self._open(role, cfg, need)
+        view = _PlanView(self)
+        turs: list[float] = []
+        self._plans, self._type_b = [], []
         for i, p in enumerate(self._points):
             where = f"point {i + 1} ({p.describe()})"
-            lo, hi = source.output_limits(p.function)
-            if not lo <= p.nominal <= hi:
-                raise PlanRefused(
-                    f"{where} is outside the standard's range {lo:g} to {hi:g} {p.unit}; "
-                    "remove the point or use another standard"
-                )
-            ranges = meter.ranges(p.function)
-            if not any(abs(r - p.range) <= 1e-9 * r for r in ranges):
-                raise PlanRefused(f"{where}: the DUT has no {p.range:g} {p.unit} range (it has "
-                                  f"{', '.join(f'{r:g}' for r in ranges)}); fix the procedure")
-            if abs(p.nominal) > p.range * OVERRANGE:
-                raise PlanRefused(f"{where} exceeds the DUT's {p.range:g} {p.unit} range; fix the procedure")
             if p.readings < 2:
                 raise PlanRefused(f"{where} takes {p.readings} reading(s); a type A evaluation needs at least 2")
             try:
-                t = planned_tur(p.range, p.nominal, meter.resolution_for(p.function, p.range, p.nplc), spec)
-            except SpecError as e:
+                plan = proc.plan(view, p)
+                type_b = tuple(self._model.type_b(plan.inputs))
+            except (DatasheetError, PlanRefused, InstrumentError, ConfigError) as e:
                 raise PlanRefused(f"{where}: {e}") from None
-            turs.append(t)
+            if not plan.tolerance > 0:
+                raise PlanRefused(f"{where}: its tolerance ({plan.spec}) is {plan.tolerance:g}; a point "
+                                  "needs a tolerance above zero: fix the procedure or the datasheet")
+            self._plans.append(plan)
+            self._type_b.append(type_b)
+            turs.append(planned_tur(plan.tolerance, type_b))
         self._check_certificate_text()
         self._planned_tur = turs
         return turs
@@ -521,43 +532,53 @@ class Engine:
             if found:
                 raise PlanRefused(found)
 
-    def preview(self) -> list[tuple[TestPoint, float]]:
+    def preview(self) -> list[tuple[TestPoint, float, PointPlan]]:
         """Check the plan, then close the instruments again: nothing is
         energised and no run file is written. Returns each point with its
-        planned TUR."""
+        planned TUR and how it is judged (its spec and tolerance)."""
         try:
             turs = self.check_plan()
         except CalstationError as e:
             raise e if isinstance(e, PlanRefused) else PlanRefused(str(e)) from None
         finally:
             self._instruments.close()
-        return list(zip(self._points, turs, strict=True))
+        return list(zip(self._points, turs, self._plans, strict=True))
+
+    def planned_budget(self, i: int) -> Budget:
+        """Point ``i``'s budget as planned (type B only), after `check_plan`."""
+        return self._model.budget(self._plans[i].inputs)
 
     # -- the run file ------------------------------------------------------------
     def _header(self) -> RunHeader:
         proc = self.procedure
         source, sha = procedure_source(proc)
         records = []
-        spec = self._spec
-        assert spec is not None
+        dut_specs = sorted({self._plans[i].spec for i in range(len(self._points))})
         for role in self._instruments.drivers:
             cfg = self.bench.instruments[role]
             ident = self._instruments.identities[role]
             is_dut = role == proc.dut_role
-            used: AccuracySpec = spec.dut if is_dut else spec.standard
+            if is_dut:
+                used = "; ".join(dut_specs)
+            else:
+                sheet = registry.datasheet(cfg.driver)
+                used = f"{sheet.manufacturer} {sheet.models[0]}, {cfg.specification} specification ({sheet.source})"
             records.append(InstrumentRecord(
-                role=role, driver=cfg.driver, resource=cfg.resource,
+                role=role, kind="dut" if is_dut else "standard", driver=cfg.driver, resource=cfg.resource,
                 manufacturer=ident.manufacturer, model=ident.model, serial=ident.serial,
                 firmware=ident.firmware, idn=ident.raw, asset_id=cfg.asset_id,
                 description=cfg.description, calibration_due="" if is_dut else cfg.calibration_due,
-                certificate="" if is_dut else cfg.certificate,
+                certificate="" if is_dut else cfg.certificate + (
+                    f"; probe: {cfg.probe_certificate}" if cfg.probe_certificate else ""),
                 traceability="" if is_dut else cfg.traceability,
-                specification=used.describe(),
-                distribution="" if is_dut else str(spec.standard_distribution),
+                specification=used,
+                distribution="" if is_dut else cfg.distribution,
+                capabilities=", ".join(capabilities_of(self._instruments.drivers[role])),
             ))
         plan = tuple(
             PlanRow(i, str(p.function), p.range, p.nominal, p.unit, p.readings, p.settle_s, p.phase,
-                    p.label, p.nplc, self._planned_tur[i])
+                    p.label, p.nplc, self._planned_tur[i], p.frequency, self._plans[i].tolerance,
+                    self._plans[i].spec)
             for i, p in enumerate(self._points)
         )
         return RunHeader(
@@ -597,9 +618,8 @@ class Engine:
                     f"(version {proc['version']}); resume it with the procedure that started it"
                 )
             self.rule = DecisionRule(rf.attrs["decision_rule"])
-            self._spec = None
-            planned = [(r.function, r.range, r.nominal, r.readings, r.nplc) for r in rf.plan]
-            mine = [(str(p.function), p.range, p.nominal, p.readings, p.nplc) for p in self._points]
+            planned = [(r.function, r.range, r.nominal, r.readings, r.nplc, r.frequency) for r in rf.plan]
+            mine = [(str(p.function), p.range, p.nominal, p.readings, p.nplc, p.frequency) for p in self._points]
             if planned != mine:
                 raise PlanRefused(f"{self.path}: its plan differs from the procedure's points; it cannot be resumed")
             self._recorded_idn = {inst.role: inst.idn for inst in rf.instruments}
@@ -712,7 +732,7 @@ class Engine:
     def _body(self, done: set[int], results: list[PointResult], turs: Sequence[float],
               completed: Sequence[int]) -> tuple[RunStatus, str]:
         writer = self._writer
-        assert writer is not None and self._spec is not None
+        assert writer is not None and self._plans
         try:
             if self.resuming:
                 status, why, torn = self._previous_ending
@@ -747,9 +767,10 @@ class Engine:
                 obs = self.procedure.measure(ctx, point)
                 for drv in checking:
                     drv.confirm_state()
-                result = self._evaluate(i, point, obs, t0)
+                result, budget = self._evaluate(i, point, obs, t0)
                 try:
-                    writer.point(result, obs.times, obs.values)
+                    writer.point(result, obs.times, obs.values, budget.components,
+                                 obs.reference_times, obs.reference_values)
                 except RunFileError:
                     raise
                 except (OSError, RuntimeError, ValueError) as err:
@@ -770,34 +791,37 @@ class Engine:
         except Exception as e:  # a bug in the procedure: record it, end safely
             return "failed", f"procedure {self.procedure.name} raised {type(e).__name__}: {e}"
 
-    def _evaluate(self, i: int, point: TestPoint, obs: Observation, t0: float) -> PointResult:
-        spec = self._spec
-        assert spec is not None
-        meter: Meter = self._instruments.drivers[self.procedure.dut_role]  # type: ignore[assignment]
-        values = obs.values.tolist()
-        resolution = meter.resolution()
-        result, _ = evaluate(
-            i, point.function, point.range, point.nominal, obs.reference, values,
-            resolution, spec, point.phase, t0, time.time(), point.label,
+    def _evaluate(self, i: int, point: TestPoint, obs: Observation, t0: float) -> tuple[PointResult, Budget]:
+        plan = self._plans[i]
+        dut = obs.values.tolist()
+        ref = obs.reference_values.tolist()
+        result, budget = evaluate(
+            i, str(point.function), point.unit, point.range, point.nominal, point.frequency,
+            Measured(obs.reference, dut, ref, plan.correction), plan.tolerance, self._model,
+            self._type_b[i], self.rule, point.phase, t0, time.time(), point.label,
         )
         # Readings of one settled input that scatter by several tolerances
         # are not a measurement to judge: one was changed on the way (serial
         # noise that turns a digit into another digit passes any format
         # check) or the input is not stable. Refused, not recorded.
-        ordered = sorted(values)
-        half = len(ordered) // 2
-        middle = ordered[half] if len(ordered) % 2 else (ordered[half - 1] + ordered[half]) / 2
-        worst = max(ordered[-1] - middle, middle - ordered[0])
-        limit = _SPREAD_LIMIT * (result.tolerance + resolution)
-        if worst > limit:
-            raise InstrumentError(
-                meter.name, "READ?",
-                f"point {i + 1} ({point.describe()}): a reading lies {worst:.3g} {point.unit} from the "
-                f"others' median, more than {limit:.3g} {point.unit} ({_SPREAD_LIMIT:g} x (tolerance + "
-                "one digit)): a reading was changed on the way or the input is not stable",
-                "check the leads, the cable and the interface settings; the point is not recorded",
-            )
-        return result
+        for whose, values in (("DUT", dut), ("reference", ref)):
+            if len(values) < 2:
+                continue
+            ordered = sorted(values)
+            half = len(ordered) // 2
+            middle = ordered[half] if len(ordered) % 2 else (ordered[half - 1] + ordered[half]) / 2
+            worst = max(ordered[-1] - middle, middle - ordered[0])
+            limit = _SPREAD_LIMIT * (plan.tolerance + plan.digit)
+            if worst > limit:
+                role = self.procedure.dut_role if whose == "DUT" else self.procedure.standard_role
+                raise InstrumentError(
+                    self._instruments.drivers[role].name, "read",
+                    f"point {i + 1} ({point.describe()}): a {whose} reading lies {worst:.3g} {point.unit} "
+                    f"from the others' median, more than {limit:.3g} {point.unit} ({_SPREAD_LIMIT:g} x "
+                    "(tolerance + one digit)): a reading was changed on the way or the input is not stable",
+                    "check the leads, the cable and the interface settings; the point is not recorded",
+                )
+        return result, budget
 
     def _end(self, status: RunStatus, reason: str) -> tuple[RunStatus, str]:
         """Safe state first, then the status and the seal (stop signals are
@@ -808,7 +832,7 @@ class Engine:
         if status != "completed":
             writer.event(status, reason)
         for role, drv in list(self._instruments.drivers.items()):
-            if isinstance(drv, Source):
+            if isinstance(drv, SafeState):
                 failed = self._make_safe(role, drv)
                 if failed:
                     writer.event("safe_state", f"{role}: SAFE STATE FAILED: {failed}")
@@ -835,6 +859,44 @@ class Engine:
         return status, reason
 
 
+class _PlanView:
+    """What a procedure's `plan` sees: the opened instruments, their
+    datasheets and what the bench file says of each role."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._e = engine
+
+    def instrument(self, role: str) -> Instrument:
+        try:
+            return self._e._instruments.drivers[role]
+        except KeyError:
+            raise PlanRefused(f"procedure {self._e.procedure.name} plans with role {role!r}, which it does "
+                              "not declare in its roles; add it there") from None
+
+    def datasheet(self, role: str) -> Datasheet:
+        self.instrument(role)
+        return registry.datasheet(self._e.bench.instruments[role].driver)
+
+    def interval(self, role: str) -> str:
+        return self._e.bench.instruments[role].specification
+
+    def distribution(self, role: str) -> Distribution:
+        cfg = self._e.bench.instruments[role]
+        try:
+            return Distribution(cfg.distribution)
+        except ValueError:
+            raise ConfigError(f"instrument {role!r}: distribution {cfg.distribution!r} is not one of "
+                              f"{[d.value for d in Distribution]}; fix the bench file") from None
+
+    def probe(self, role: str) -> tuple[float, float, float]:
+        cfg = self._e.bench.instruments[role]
+        if not cfg.probe_uncertainty > 0 or not cfg.probe_k > 0:
+            raise ConfigError(f"instrument {role!r} ({cfg.asset_id or cfg.driver}): its probe's calibration "
+                              "is missing: add probe_certificate, probe_correction, probe_uncertainty and "
+                              "probe_k from the probe's certificate to the bench file")
+        return cfg.probe_correction, cfg.probe_uncertainty, cfg.probe_k
+
+
 class _Context:
     """What `Procedure.setup/measure/teardown` get as ``ctx``."""
 
@@ -844,6 +906,12 @@ class _Context:
         drivers = engine._instruments.drivers
         self._sources = {r: d for r, d in drivers.items() if isinstance(d, Source)}
         self._meters = {r: d for r, d in drivers.items() if isinstance(d, Meter)}
+        self._indicators = {r: d for r, d in drivers.items() if isinstance(d, Indicator)}
+        self._controllers = {r: d for r, d in drivers.items() if isinstance(d, Controller)}
+        #: role -> (function, range, nplc) it was last configured to in this run
+        self._configured: dict[str, tuple[Function, float, float]] = {}
+        #: functions whose hazard the operator has been told of in this run
+        self._warned: set[Function] = set()
 
     def instrument(self, role: str) -> Instrument:
         try:
@@ -854,25 +922,58 @@ class _Context:
                 "in its roles; add it there"
             ) from None
 
-    def source(self, role: str) -> Source:
+    def _capable(self, role: str, table: Mapping[str, Any], what: str) -> Any:
         try:
-            return self._sources[role]
+            return table[role]
         except KeyError:
-            raise CalstationError(f"procedure {self._e.procedure.name}: {role!r} is not a source "
+            raise CalstationError(f"procedure {self._e.procedure.name}: {role!r} is not a {what} "
                                   f"({self.instrument(role).name}); fix the procedure") from None
+
+    def source(self, role: str) -> Source:
+        src: Source = self._capable(role, self._sources, "source")
+        return src
 
     def meter(self, role: str) -> Meter:
-        try:
-            return self._meters[role]
-        except KeyError:
-            raise CalstationError(f"procedure {self._e.procedure.name}: {role!r} is not a meter "
-                                  f"({self.instrument(role).name}); fix the procedure") from None
+        m: Meter = self._capable(role, self._meters, "meter")
+        return m
 
-    def apply(self, role: str, function: Function, value: float, dwell_s: float = 0.0) -> float:
+    def indicator(self, role: str) -> Indicator:
+        ind: Indicator = self._capable(role, self._indicators, "meter or indicator")
+        return ind
+
+    def controller(self, role: str) -> Controller:
+        c: Controller = self._capable(role, self._controllers, "controller")
+        return c
+
+    def configure(self, role: str, function: Function, range_: float, nplc: float) -> None:
+        meter = self.meter(role)
+        wanted = (function, range_, nplc)
+        if self._configured.get(role) == wanted:
+            return
+        self._e.checkpoint()
+        self._configured.pop(role, None)
+        meter.configure(function, range_, nplc)
+        self._configured[role] = wanted
+
+    def _announce(self, function: Function, value: float) -> None:
+        """The first hazardous value of a function in a run is announced,
+        with the highest the run's remaining points reach."""
+        hazard = HAZARDS.get(function)
+        if hazard is None or function in self._warned or abs(value) < hazard[0]:
+            return
+        limit, title, advice = hazard
+        top = max([abs(p.nominal) for p in self._e._points if p.function == function] + [abs(value)])
+        self.prompt(title, f"The next points reach up to {top:g} {function.unit} ({function.description}). "
+                    + advice, hazard=True)
+        self._warned.add(function)
+
+    def apply(self, role: str, function: Function, value: float, dwell_s: float = 0.0,
+              frequency: float = 0.0) -> float:
         e = self._e
         src = self.source(role)
+        self._announce(function, value)
         e.checkpoint()
-        src.set_output(function, value)
+        src.set_output(function, value, frequency)
         e.checkpoint()
         src.operate()
         src.wait_settled(timeout_s=_SETTLE_TIMEOUT_S)
@@ -880,19 +981,38 @@ class _Context:
             e.wait(dwell_s)
         return value
 
+    def hold(self, role: str, function: Function, value: float, timeout_s: float, dwell_s: float = 0.0) -> None:
+        e = self._e
+        ctl = self.controller(role)
+        self._announce(function, value)
+        e.checkpoint()
+        ctl.set_setpoint(function, value)
+        deadline = e.clock.now() + timeout_s
+        while not ctl.is_stable():
+            if e.clock.now() >= deadline:
+                raise InstrumentTimeout(
+                    f"{ctl.name}: not stable at {value:g} {function.unit} within {timeout_s:g} s (it reads "
+                    f"{ctl.actual():g} {function.unit}); check the insert, the probes and the setpoint")
+            e.wait(_STABLE_POLL_S)
+        if dwell_s > 0:
+            e.wait(dwell_s)
+            if not ctl.is_stable():
+                raise InstrumentError(ctl.name, "stability", f"no longer stable at {value:g} {function.unit} "
+                                      f"after the {dwell_s:g} s soak", "check the insert and the probes")
+
     def wait(self, seconds: float) -> None:
         self._e.wait(seconds)
 
-    def read(self, role: str, n: int, reference: float, block: bool = False) -> Observation:
+    def take(self, role: str, n: int, block: bool = False) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         e = self._e
-        meter = self.meter(role)
         now = time.time
         if block:
+            meter = self.meter(role)
             e.checkpoint()
             values = meter.read_many(n)
             times = [now()] * n  # one transfer: every reading arrives at once
         else:
-            read = meter.read
+            read = self.indicator(role).read
             values = [0.0] * n
             times = [0.0] * n
             for k in range(n):
@@ -900,7 +1020,11 @@ class _Context:
                     e.checkpoint()
                 values[k] = read()
                 times[k] = now()
-        return Observation(reference, np.array(values), np.array(times))
+        return np.array(values), np.array(times)
+
+    def read(self, role: str, n: int, reference: float, block: bool = False) -> Observation:
+        values, times = self.take(role, n, block)
+        return Observation(reference, values, times)
 
     def prompt(self, title: str, message: str, choices: Sequence[str] = (CONTINUE, ABORT),
                hazard: bool = False) -> str:

@@ -1,29 +1,23 @@
-"""The evaluated point: what one row of ``/points`` holds."""
+"""The evaluated point: what one row of ``/points`` holds, and how it is
+derived from the raw readings and the point's recorded budget."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import NamedTuple
 
-from drivers.roles import Function
+from station.metrology.budget import Budget, Component, Model
+from station.metrology.budget import rederive as rederive_budget
 from station.metrology.decision import Decision, DecisionRule, decide, tur
-from station.metrology.specs import AccuracySpec, Distribution
-from station.metrology.uncertainty import (
-    Budget,
-    Component,
-    combine,
-    dmm_point_budget,
-    mean_and_std,
-    repeatability,
-)
+from station.metrology.uncertainty import mean_and_std
 
 
 class PointResult(NamedTuple):
     """One evaluated point: one row of ``/points``, in the same field order.
 
-    Values in ``unit``; limits apply to the indication. Immutable (a named
+    Values in ``unit``; limits apply to the indication. The point's budget
+    is in ``/budget`` (`station.metrology.budget`). Immutable (a named
     tuple: made once per point on the hot path, and written as one row).
     """
 
@@ -31,9 +25,10 @@ class PointResult(NamedTuple):
     function: str
     range: float
     nominal: float
+    frequency: float  # Hz, AC points; 0 for DC
     unit: str
-    reference: float  # value applied by the standard
-    indication: float  # mean of the DUT's readings
+    reference: float  # the reference value: applied by a source, or the mean of a reference's readings + correction
+    indication: float  # the DUT's: mean of its readings, or its setting (a source)
     error: float  # indication - reference
     lower_limit: float  # tolerance limits of the indication
     upper_limit: float
@@ -42,11 +37,9 @@ class PointResult(NamedTuple):
     tur: float
     decision: Decision
     phase: str
-    n: int  # readings averaged
-    std_dev: float  # experimental standard deviation of the readings
-    u_standard: float  # standard uncertainties of the budget's components
-    u_resolution: float
-    u_repeatability: float
+    n: int  # readings averaged (the DUT's, or the reference's when the DUT is a source)
+    std_dev: float  # experimental standard deviation of those readings
+    correction: float  # added to the mean of the reference's readings (its certificate's correction)
     u_combined: float
     nu_eff: float
     guard_band: float
@@ -59,101 +52,100 @@ class PointResult(NamedTuple):
         return (self.upper_limit - self.lower_limit) / 2.0
 
 
-@dataclass(frozen=True)
-class PointSpec:
-    """What the evaluation of a point needs besides the readings."""
+class Measured(NamedTuple):
+    """What a point observed: the DUT's readings (none for a source DUT)
+    and the reference's (none when a source applies the reference value)."""
 
-    dut: AccuracySpec
-    standard: AccuracySpec
-    standard_distribution: Distribution
-    rule: DecisionRule
+    applied: float  # the value a source was set to (the standard's, or the DUT's)
+    dut: Sequence[float]
+    reference: Sequence[float]
+    correction: float = 0.0
+
+
+def indication_and_reference(m: Measured) -> tuple[float, float, int, float]:
+    """(indication, reference, n, s): means of the readings where there are
+    readings, the applied value where there are none."""
+    if m.dut:
+        indication, s = mean_and_std(m.dut)
+        n = len(m.dut)
+    else:
+        indication, s, n = m.applied, 0.0, 0
+    if m.reference:
+        mean, s_ref = mean_and_std(m.reference)
+        reference = mean + m.correction
+        if not m.dut:
+            s, n = s_ref, len(m.reference)
+    else:
+        reference = m.applied
+    return indication, reference, n, s
 
 
 def evaluate(
     index: int,
-    function: Function,
+    function: str,
+    unit: str,
     range_: float,
     nominal: float,
-    reference: float,
-    values: list[float],
-    resolution: float,
-    spec: PointSpec,
+    frequency: float,
+    measured: Measured,
+    tolerance: float,
+    model: Model,
+    type_b: Sequence[Component],
+    rule: DecisionRule,
     phase: str,
     t_start: float,
     t_end: float,
     label: str = "",
 ) -> tuple[PointResult, Budget]:
-    tol = spec.dut.half_width(reference, range_)
-    std_tol = spec.standard.half_width(reference)
-    mean, s, budget = dmm_point_budget(values, std_tol, spec.standard_distribution, resolution)
+    """The point from its readings: ``tolerance`` is the DUT's
+    specification limit (+/-) at the point, ``type_b`` the model's type B
+    components for it (from the plan)."""
+    indication, reference, n, s = indication_and_reference(measured)
+    from station.metrology.budget import combine
+
+    budget = combine(list(type_b) + model.repeatability(measured.dut, measured.reference))
     U = budget.expanded
-    lower, upper = reference - tol, reference + tol
-    w = spec.rule.guard_band(U)
-    c = budget.components
+    lower, upper = reference - tolerance, reference + tolerance
+    w = rule.guard_band(U)
     result = PointResult(
-        index=index,
-        function=str(function),
-        range=range_,
-        nominal=nominal,
-        unit=function.unit,
-        reference=reference,
-        indication=mean,
-        error=mean - reference,
-        lower_limit=lower,
-        upper_limit=upper,
-        expanded_uncertainty=U,
-        coverage_factor=budget.k,
-        tur=tur(lower, upper, U),
-        decision=decide(mean, lower, upper, w),
-        phase=phase,
-        n=len(values),
-        std_dev=s,
-        u_standard=c[0].u,
-        u_resolution=c[1].u,
-        u_repeatability=c[2].u,
-        u_combined=budget.u_c,
-        nu_eff=budget.nu_eff,
-        guard_band=w,
-        t_start=t_start,
-        t_end=t_end,
-        label=label,
+        index=index, function=function, range=range_, nominal=nominal, frequency=frequency, unit=unit,
+        reference=reference, indication=indication, error=indication - reference,
+        lower_limit=lower, upper_limit=upper, expanded_uncertainty=U, coverage_factor=budget.k,
+        tur=tur(lower, upper, U), decision=decide(indication, lower, upper, w), phase=phase, n=n,
+        std_dev=s, correction=measured.correction, u_combined=budget.u_c, nu_eff=budget.nu_eff,
+        guard_band=w, t_start=t_start, t_end=t_end, label=label,
     )
     return result, budget
 
 
-def planned_tur(range_: float, reference: float, resolution: float, spec: PointSpec) -> float:
-    """TUR before the run: the standard and the DUT's resolution (no
-    repeatability yet), with k = 2."""
-    tol = spec.dut.half_width(reference, range_)
-    u_std = spec.standard_distribution.standard_uncertainty(spec.standard.half_width(reference))
-    u_res = resolution / 2.0 / 3**0.5
-    U = 2.0 * (u_std**2 + u_res**2) ** 0.5
-    return tur(reference - tol, reference + tol, U)
-
-
-def rederive(recorded: PointResult, values: Sequence[float], rule: DecisionRule) -> PointResult:
-    """The point as its raw readings imply it: indication, error, type A
-    term, combined and expanded uncertainty, k, TUR, guard band and
-    decision recomputed from ``values`` (the point's /raw/readings) with the
-    recorded standard and resolution terms and tolerance limits, by the same
-    arithmetic as `evaluate`. Equal to ``recorded``, field for field, for an
-    unaltered record."""
-    n = len(values)
-    mean, s = mean_and_std(values)
-    budget = combine((
-        Component("standard", "", "", 0.0, recorded.u_standard, -1.0),
-        Component("resolution", "", "", 0.0, recorded.u_resolution),
-        repeatability(s, n),
-    ))
-    U = budget.expanded
+def rederive(recorded: PointResult, budget: Sequence[Component], dut: Sequence[float],
+             reference: Sequence[float], rule: DecisionRule) -> PointResult:
+    """The point as its raw readings imply it: indication, reference,
+    error, type A terms, combined and expanded uncertainty, k, TUR, guard
+    band and decision recomputed from the raw readings with the recorded
+    type B components, correction and tolerance limits, by the same
+    arithmetic as `evaluate`. Equal to ``recorded``, field for field, for
+    an unaltered record."""
+    applied = recorded.indication if not dut else recorded.reference
+    indication, ref, n, s = indication_and_reference(Measured(applied, dut, reference, recorded.correction))
+    b = rederive_budget(budget, dut, reference)
+    U = b.expanded
     w = rule.guard_band(U)
     lower, upper = recorded.lower_limit, recorded.upper_limit
     return recorded._replace(
-        indication=mean, error=mean - recorded.reference, n=n, std_dev=s,
-        u_repeatability=budget.components[2].u, u_combined=budget.u_c, nu_eff=budget.nu_eff,
-        coverage_factor=budget.k, expanded_uncertainty=U, tur=tur(lower, upper, U), guard_band=w,
-        decision=decide(mean, lower, upper, w),
+        indication=indication, reference=ref, error=indication - ref, n=n, std_dev=s,
+        u_combined=b.u_c, nu_eff=b.nu_eff, coverage_factor=b.k, expanded_uncertainty=U,
+        tur=tur(lower, upper, U), guard_band=w, decision=decide(indication, lower, upper, w),
     )
+
+
+def planned_tur(tolerance: float, type_b: Sequence[Component]) -> float:
+    """TUR before the run: the type B components (no repeatability yet),
+    with k = 2."""
+    from station.metrology.budget import combine
+
+    U = 2.0 * combine(type_b).u_c
+    return tur(-tolerance, tolerance, U)
 
 
 def differences(recorded: PointResult, derived: PointResult) -> list[str]:

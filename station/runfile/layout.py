@@ -20,7 +20,7 @@ import numpy as np
 from drivers.transport import IO_INLINE, IO_RECORD
 
 FORMAT = "calstation-run"
-FORMAT_VERSION = 2  # 2: /chain and the seal (format 1 had neither)
+FORMAT_VERSION = 3  # 3: /budget, raw channels, per-point spec; 2: /chain and the seal
 
 STATUSES = ("running", "completed", "aborted", "failed")
 
@@ -34,17 +34,20 @@ INSTRUMENTS = "instruments"
 JOB = "job"
 PROCEDURE = "procedure"
 CHAIN = "chain"
+BUDGET = "budget"
 
 #: The tables a commit appends to, in the order the chain hashes them; the
 #: names of their row counts in /chain.
-TABLES = (("raw", "raw/readings"), ("io", "io"), ("events", "events/index"),
+TABLES = (("raw", "raw/readings"), ("budget", "budget"), ("io", "io"), ("events", "events/index"),
           ("event_bytes", "events/data"), ("points", "points"))
 #: Root attributes that change when the run ends (covered by the seal, not
 #: by the header digest).
 MUTABLE_ATTRS = ("status", "end_reason", "finished", "seal")
 
 S16 = "S16"
+S32 = "S32"
 S64 = "S64"
+S128 = "S128"
 
 POINT_DTYPE = np.dtype(
     [
@@ -52,6 +55,7 @@ POINT_DTYPE = np.dtype(
         ("function", S16),
         ("range", "<f8"),
         ("nominal", "<f8"),
+        ("frequency", "<f8"),
         ("unit", S16),
         ("reference", "<f8"),
         ("indication", "<f8"),
@@ -65,9 +69,7 @@ POINT_DTYPE = np.dtype(
         ("phase", S16),
         ("n", "<i4"),
         ("std_dev", "<f8"),
-        ("u_standard", "<f8"),
-        ("u_resolution", "<f8"),
-        ("u_repeatability", "<f8"),
+        ("correction", "<f8"),
         ("u_combined", "<f8"),
         ("nu_eff", "<f8"),
         ("guard_band", "<f8"),
@@ -90,10 +92,36 @@ PLAN_DTYPE = np.dtype(
         ("label", S64),
         ("nplc", "<f8"),
         ("planned_tur", "<f8"),
+        ("frequency", "<f8"),
+        ("tolerance", "<f8"),
+        ("spec", S128),
     ]
 )
 
-RAW_DTYPE = np.dtype([("point", "<i4"), ("time", "<f8"), ("value", "<f8")])
+#: One row per reading: its point, arrival time, value, and whose it is
+#: (``channel`` 0: the DUT's readings, 1: the reference's).
+RAW_DTYPE = np.dtype([("point", "<i4"), ("time", "<f8"), ("value", "<f8"), ("channel", "u1")])
+
+#: One row per component of each point's uncertainty budget
+#: (station/metrology/budget.py): u = half_width / divisor, contribution
+#: = |sensitivity| u; ``readings`` says which raw channel a type A
+#: component comes from (-1: none).
+BUDGET_DTYPE = np.dtype(
+    [
+        ("point", "<i4"),
+        ("name", S32),
+        ("kind", "S1"),
+        ("distribution", S16),
+        ("half_width", "<f8"),
+        ("divisor", "<f8"),
+        ("sensitivity", "<f8"),
+        ("dof", "<f8"),
+        ("u", "<f8"),
+        ("contribution", "<f8"),
+        ("readings", "<i1"),
+        ("description", S128),
+    ]
+)
 
 #: One row per exchange (or part of one): when, which instrument (index
 #: into the ``instruments`` attribute of /io), direction (0 = sent to it,
@@ -129,6 +157,10 @@ CHAIN_DTYPE = np.dtype(
         ("digest", "u1", (32,)),
     ]
 )
+
+#: The row type of each table, by its name in TABLES.
+TABLE_DTYPES = (("raw", RAW_DTYPE), ("budget", BUDGET_DTYPE), ("io", IO_DTYPE), ("events", EVENT_DTYPE),
+                ("event_bytes", np.dtype("u1")), ("points", POINT_DTYPE))
 
 #: Chunks of about 4 KiB: the writer rewrites the last chunk whole at each
 #: commit (direct chunk write), so a small chunk is a cheap commit.

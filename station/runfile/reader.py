@@ -22,6 +22,7 @@ import numpy.typing as npt
 
 from drivers.transport import IOEntry, decode_io_records
 from station.errors import RunFileError
+from station.metrology.budget import Component
 from station.metrology.decision import DecisionRule
 from station.metrology.result import PointResult, differences, rederive
 from station.runfile import chain
@@ -139,7 +140,8 @@ class RunFile:
         return [
             PlanRow(int(r["index"]), _text(r["function"]), float(r["range"]), float(r["nominal"]),
                     _text(r["unit"]), int(r["readings"]), float(r["settle_s"]), _text(r["phase"]),
-                    _text(r["label"]), float(r["nplc"]), float(r["planned_tur"]))
+                    _text(r["label"]), float(r["nplc"]), float(r["planned_tur"]), float(r["frequency"]),
+                    float(r["tolerance"]), _text(r["spec"]))
             for r in self._f[L.PLAN][...]
         ]
 
@@ -149,16 +151,19 @@ class RunFile:
         commit in /chain (a crash during a commit leaves rows after it,
         which are not part of the record). Format 1 files: every row."""
         if self._counts is None:
-            rows = {name: int(self._f[path].shape[0]) for name, path in L.TABLES}
+            rows = {name: int(self._f[path].shape[0]) if path in self._f else 0 for name, path in L.TABLES}
             if self.version >= 2:
                 ch = self._f[L.CHAIN]
                 if ch.shape[0]:
                     last = ch[ch.shape[0] - 1]
-                    rows = {name: min(rows[name], int(last[name])) for name, _ in L.TABLES}
+                    rows = {name: min(rows[name], int(last[name])) if name in (last.dtype.names or ()) else 0
+                            for name, _ in L.TABLES}
             self._counts = rows
         return self._counts
 
     def _table(self, name: str, path: str) -> npt.NDArray[Any]:
+        if path not in self._f:  # an earlier format without this table
+            return np.zeros(0, dtype=dict(L.TABLE_DTYPES)[name])
         return self._f[path][: self.committed()[name]]  # type: ignore[no-any-return]
 
     def points_array(self) -> npt.NDArray[Any]:
@@ -187,15 +192,17 @@ class RunFile:
     def raw_array(self) -> npt.NDArray[Any]:
         return self._table("raw", L.RAW)
 
-    def raw(self, point: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-        """Timestamps and values of the raw readings of a completed point."""
+    def raw(self, point: int, channel: int = 0) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Timestamps and values of the raw readings of a completed point
+        (``channel`` 0: the DUT's, 1: the reference's)."""
         rows = self.raw_array()
-        sel = rows[rows["point"] == point]
+        sel = rows[(rows["point"] == point) & (rows["channel"] == channel)]
         return sel["time"].astype(np.float64), sel["value"].astype(np.float64)
 
-    def raw_by_point(self) -> dict[int, npt.NDArray[np.float64]]:
-        """The values of every point's raw readings, read once."""
+    def raw_by_point(self, channel: int = 0) -> dict[int, npt.NDArray[np.float64]]:
+        """The values of every point's raw readings on ``channel``, read once."""
         rows = self.raw_array()
+        rows = rows[rows["channel"] == channel]
         out: dict[int, npt.NDArray[np.float64]] = {}
         if not len(rows):
             return out
@@ -205,6 +212,19 @@ class RunFile:
             p = int(points[a])
             values = rows["value"][a:b].astype(np.float64)
             out[p] = np.concatenate([out[p], values]) if p in out else values
+        return out
+
+    def budget_array(self) -> npt.NDArray[Any]:
+        return self._table("budget", L.BUDGET)
+
+    def budgets(self) -> dict[int, list[Component]]:
+        """Every recorded point's uncertainty budget, by point index."""
+        out: dict[int, list[Component]] = {}
+        for r in self.budget_array():
+            out.setdefault(int(r["point"]), []).append(Component(
+                _text(r["name"]), "A" if bytes(r["kind"]) == b"A" else "B", _text(r["distribution"]), float(r["half_width"]),
+                float(r["divisor"]), float(r["sensitivity"]), float(r["dof"]), _text(r["description"]),
+                int(r["readings"])))
         return out
 
     def io(self) -> Iterator[IOEntry]:
@@ -239,9 +259,11 @@ class RunFile:
     def _verify(self) -> Verification:
         f = self._f
         zero = {name: 0 for name, _ in L.TABLES}
-        if self.version < 2:
-            return self._failed("format 1 has no integrity chain (written by calstation 0.1); it "
-                                "cannot be verified", 0, zero)
+        if self.version < L.FORMAT_VERSION:
+            why = ("format 1 has no integrity chain" if self.version < 2 else
+                   f"format {self.version} keeps no /budget table")
+            return self._failed(f"{why} (written by an earlier calstation); this version verifies "
+                                f"format {L.FORMAT_VERSION} only: verify it with the version that wrote it", 0, zero)
         rows = f[L.CHAIN][...]
         if not len(rows):
             return self._failed("/chain is empty: the header was never committed", 0, zero)
@@ -343,15 +365,24 @@ class RunFile:
             rule = DecisionRule(_text(self._f.attrs.get("decision_rule", "")))
         except ValueError:
             return f"unknown decision rule {_text(self._f.attrs.get('decision_rule', ''))!r}"
-        by_point = self.raw_by_point()
+        dut_raw = self.raw_by_point(0)
+        ref_raw = self.raw_by_point(1)
+        budgets = self.budgets()
+        bp = data["budget"][: counts["budget"]]["point"].astype(np.int64)
+        if len(bp) and (np.any(np.diff(bp) < 0) or bp[-1] >= len(points) or bp[0] < 0):
+            return "/budget holds components of points that are not recorded, or out of order"
         derived = []
+        empty = np.zeros(0)
         for p in points:
             recorded = self._result(p)
-            values = by_point.get(recorded.index)
-            if values is None or len(values) != recorded.n:
-                got = 0 if values is None else len(values)
-                return f"{_point_text(p)} has {got} raw reading(s), its result says {recorded.n}"
-            again = rederive(recorded, values.tolist(), rule)
+            dut = dut_raw.get(recorded.index, empty)
+            ref = ref_raw.get(recorded.index, empty)
+            budget = budgets.get(recorded.index, [])
+            taken = len(dut) if len(dut) else len(ref)
+            if taken != recorded.n or not budget:
+                return (f"{_point_text(p)} has {taken} raw reading(s) and {len(budget)} budget "
+                        f"component(s), its result says {recorded.n} reading(s)")
+            again = rederive(recorded, budget, dut.tolist(), ref.tolist(), rule)
             diff = differences(recorded, again)
             if diff:
                 return (f"{_point_text(p)}: {', '.join(diff)} do(es) not follow from its raw readings; "

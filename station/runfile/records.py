@@ -11,6 +11,7 @@ class InstrumentRecord:
     """An instrument as the run used it: identity, where it was, its standing."""
 
     role: str
+    kind: str  # "dut" or "standard" (every other role: standards and measuring equipment)
     driver: str
     resource: str
     manufacturer: str
@@ -25,6 +26,7 @@ class InstrumentRecord:
     traceability: str = ""
     specification: str = ""  # which specification the run used for it
     distribution: str = ""
+    capabilities: str = ""  # what its driver can do, comma-separated (drivers.roles)
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,9 @@ class PlanRow:
     label: str
     nplc: float
     planned_tur: float
+    frequency: float = 0.0
+    tolerance: float = 0.0  # the DUT's specification limit (+/-) at the point
+    spec: str = ""  # which specification judges the point
 
 
 @dataclass(frozen=True)

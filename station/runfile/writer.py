@@ -33,6 +33,7 @@ import numpy.typing as npt
 
 from drivers.transport import IOLog
 from station.errors import RunFileError
+from station.metrology.budget import Component
 from station.metrology.result import PointResult
 from station.runfile import chain
 from station.runfile import layout as L
@@ -144,6 +145,17 @@ def point_row(r: PointResult) -> bytes:
     return _POINT_ROW.pack(*values)
 
 
+def budget_rows(point: int, components: Sequence[Component]) -> bytes:
+    """The /budget rows of a point's components, as bytes in the file's layout."""
+    rows = np.array(
+        [(point, _fixed(c.name, 32), c.kind.encode("ascii"), _fixed(c.distribution, 16), c.half_width,
+          c.divisor, c.sensitivity, c.dof, c.u, c.contribution, c.readings, _fixed(c.description, 128))
+         for c in components],
+        dtype=L.BUDGET_DTYPE,
+    )
+    return rows.tobytes()
+
+
 def _build(f: h5py.File, header: RunHeader) -> None:
     f.attrs["format"] = L.FORMAT
     f.attrs["format_version"] = L.FORMAT_VERSION
@@ -173,7 +185,8 @@ def _build(f: h5py.File, header: RunHeader) -> None:
     plan = np.array(
         [
             (p.index, _fixed(p.function, 16), p.range, p.nominal, _fixed(p.unit, 16), p.readings,
-             p.settle_s, _fixed(p.phase, 16), _fixed(p.label, 64), p.nplc, p.planned_tur)
+             p.settle_s, _fixed(p.phase, 16), _fixed(p.label, 64), p.nplc, p.planned_tur,
+             p.frequency, p.tolerance, _fixed(p.spec, 128))
             for p in header.plan
         ],
         dtype=L.PLAN_DTYPE,
@@ -181,6 +194,7 @@ def _build(f: h5py.File, header: RunHeader) -> None:
     f.create_dataset(L.PLAN, data=plan)
     _table(f, L.POINTS, L.POINT_DTYPE)
     _table(f, L.RAW, L.RAW_DTYPE)
+    _table(f, L.BUDGET, L.BUDGET_DTYPE)
     io = _table(f, L.IO, L.IO_DTYPE)
     io.attrs["instruments"] = json.dumps([r.role for r in header.instruments])
     ev = f.create_group("events")
@@ -254,6 +268,7 @@ class RunWriter:
         try:
             self._points = _Appender(self._f[L.POINTS])
             self._raw = _Appender(self._f[L.RAW])
+            self._budget = _Appender(self._f[L.BUDGET])
             self._io = _Appender(self._f[L.IO])
             self._ev_index = _Appender(self._f[L.EVENTS_INDEX])
             self._ev_data = _Appender(self._f[L.EVENTS_DATA])
@@ -265,7 +280,7 @@ class RunWriter:
         except Exception as e:
             self._f.close()
             raise RunFileError(f"{path}: not a run file this writer can continue ({one_line(e)})") from None
-        ns = [self._raw.n, self._io.n, self._ev_index.n, self._ev_data.n, self._points.n]
+        ns = [self._raw.n, self._budget.n, self._io.n, self._ev_index.n, self._ev_data.n, self._points.n]
         if counts != ns:
             self._f.close()
             raise RunFileError(f"{path}: its tables hold rows after the last commit; resume it "
@@ -350,19 +365,28 @@ class RunWriter:
         self._ev_pending += len(data)
 
     def point(self, result: PointResult, times: Sequence[float] | npt.NDArray[np.float64],
-              values: Sequence[float] | npt.NDArray[np.float64]) -> None:
-        """Record an evaluated point with its raw readings, and commit."""
-        raw = np.empty(len(values), dtype=L.RAW_DTYPE)
+              values: Sequence[float] | npt.NDArray[np.float64],
+              components: Sequence[Component] = (),
+              reference_times: Sequence[float] | npt.NDArray[np.float64] = (),
+              reference_values: Sequence[float] | npt.NDArray[np.float64] = ()) -> None:
+        """Record an evaluated point with its raw readings (the DUT's, then
+        the reference's) and its budget, and commit."""
+        n, m = len(values), len(reference_values)
+        raw = np.empty(n + m, dtype=L.RAW_DTYPE)
         raw["point"] = result.index
-        raw["time"] = times
-        raw["value"] = values
-        self._commit(raw.tobytes(), point_row(result))
+        raw["time"][:n] = times
+        raw["value"][:n] = values
+        raw["channel"][:n] = 0
+        raw["time"][n:] = reference_times
+        raw["value"][n:] = reference_values
+        raw["channel"][n:] = 1
+        self._commit(raw.tobytes(), point_row(result), budget_rows(result.index, components))
 
     def commit(self) -> None:
         """Write what is buffered and flush it to the operating system."""
         self._commit(b"", b"")
 
-    def _commit(self, raw: bytes, point: bytes) -> None:
+    def _commit(self, raw: bytes, point: bytes, budget: bytes = b"") -> None:
         if self._broken:
             raise RunFileError(f"{self.path}: takes no more records ({self._broken})")
         if point and not self._ending and time.monotonic() - self._space_checked >= SYNC_INTERVAL_S:
@@ -374,11 +398,14 @@ class RunWriter:
             stray, io_b, evi_b, evd_b = self._write_logs()
             if raw:
                 self._raw.append_bytes(raw)
+            if budget:
+                self._budget.append_bytes(budget)
             if point:
                 self._points.append_bytes(point)
-            parts = (raw, io_b, evi_b, evd_b, point)
+            parts = (raw, budget, io_b, evi_b, evd_b, point)
             if any(parts):
-                counts = (self._raw.n, self._io.n, self._ev_index.n, self._ev_data.n, self._points.n)
+                counts = (self._raw.n, self._budget.n, self._io.n, self._ev_index.n, self._ev_data.n,
+                          self._points.n)
                 self._digest = chain.commit_digest(self._digest, counts, parts)
                 self._chain.append_bytes(chain.chain_row(time.time(), counts, chain.crcs(parts), self._digest))
             self._f.flush()
