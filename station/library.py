@@ -140,6 +140,8 @@ def load(spec: str, **options: Any) -> Procedure:
         where = f"procedure {spec}"
     validate(cls, where)
     try:
-        return cls(**options)
+        procedure = cls(**options)
     except TypeError as e:
         raise ProcedureError(f"{where}: bad options {options} ({e})") from None
+    procedure.points()  # a malformed points table is refused before anything is opened
+    return procedure

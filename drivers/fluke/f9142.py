@@ -166,8 +166,10 @@ class Fluke9142(MessageInstrument):
         Both steps are attempted even if the first fails; the first
         failure is then raised."""
         first: BaseException | None = None
-        steps = (lambda: self._program_setpoint(SAFE_SETPOINT_C), self.enable_control)
-        for step in steps:
+        def hold_safe_setpoint() -> None:
+            self._program_setpoint(SAFE_SETPOINT_C)
+
+        for step in (hold_safe_setpoint, self.enable_control):
             try:
                 step()
             except Exception as e:  # must try the next step, then re-raise the first

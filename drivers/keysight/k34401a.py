@@ -1,62 +1,80 @@
-"""Keysight (HP, Agilent) 34401A 6.5-digit multimeter, DC voltage.
+"""Keysight (HP, Agilent) 34401A 6.5-digit multimeter: DC voltage, DC
+current, AC voltage, 2-wire and 4-wire resistance.
 
 Commands from the 34401A User's Guide, chapter 4 "Remote Interface
-Reference" (SCPI). Only DC voltage is driven here.
+Reference" (SCPI). Ranges, integration times, digits and the resolution
+``CONF?`` reports come from the datasheet beside this module
+(``k34401a.toml``, `drivers.datasheet`); nothing of the maker's is typed
+here.
+
+=====  ==========================  =======================  =================
+Role   configure                   then                     ``CONF?`` names
+=====  ==========================  =======================  =================
+DCV    ``CONF:VOLT:DC <range>``    ``VOLT:DC:NPLC <nplc>``  ``VOLT``
+DCI    ``CONF:CURR:DC <range>``    ``CURR:DC:NPLC <nplc>``  ``CURR``
+ACV    ``CONF:VOLT:AC <range>``    ``DET:BAND 20``          ``VOLT:AC``
+R2W    ``CONF:RES <range>``        ``RES:NPLC <nplc>``      ``RES``
+R4W    ``CONF:FRES <range>``       ``FRES:NPLC <nplc>``     ``FRES``
+=====  ==========================  =======================  =================
+
+AC voltage has no integration time: `configure` accepts the ``nplc``
+argument and ignores it, and selects the medium AC filter (``DET:BAND
+20``: inputs of 20 Hz and above, User's Guide "AC Signal Filter"; at
+1 kHz it adds no low-frequency error, data sheet). Its resolution is the
+6.5 digits of every AC filter (data sheet, AC Operating Characteristics).
 
 Number format: ranges and NPLC are sent as IEEE 488.2 NRf, exactly
 (`drivers.transport.nrf`): ``CONF:VOLT:DC 10``, ``VOLT:DC:NPLC 0.2``.
 Initialisation does not send ``*RST``: `configure` sets every setting a
-reading depends on (function, fixed range, integration time; ``CONF``
-also resets trigger and sample count), so a reset adds nothing.
+reading depends on (function, fixed range, integration time or AC filter;
+``CONF`` also resets trigger and sample count), so a reset adds nothing.
 
 Strict replies (`drivers.base`). The User's Guide (chapter 4, "Output
 Data Formats") gives one format for readings: ``SD.DDDDDDDDESDD`` (S a
 sign, D a digit, E the exponent), followed by ``<nl>`` (``<cr><nl>`` on
 RS-232), and ``SD.DDDDDDDDESDD,...,...`` for several readings: 15
-characters each, e.g. ``+1.00000230E+01``, the overload ``+9.90000000E+37``.
+characters each, e.g. ``+1.00000230E+01``, the overload ``+9.90000000E+37``
+(an open input on a resistance range reads as overload).
 A reading in any other shape (``+1.0000023`` cut short, a character more
 or less, garbage) raises `GarbledReply`; it is never taken as a number.
 Likewise ``SYST:ERR?`` (``+0,"No error"``, ``-113,"Undefined header"``),
-``CONF?`` (``"VOLT +1.000000E+01,+1.000000E-05"``) and ``*ESR?``.
+``CONF?`` (``"VOLT +1.000000E+01,+1.000000E-05"``,
+``"CURR +1.000000E-01,+1.000000E-07"``), ``DET:BAND?``
+(``+2.00000000E+01``) and ``*ESR?``.
 
 `confirm_state` (role `drivers.roles.SelfChecking`) checks after each
 point that the meter is still as the driver configured it, in one compound
-query: ``*ESR?;CONF?;:SYST:ERR?`` (chapter 4, the introduction to SCPI:
-commands separated by ``;``, a leading ``:`` starting again from the root;
-in SCPI a common command such as ``*ESR?`` leaves the path as it is),
+query per function: ``*ESR?;CONF?;:SYST:ERR?``, and for AC voltage
+``*ESR?;CONF?;:DET:BAND?;:SYST:ERR?`` (chapter 4, the introduction to
+SCPI: commands separated by ``;``, a leading ``:`` starting again from the
+root; in SCPI a common command such as ``*ESR?`` leaves the path as it is),
 answered in one reply with the responses separated by ``;`` (IEEE 488.2
-8.4), e.g.
-``+0;"VOLT +1.000000E+01,+1.000000E-05";+0,"No error"``. Each part is held
-to the format of its single query; a reply with another number of parts
-raises `GarbledReply`. ``SYST:ERR?`` goes last: its message is the only
-part that may hold a ``;``. The joined response is IEEE 488.2 behaviour;
-not checked against an example in the User's Guide or on a real 34401A
-(UNVERIFIED).
+8.4), e.g. ``+0;"VOLT +1.000000E+01,+1.000000E-05";+0,"No error"``. Each
+part is held to the format of its single query; a reply with another
+number of parts raises `GarbledReply`. ``SYST:ERR?`` goes last: its
+message is the only part that may hold a ``;``. The joined response is
+IEEE 488.2 behaviour; not checked against an example in the User's Guide
+or on a real 34401A (UNVERIFIED), nor is the resolution a real 34401A
+reports in ``CONF?`` for AC voltage (UNVERIFIED: not compared).
 """
 
 from __future__ import annotations
 
+import math
 import re
+from dataclasses import dataclass
 from typing import ClassVar
 
+from drivers import datasheet
 from drivers.base import ESR_PON, MessageInstrument, shown
 from drivers.clock import Clock
 from drivers.errors import GarbledReply, InstrumentError
 from drivers.roles import Function
 from drivers.transport import Transport, nrf
 
-#: DC voltage ranges, V (datasheet 5968-0162EN).
-DCV_RANGES: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0, 1000.0)
-#: Integration times the 34401A offers, in power-line cycles.
-NPLC_VALUES: tuple[float, ...] = (0.02, 0.2, 1.0, 10.0, 100.0)
 #: What the 34401A returns for an overload (SCPI's 9.9E37 "not a number").
 OVERLOAD = 9.9e37
 MAX_SAMPLES = 512  # readings the 34401A's memory holds (User's Guide, SAMPle:COUNt)
-#: Resolution per integration time, as a fraction of the range: what
-#: ``CONF?`` reports (User's Guide, chapter 3 "Integration Time": 0.02 PLC
-#: 0.0001 x full scale, 0.2 PLC 0.00001, 1 PLC 0.000003, 10 PLC 0.000001,
-#: 100 PLC 0.0000003). Not the display digit of `resolution_for`.
-CONF_RESOLUTION: dict[float, float] = {0.02: 1e-4, 0.2: 1e-5, 1.0: 3e-6, 10.0: 1e-6, 100.0: 3e-7}
 
 #: One reading: ``SD.DDDDDDDDESDD`` (User's Guide, "Output Data Formats").
 READING_FORMAT = re.compile(r"[+-]\d\.\d{8}E[+-]\d{2}", re.ASCII)
@@ -65,13 +83,52 @@ SYST_ERR_FORMAT = re.compile(r'([+-]?\d{1,3}),"((?:[\x20\x21\x23-\x7e]|"")*)"', 
 #: ``CONF?``: ``"<function> <range>,<resolution>"``, numbers as ``+1.000000E+01``.
 _CONF_NUMBER = r"[+-]\d\.\d{6}E[+-]\d{2}"
 CONF_FORMAT = re.compile(rf'"([A-Z:]+) ({_CONF_NUMBER}),({_CONF_NUMBER})"', re.ASCII)
+#: ``DET:BAND?``: a number in the reading format (``+2.00000000E+01``).
+BAND_FORMAT = READING_FORMAT
 #: `confirm_state` compares the range and resolution ``CONF?`` reports
 #: (7 significant figures) with the configured ones within this fraction.
 CONF_TOLERANCE = 1e-6
 
 
+@dataclass(frozen=True)
+class _Mode:
+    """How the 34401A is told to measure one function."""
+
+    configure: str  # CONFigure node: CONF:VOLT:DC
+    sense: str  # the function's SENSe node, for :NPLC (None for AC)
+    conf_name: str  # the function as CONF? names it
+
+
+#: The SCPI of each function this driver drives (User's Guide, chapter 4).
+MODES: dict[Function, _Mode] = {
+    Function.DCV: _Mode("CONF:VOLT:DC", "VOLT:DC", "VOLT"),
+    Function.DCI: _Mode("CONF:CURR:DC", "CURR:DC", "CURR"),
+    Function.ACV: _Mode("CONF:VOLT:AC", "", "VOLT:AC"),
+    Function.R2W: _Mode("CONF:RES", "RES", "RES"),
+    Function.R4W: _Mode("CONF:FRES", "FRES", "FRES"),
+}
+
+
+def sheet() -> datasheet.Datasheet:
+    """The 34401A datasheet (``k34401a.toml`` beside this module; read once)."""
+    return datasheet.load(datasheet.beside(__file__, "k34401a.toml"))
+
+
+def ac_filter() -> float:
+    """The AC filter `configure` selects for AC voltage, Hz: the medium
+    one (datasheet ``functions.ACV.performance.filter_medium``)."""
+    return sheet().function(Function.ACV).figure("filter_medium", 0.0)
+
+
+def conf_resolution(function: Function, range_: float, nplc: float) -> float:
+    """The resolution ``CONF?`` reports for ``function`` on ``range_`` at
+    ``nplc`` (the User's Guide's integration-time table, in the datasheet's
+    ``performance.conf_resolution``)."""
+    return range_ * sheet().function(function).figure("conf_resolution", nplc)
+
+
 class Keysight34401A(MessageInstrument):
-    """34401A digital multimeter (role: `Meter`, DCV).
+    """34401A digital multimeter (role: `Meter`; DCV, DCI, ACV, R2W, R4W).
 
     ``Keysight34401A(transport, clock, serial=None)``: ``serial`` says the
     transport is an RS-232 line, where the meter needs ``SYST:REM`` (None:
@@ -80,15 +137,16 @@ class Keysight34401A(MessageInstrument):
 
     manufacturers: ClassVar[tuple[str, ...]] = ("HEWLETT-PACKARD", "AGILENT", "KEYSIGHT")
     models: ClassVar[tuple[str, ...]] = ("34401A",)
+    functions: ClassVar[tuple[Function, ...]] = tuple(MODES)
     error_queue_size: ClassVar[int] = 20  # SYST:ERR?; the queue holds 20
     error_help: ClassVar[str] = "see the 34401A User's Guide, chapter 5 (error messages)"
 
     def __init__(self, transport: Transport, clock: Clock, serial: bool | None = None) -> None:
         super().__init__(transport, clock, serial)
-        self._range: float | None = None
-        self._nplc: float | None = None
-        #: (range, nplc) last asked for by `configure`, for `confirm_state`.
-        self._wanted: tuple[float, float] | None = None
+        #: (function, range, nplc) configured and taken (None: not, or failed).
+        self._config: tuple[Function, float, float] | None = None
+        #: (function, range, nplc) last asked for by `configure`, for `confirm_state`.
+        self._wanted: tuple[Function, float, float] | None = None
         self._sample_count = 1  # after *RST and CONF (User's Guide, "SAMPle:COUNt")
 
     def initialize(self) -> None:
@@ -105,61 +163,72 @@ class Keysight34401A(MessageInstrument):
     # -- Meter
 
     def ranges(self, function: Function) -> tuple[float, ...]:
-        """DC voltage ranges: 100 mV, 1 V, 10 V, 100 V, 1000 V (in V)."""
-        self._check_function(function, "CONF:VOLT:DC")
-        return DCV_RANGES
+        """The full scales of ``function``'s ranges, from the datasheet:
+        DCV 100 mV..1000 V, DCI 10 mA..3 A, ACV 100 mV..750 V, R2W and R4W
+        100 Ohm..100 MOhm (in V, A, Ohm)."""
+        self._mode(function)
+        return sheet().function(function).ranges
 
     def configure(self, function: Function, range_: float, nplc: float) -> None:
-        """``CONF:VOLT:DC <range>`` then ``VOLT:DC:NPLC <nplc>``, each
-        checked with ``SYST:ERR?``.
+        """``CONF:<function> <range>`` then ``<function>:NPLC <nplc>`` (DC
+        functions and resistance) or ``DET:BAND 20`` (AC voltage), each
+        checked with ``SYST:ERR?``. See the module's table for the commands.
 
-        ``range_``: full scale in V, one of `ranges` (fixed range, no
-        autoranging). ``nplc``: integration time in power-line cycles, one
-        of 0.02, 0.2, 1, 10, 100."""
-        command = f"CONF:VOLT:DC {nrf(range_)}"
-        self._check_function(function, command)
-        if range_ not in DCV_RANGES:
+        ``range_``: full scale in the function's unit, one of `ranges`
+        (fixed range, no autoranging). ``nplc``: integration time in
+        power-line cycles, one of the datasheet's (0.02, 0.2, 1, 10, 100);
+        for AC voltage, which has no integration time, it is accepted and
+        ignored, and the medium AC filter (for inputs of 20 Hz and above,
+        such as 1 kHz) is selected instead."""
+        mode = self._mode(function)
+        fs = sheet().function(function)
+        command = f"{mode.configure} {nrf(range_)}"
+        if not fs.has_range(range_):
             raise InstrumentError(
-                self.name, command, f"{range_:g} V is not a DC voltage range",
-                "use one of " + ", ".join(f"{r:g}" for r in DCV_RANGES) + " V",
+                self.name, command, f"{range_:g} {function.unit} is not a {function.description} range",
+                "use one of " + ", ".join(f"{r:g}" for r in fs.ranges) + f" {function.unit}",
             )
-        nplc_command = f"VOLT:DC:NPLC {nrf(nplc)}"
-        if nplc not in NPLC_VALUES:
-            raise InstrumentError(
-                self.name, nplc_command, f"{nplc:g} is not an integration time of the 34401A",
-                "use one of " + ", ".join(f"{n:g}" for n in NPLC_VALUES) + " PLC",
-            )
-        self._range = self._nplc = None
-        self._wanted = (float(range_), float(nplc))  # what confirm_state checks, taken or not
+        if function.is_ac:
+            second = f"DET:BAND {nrf(ac_filter())}"
+        else:
+            second = f"{mode.sense}:NPLC {nrf(nplc)}"
+            if not any(math.isclose(n, nplc, rel_tol=1e-9) for n in fs.nplc):
+                raise InstrumentError(
+                    self.name, second, f"{nplc:g} is not an integration time of the 34401A",
+                    "use one of " + ", ".join(f"{n:g}" for n in fs.nplc) + " PLC",
+                )
+        self._config = None
+        self._wanted = (function, float(range_), float(nplc))  # what confirm_state checks, taken or not
         self._configure(command)  # CONFigure also sets the sample count to 1
         self._sample_count = 1
-        self._configure(nplc_command)
-        self._range, self._nplc = range_, nplc
+        self._configure(second)
+        self._config = self._wanted
 
     def resolution(self) -> float:
-        """One least significant digit in the present configuration, in V.
-        Needs `configure` first."""
-        if self._range is None or self._nplc is None:
+        """One least significant digit in the present configuration, in the
+        unit of the configured function. Needs `configure` first."""
+        if self._config is None:
             raise InstrumentError(
-                self.name, "VOLT:DC:NPLC?", "resolution unknown: the meter is not configured",
+                self.name, "CONF?", "resolution unknown: the meter is not configured",
                 "call configure() first",
             )
-        return self.resolution_for(Function.DCV, self._range, self._nplc)
+        return self.resolution_for(*self._config)
 
     def resolution_for(self, function: Function, range_: float, nplc: float) -> float:
-        """One least significant digit, in V, per the 34401A datasheet:
-        6.5 digits at NPLC >= 10 (range x 1e-6: 100 nV on 100 mV, 10 uV on
-        10 V), 5.5 digits at NPLC 1 (range x 1e-5), 4.5 digits below
-        (range x 1e-4). Sends nothing."""
-        self._check_function(function, "VOLT:DC:NPLC?")
-        if nplc >= 10:
-            return range_ * 1e-6
-        if nplc >= 1:
-            return range_ * 1e-5
-        return range_ * 1e-4
+        """One least significant digit, in the function's unit, per the
+        datasheet: range x 10^-int(digits), digits by integration time
+        (6.5 at NPLC >= 10: 100 nV on 100 mV, 10 uV on 10 V; 5.5 at 0.2 and
+        1 PLC; 4.5 at 0.02 PLC). AC voltage: 6.5 digits whatever ``nplc``.
+        Sends nothing."""
+        self._mode(function)
+        fs = sheet().function(function)
+        if function.is_ac:
+            return range_ * 10.0 ** -int(fs.figure("digits", 0.0))
+        return fs.digit(range_, nplc)
 
     def read(self) -> float:
-        """``READ?``: one reading in the present configuration, in V.
+        """``READ?``: one reading in the present configuration, in the
+        configured function's unit (V, A, Ohm).
 
         Raises `GarbledReply` unless the reply is one reading in the
         format ``SD.DDDDDDDDESDD``, and `InstrumentError` on an overload
@@ -193,47 +262,76 @@ class Keysight34401A(MessageInstrument):
     def confirm_state(self) -> None:
         """Raise `InstrumentError` unless the meter is still as this driver
         configured it: no power cycle since (``*ESR?`` PON clear), ``CONF?``
-        reporting DC volts on the configured range with the resolution the
-        configured integration time gives (`CONF_RESOLUTION`), and an empty
-        error queue (``SYST:ERR?``).
+        reporting the configured function on the configured range with the
+        resolution the configured integration time gives (the datasheet's
+        ``conf_resolution``; for AC voltage the resolution is not compared
+        and ``DET:BAND?`` must report the AC filter `configure` chose), and
+        an empty error queue (``SYST:ERR?``).
 
-        Costs 1 exchange: the compound query ``*ESR?;CONF?;:SYST:ERR?`` and
-        its one reply, plus one ``SYST:ERR?`` exchange per further queued
-        error when it reported one. Before `configure` was ever called only
-        the error queue is read (``SYST:ERR?``): 1 exchange. The whole reply
-        is checked before any of it is used: `GarbledReply` (naming the
-        compound command) unless it holds exactly three parts, each in its
-        query's format. The checks then come in the order above; the first
-        that fails is raised (an error ``SYST:ERR?`` took from the queue is
-        then not reported)."""
+        Costs 1 exchange: the compound query ``*ESR?;CONF?;:SYST:ERR?``
+        (AC voltage: ``*ESR?;CONF?;:DET:BAND?;:SYST:ERR?``) and its one
+        reply, plus one ``SYST:ERR?`` exchange per further queued error
+        when it reported one. Before `configure` was ever called only the
+        error queue is read (``SYST:ERR?``): 1 exchange. The whole reply is
+        checked before any of it is used: `GarbledReply` (naming the
+        compound command) unless it holds exactly one part per query, each
+        in its query's format. The checks then come in the order above; the
+        first that fails is raised (an error ``SYST:ERR?`` took from the
+        queue is then not reported)."""
         cause = "an error was queued since the last command"
         if self._wanted is None:
             self.check_errors("SYST:ERR?", cause)
             return
+        function, range_, nplc = self._wanted
         hint = "the point's readings are invalid; check the meter, then configure it again"
-        command, (esr_part, conf_part, error_part) = self._query_parts(("*ESR?", "CONF?", ":SYST:ERR?"))
-        status = self._parse_esr(esr_part, command)
-        match = CONF_FORMAT.fullmatch(conf_part)
+        ac = function.is_ac
+        queries = ("*ESR?", "CONF?", ":DET:BAND?", ":SYST:ERR?") if ac else ("*ESR?", "CONF?", ":SYST:ERR?")
+        command, parts = self._query_parts(queries)
+        status = self._parse_esr(parts[0], command)
+        match = CONF_FORMAT.fullmatch(parts[1])
         if match is None:
-            raise self._garbled(command, conf_part, '"<function> <range>,<resolution>"', "CONF?")
-        error = self._parse_error(error_part, command)
+            raise self._garbled(command, parts[1], '"<function> <range>,<resolution>"', "CONF?")
+        band = None
+        if ac:
+            if not BAND_FORMAT.fullmatch(parts[2]):
+                raise self._garbled(command, parts[2], "a number SD.DDDDDDDDESDD", "DET:BAND?")
+            band = float(parts[2])
+        error = self._parse_error(parts[-1], command)
         if status & ESR_PON:
             raise InstrumentError(
                 self.name, "*ESR?", "the meter was switched off and on (PON) since it was configured",
                 "its configuration is lost: " + hint,
             )
-        range_, nplc = self._wanted
-        function, got_range, got_resolution = match.group(1), float(match.group(2)), float(match.group(3))
-        resolution = range_ * CONF_RESOLUTION[nplc]
-        if (function != "VOLT" or abs(got_range - range_) > range_ * CONF_TOLERANCE
-                or abs(got_resolution - resolution) > resolution * CONF_TOLERANCE):
+        name, got_range, got_resolution = match.group(1), float(match.group(2)), float(match.group(3))
+        mode = self._mode(function)
+        unit = function.unit
+        if ac:
+            want = f"{function.description} on the {range_:g} {unit} range"
+            expected = f'"{mode.conf_name} {range_:+.6E},..."'
+            resolution_ok = True
+        else:
+            resolution = conf_resolution(function, range_, nplc)
+            want = f"{function.description} on the {range_:g} {unit} range at {nplc:g} PLC"
+            expected = f'"{mode.conf_name} {range_:+.6E},{resolution:+.6E}"'
+            resolution_ok = abs(got_resolution - resolution) <= resolution * CONF_TOLERANCE
+        if name != mode.conf_name or abs(got_range - range_) > range_ * CONF_TOLERANCE or not resolution_ok:
             raise InstrumentError(
-                self.name, "CONF?",
-                f"the meter is set to {conf_part}, not to DC volts on the {range_:g} V range at {nplc:g} PLC "
-                f'("VOLT {range_:+.6E},{resolution:+.6E}")', hint,
+                self.name, "CONF?", f"the meter is set to {parts[1]}, not to {want} ({expected})", hint,
             )
+        if band is not None:
+            wanted_band = ac_filter()
+            if not math.isclose(band, wanted_band, rel_tol=CONF_TOLERANCE):
+                raise InstrumentError(
+                    self.name, "DET:BAND?", f"the AC filter is {band:g} Hz, not {wanted_band:g} Hz as configured",
+                    hint,
+                )
         if error[0] != 0:
             self._drain_errors(error, "SYST:ERR?", cause)
+
+    def _mode(self, function: Function) -> _Mode:
+        """``function``'s SCPI; `InstrumentError` for a function this driver does not drive."""
+        self._check_function(function, MODES[function].configure if function in MODES else "CONF")
+        return MODES[function]
 
     def _set_sample_count(self, count: int) -> None:
         self._configure(f"SAMP:COUN {count}")
@@ -250,7 +348,7 @@ class Keysight34401A(MessageInstrument):
         if abs(value) >= OVERLOAD:
             raise InstrumentError(
                 self.name, "READ?", f"overload ({reply}): the input exceeds the range",
-                "check the range and the leads",
+                "check the range, the function and the leads",
             )
         return value
 

@@ -6,7 +6,7 @@ every object except the four that change when the run ends (``status``,
 bytes of the datasets written at creation (``/plan``, ``/procedure/source``).
 Each later row is one commit of the writer: the digest is
 
-    SHA-256(previous digest, the five table row counts after the commit,
+    SHA-256(previous digest, the table row counts after the commit,
             for each table in `layout.TABLES` order: the length and bytes
             of the rows the commit appended)
 

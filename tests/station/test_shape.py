@@ -1,0 +1,209 @@
+"""Bad input to the reshaped station, through the command line: a datasheet
+that does not parse or lacks a function a point needs, roles no instrument
+can fill, a DUT named by a role that does not exist, two roles on one
+instrument. Each refused before anything is energised, in one line naming
+the file or point and the fix."""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from drivers import datasheet as ds
+from station.cli import main
+from station.engine import EXIT_PLAN_REFUSED
+
+
+def _one_line(err: str) -> str:
+    lines = [ln for ln in err.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def _procedure(tmp_path: Path, body: str) -> Path:
+    p = tmp_path / "proc.py"
+    p.write_text(textwrap.dedent(body), encoding="utf-8")
+    return p
+
+
+def _check(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = main(["run", str(path), "--simulated", "--yes", "--check"])
+    return code, _one_line(capsys.readouterr().err)
+
+
+def test_a_point_whose_function_the_dut_datasheet_lacks_is_refused_naming_the_file(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _procedure(tmp_path, """
+        from station.procedure import Function
+        from station.templates import MeterAgainstSource
+
+        class Aci(MeterAgainstSource):
+            name = "aci-test"
+            version = "1"
+            title = "t"
+            method = "m"
+            table = [(Function.DCV, 10.0, 10.0), (Function.ACI, 1.0, 0.5, 1000.0)]
+    """)
+    code, line = _check(path, capsys)
+    assert code == EXIT_PLAN_REFUSED
+    assert "point 2" in line and "ACI" in line and "k34401a.toml" in line
+
+
+def test_roles_no_instrument_can_fill_are_refused_naming_the_capability(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _procedure(tmp_path, """
+        from station.procedure import Controller, Function, Meter
+        from station.templates import MeterAgainstSource
+
+        class NeedsAController(MeterAgainstSource):
+            name = "needs-controller"
+            version = "1"
+            title = "t"
+            method = "m"
+            roles = {"standard": Controller, "dut": Meter}
+            table = [(Function.DCV, 10.0, 10.0)]
+    """)
+    code, line = _check(path, capsys)
+    assert code == EXIT_PLAN_REFUSED
+    assert "'standard'" in line and "Controller" in line and "fluke-5522a" in line and "bench file" in line
+
+
+def test_a_dut_named_by_a_role_that_does_not_exist_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _procedure(tmp_path, """
+        from station.procedure import Function
+        from station.templates import MeterAgainstSource
+
+        class Uut(MeterAgainstSource):
+            name = "uut"
+            version = "1"
+            title = "t"
+            method = "m"
+            dut_role = "uut"
+            table = [(Function.DCV, 10.0, 10.0)]
+    """)
+    code = main(["run", str(path), "--simulated", "--yes", "--check"])
+    line = _one_line(capsys.readouterr().err)
+    assert code != 0
+    assert "dut_role" in line and "'uut'" in line and str(path) in line
+
+
+def test_a_procedure_whose_dut_role_is_uut_runs_to_its_certificate(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The DUT is whichever role the procedure says, whatever its name."""
+    path = _procedure(tmp_path, """
+        from station.procedure import Function, Meter, Role, Source
+        from station.templates import MeterAgainstSource
+
+        class Uut(MeterAgainstSource):
+            name = "uut"
+            version = "1"
+            title = "A meter called uut"
+            method = "m"
+            roles = {"calibrator": Role((Source,)), "uut": Role((Meter,))}
+            dut_role = "uut"
+            standard_role = "calibrator"
+            table = [(Function.DCV, 10.0, 10.0), (Function.DCV, 10.0, -10.0)]
+    """)
+    out = tmp_path / "uut.h5"
+    assert main(["run", str(path), "--simulated", "--yes", "--readings", "3", "--out", str(out)]) == 0, \
+        capsys.readouterr().err
+    assert main(["certificate", str(out)]) == 0, capsys.readouterr().err
+
+
+def test_a_procedure_with_falling_setpoints_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _procedure(tmp_path, """
+        from station.templates import ComparisonInEnvironment
+
+        class Falling(ComparisonInEnvironment):
+            name = "falling"
+            version = "1"
+            title = "t"
+            method = "m"
+            setpoints = (100.0, 50.0)
+            tolerance = 0.1
+            simulated_bench = "drywell-comparison"
+    """)
+    code = main(["run", str(path), "--simulated", "--yes", "--check"])
+    line = _one_line(capsys.readouterr().err)
+    assert code != 0 and "rising order" in line
+
+
+@pytest.mark.parametrize(("text", "names"), [
+    ("[datasheet\n", ["not valid TOML"]),
+    ('[datasheet]\nmanufacturer = "X"\nmodels = "Y"\nkind = "k"\nsource = "s"\n[functions.DCV]\n',
+     ["datasheet.models", "list of model names"]),
+    ('[datasheet]\nmanufacturer = "X"\nmodels = ["Y"]\nkind = "k"\nsource = "s"\n[functions.VOLTS]\n',
+     ["functions.VOLTS", "DCV"]),
+    ('[datasheet]\nmanufacturer = "X"\nmodels = ["Y"]\nkind = "k"\nsource = "s"\n[functions.DCV]\n'
+     'ranges = [10, 1]\n', ["functions.DCV.ranges", "ascending"]),
+    ('[datasheet]\nmanufacturer = "X"\nmodels = ["Y"]\nkind = "k"\nsource = "s"\n[functions.DCV]\n'
+     '[[functions.DCV.accuracy]]\ninterval = "1y"\nrows = [{ range = 10, reading_pct = "0.1" }]\n',
+     ["functions.DCV.accuracy[0].rows[0].reading_pct", "a number"]),
+    ('[datasheet]\nmanufacturer = "X"\nmodels = ["Y"]\nkind = "k"\nsource = "s"\n[functions.DCV]\n'
+     '[[functions.DCV.accuracy]]\ninterval = "1 year"\nrows = [{ range = 10, floor = 1 }]\n',
+     ["interval", "24h, 90d, 1y, 2y"]),
+    ('[datasheet]\nmanufacturer = "X"\nmodels = ["Y"]\nkind = "k"\nsource = "s"\n[functions.DCV]\n'
+     '[[functions.DCV.accuracy]]\ninterval = "1y"\nrows = [{ range = 10, percent = 1 }]\n',
+     ["rows[0].percent", "reading_pct"]),
+])
+def test_a_malformed_datasheet_is_refused_in_one_line_naming_the_file_and_key(
+        tmp_path: Path, text: str, names: list[str]) -> None:
+    path = tmp_path / "model.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ds.DatasheetError) as info:
+        ds.load(path)
+    message = str(info.value)
+    assert "\n" not in message and str(path) in message
+    for name in names:
+        assert name in message
+
+
+def test_a_datasheet_row_in_every_form_makers_print(tmp_path: Path) -> None:
+    path = tmp_path / "forms.toml"
+    path.write_text("""
+[datasheet]
+manufacturer = "X"
+models = ["Y"]
+kind = "k"
+source = "s"
+[functions.DCV]
+ranges = [10]
+resolution = 1e-5
+[[functions.DCV.accuracy]]
+interval = "1y"
+rows = [{ range = 10, reading_pct = 0.01, range_pct = 0.002, floor = 3e-6, counts = 2 }]
+[functions.ACV]
+ranges = [10]
+[[functions.ACV.accuracy]]
+interval = "90d"
+rows = [
+  { range = 10, frequency = [10, 40], reading_ppm = 1000, range_ppm = 400 },
+  { range = 10, frequency = [40, 20000], reading_ppm = 600, range_ppm = 300 },
+]
+[functions.TEMP]
+[[functions.TEMP.accuracy]]
+interval = "1y"
+rows = [{ from = -25, to = 0, floor = 0.2 }, { from = 0, to = 150, floor = 0.1, reading_pct = 0.1 }]
+""", encoding="utf-8")
+    sheet = ds.load(path)
+    dcv = sheet.function("DCV")
+    assert dcv.spec("1y").half_width(5.0, 10.0, 0.0, dcv.digit(10.0)) == pytest.approx(
+        1e-4 * 5 + 2e-5 * 10 + 3e-6 + 2 * 1e-5)
+    acv = sheet.function("ACV").spec("90d")
+    assert acv.half_width(1.0, 10.0, 1000.0) == pytest.approx(600e-6 + 300e-6 * 10)
+    assert acv.half_width(1.0, 10.0, 20.0) == pytest.approx(1000e-6 + 400e-6 * 10)
+    with pytest.raises(ds.DatasheetError, match="does not cover .* at 50000 Hz"):
+        acv.half_width(1.0, 10.0, 50000.0)
+    temp = sheet.function("TEMP").spec("1y")
+    assert temp.half_width(-10.0) == pytest.approx(0.2)
+    assert temp.half_width(100.0) == pytest.approx(0.1 + 0.1)
+    assert math.isfinite(temp.half_width(150.0))
+    with pytest.raises(ds.DatasheetError, match="no 24h accuracy"):
+        sheet.function("TEMP").spec("24h")
+    with pytest.raises(ds.DatasheetError, match="no R4W function"):
+        sheet.function("R4W")
