@@ -105,8 +105,7 @@ class BenchConfig:
                 raise ConfigError(f"{where} is not a table; write it as [[instrument]] with keys")
             unknown = set(item) - set(known)
             if unknown:
-                raise ConfigError(f"{where} has unknown key(s) {sorted(unknown)}; "
-                                  f"known keys: {sorted(known)}")
+                raise ConfigError(f"{where} has unknown key(s) {sorted(unknown)}; {_near(unknown, known)}")
             for key in ("role", "driver", "resource"):
                 if not item.get(key):
                     raise ConfigError(f"{where} needs {key!r}")
@@ -125,6 +124,15 @@ class BenchConfig:
                 raise ConfigError(f"{source}: {e}") from None
             out[cfg.role] = cfg
         return cls(out, source)
+
+
+def _near(unknown: set[str], known: Any) -> str:
+    """A hint for a misspelt key: the closest known key, or where they are listed."""
+    import difflib
+
+    close = difflib.get_close_matches(sorted(unknown)[0], list(known), n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return hint + "the keys are listed in docs/cli.md (bench file)"
 
 
 def _show(value: Any) -> str:

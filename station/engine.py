@@ -816,8 +816,8 @@ class Engine:
                 role = self.procedure.dut_role if whose == "DUT" else self.procedure.standard_role
                 raise InstrumentError(
                     self._instruments.drivers[role].name, "read",
-                    f"point {i + 1} ({point.describe()}): a {whose} reading lies {worst:.3g} {point.unit} "
-                    f"from the others' median, more than {limit:.3g} {point.unit} ({_SPREAD_LIMIT:g} x "
+                    f"point {i + 1} ({point.describe()}): a reading lies {worst:.3g} {point.unit} from the "
+                    f"median of the {whose}'s readings, more than {limit:.3g} {point.unit} ({_SPREAD_LIMIT:g} x "
                     "(tolerance + one digit)): a reading was changed on the way or the input is not stable",
                     "check the leads, the cable and the interface settings; the point is not recorded",
                 )

@@ -76,7 +76,7 @@ SETPOINT_TOLERANCE = TEMP_SHEET.fixed_resolution / 2 + 1e-9
 
 _NUMBER = r"[+-]?\d{1,4}(?:\.\d{1,6})?"
 #: A temperature reply: a decimal number, optionally its unit letter.
-TEMP_FORMAT = re.compile(rf"({_NUMBER}) ?([CFK])?", re.ASCII)
+TEMP_FORMAT = re.compile(rf"({_NUMBER})(?: ?([CFK]))?", re.ASCII)
 #: ``OUTP:STAT?``, ``SOUR:STAB:TEST?``: 0 or 1.
 BOOL_FORMAT = re.compile(r"[01]", re.ASCII)
 #: ``SYST:ERR?``: ``<code>,"<text>"`` (a SCPI string: "" stands for ").
@@ -133,14 +133,15 @@ class Fluke9142(MessageInstrument):
 
         Raises `InstrumentError` for a value outside `setpoint_limits`,
         without sending anything."""
-        command = f"SOUR:SPO {nrf(value)}"
-        self._check_function(function, command)
+        self._check_function(function, "SOUR:SPO")
         low, high = self.setpoint_limits(function)
-        if not low <= value <= high:
+        if not low <= value <= high:  # NaN too
             raise InstrumentError(
-                self.name, command, f"{value:g} C is outside the setpoint limits {low:g} C to {high:g} C",
+                self.name, f"SOUR:SPO {value:g}",
+                f"{value:g} C is outside the setpoint limits {low:g} C to {high:g} C",
                 "choose a test point within the well's range",
             )
+        command = f"SOUR:SPO {nrf(value)}"
         # Remember what is asked for before asking: if the well does not
         # take it, confirm_state finds the difference.
         self._setpoint = float(value)
@@ -271,10 +272,10 @@ class Fluke9142(MessageInstrument):
         stability specification (``stability`` in the datasheet) may never
         be met. The well refuses limits outside its range (0.01 C to
         9.99 C in published 914X programs, UNVERIFIED) with an error."""
-        command = f"SOUR:STAB:LIM {nrf(limit)}"
         if not (math.isfinite(limit) and limit > 0):
-            raise InstrumentError(self.name, command, f"{limit!r} is not a positive stability limit",
-                                  "give the limit in C, e.g. 0.05")
+            raise InstrumentError(self.name, f"SOUR:STAB:LIM {limit:g}", f"{limit!r} is not a positive stability "
+                                  "limit", "give the limit in C, e.g. 0.05")
+        command = f"SOUR:STAB:LIM {nrf(limit)}"
         self._stability_limit = float(limit)
         self._configure(command)
 

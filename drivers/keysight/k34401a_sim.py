@@ -1,30 +1,42 @@
-"""Simulated Keysight (HP/Agilent) 34401A digital multimeter, DC voltage.
+"""Simulated Keysight (HP/Agilent) 34401A digital multimeter: DC voltage,
+DC current, AC voltage, 2-wire and 4-wire resistance.
 
-Speaks the SCPI subset a DC voltage calibration uses (34401A User's Guide,
-chapter 4 "Remote Interface Reference"), short and long forms:
-``*IDN?``, ``*RST``, ``*CLS``, ``*OPC?``, ``*ESR?``, ``SYSTem:ERRor?``,
-``SYSTem:REMote``, ``SYSTem:LOCal``, ``CONFigure[:VOLTage][:DC] [range[,res]]``,
-``CONFigure?``, ``[SENSe:]VOLTage[:DC]:NPLCycles``, ``...:NPLCycles?``,
-``[SENSe:]VOLTage[:DC]:RANGe``, ``...:RANGe?``, ``[SENSe:]ZERO:AUTO``,
-``SAMPle:COUNt``, ``TRIGger:SOURce``, ``INITiate``, ``FETCh?``, ``READ?``,
-``MEASure[:VOLTage][:DC]? [range]``.
+Speaks the SCPI subset a calibration uses (34401A User's Guide, chapter 4
+"Remote Interface Reference"), short and long forms: ``*IDN?``, ``*RST``,
+``*CLS``, ``*OPC?``, ``*ESR?``, ``SYSTem:ERRor?``, ``SYSTem:REMote``,
+``SYSTem:LOCal``, ``CONFigure[:VOLTage][:DC]``, ``CONFigure:VOLTage:AC``,
+``CONFigure:CURRent[:DC]``, ``CONFigure:RESistance``,
+``CONFigure:FRESistance`` (each ``[range[,res]]``), ``CONFigure?``, the
+matching ``MEASure...?``, ``[SENSe:]<function>:NPLCycles[?]`` (not for AC),
+``[SENSe:]<function>:RANGe[?]``, ``...:RANGe:AUTO``,
+``[SENSe:]DETector:BANDwidth[?]``, ``[SENSe:]ZERO:AUTO``,
+``SAMPle:COUNt[?]``, ``TRIGger:SOURce``, ``INITiate``, ``FETCh?``,
+``READ?``.
 
-It reads what the leads give it (a callable returning the calibrator's
-terminal voltage) through its own errors (`DutErrors`: offset, gain,
-non-linearity, noise, drift, an injected fault), quantised to the
-resolution of the present NPLC, formatted as the 34401A does
-(``+1.00000230E+01``, User's Guide chapter 4, "Output Data Formats":
-``SD.DDDDDDDDESDD``). A reading beyond 120 % of the range is the
-overload value ``+9.90000000E+37`` (signed).
+It reads what its ``input`` port senses (`drivers.sim.base.Stimulus`: the
+calibrator's output through the leads) through its own errors
+(`DutErrors`: per function an offset and a gain, noise, a DC voltage
+drift and non-linearity, an injected fault), quantised to one digit of the
+present configuration, formatted as the 34401A does (``+1.00000230E+01``,
+User's Guide chapter 4, "Output Data Formats": ``SD.DDDDDDDDESDD``). A
+stimulus of another function than the one configured is an open input: it
+reads about 0 on voltage and current, and overload on resistance. A
+reading beyond 120 % of the range is the overload value
+``+9.90000000E+37`` (signed). 2-wire resistance adds the resistance of the
+leads (``lead_resistance``, Ohm); 4-wire does not. AC readings are RMS
+(positive) and have their own noise.
 
+Ranges, integration times, digits, the ``CONF?`` resolution and the AC
+filters come from the datasheet beside the driver (``k34401a.toml``).
 ``CONFigure?`` answers as the User's Guide describes it (a quoted string,
-function, range and resolution: ``"VOLT +1.000000E+01,+1.000000E-05"``),
-with the resolution that the integration time gives per the User's Guide
-table (chapter 3, "Integration Time"; `CONF_RESOLUTION`). With autorange
-on it reports the range the last reading used (UNVERIFIED against a real
-34401A). `power_cycle` (from the base class) restores the ``*RST``
-defaults (DC volts, autorange, 10 PLC, one sample, immediate trigger),
-local, an empty error queue and PON in ``*ESR?``.
+function, range and resolution: ``"VOLT +1.000000E+01,+1.000000E-05"``);
+for AC voltage the resolution of 6.5 digits (UNVERIFIED against a real
+34401A). With autorange on it reports the range the last reading used
+(UNVERIFIED). Each function keeps its own range, autorange and
+integration time. `power_cycle` (from the base class) restores the
+``*RST`` defaults (DC volts, autorange, 10 PLC, medium AC filter, one
+sample, immediate trigger), local, an empty error queue and PON in
+``*ESR?``.
 """
 
 from __future__ import annotations
@@ -37,16 +49,11 @@ from typing import Literal
 import numpy as np
 
 from drivers.clock import Clock
-from drivers.sim.base import ScpiDispatcher, SimulatedInstrument, Stimulus
+from drivers.keysight.k34401a import conf_resolution, sheet
+from drivers.roles import Function
+from drivers.sim.base import ScpiDispatcher, SimulatedInstrument
 
-DCV_RANGES: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0, 1000.0)
-NPLC_VALUES: tuple[float, ...] = (0.02, 0.2, 1.0, 10.0, 100.0)
-OVERRANGE = 1.2  # readings up to 120 % of range (1000 V range: 1050 V; simplified)
 OVERLOAD = 9.9e37
-#: Resolution per integration time, as a fraction of the range (User's
-#: Guide, chapter 3 "Integration Time"): what ``CONFigure?`` reports and
-#: what a resolution parameter of ``CONFigure`` selects.
-CONF_RESOLUTION: dict[float, float] = {0.02: 1e-4, 0.2: 1e-5, 1.0: 3e-6, 10.0: 1e-6, 100.0: 3e-7}
 
 ERR_SYNTAX = (-102, "Syntax error")
 ERR_MISSING_PARAMETER = (-109, "Missing parameter")
@@ -63,53 +70,80 @@ Fault = Literal["stuck", "dropout", "silent"]
 #: What the meter says when a reading drops out (``fault="dropout"``).
 GARBLED_READING = "+1.0\x00\x13#?E+0"
 
+#: Each function's name in ``CONFigure?`` and its SCPI node (User's Guide, chapter 4).
+SCPI_NAMES: dict[Function, str] = {
+    Function.DCV: "VOLT", Function.DCI: "CURR", Function.ACV: "VOLT:AC",
+    Function.R2W: "RES", Function.R4W: "FRES",
+}
+#: The range each function reports after ``*RST`` until a reading autoranges (UNVERIFIED).
+RESET_RANGES: dict[Function, float] = {
+    Function.DCV: 10.0, Function.DCI: 1.0, Function.ACV: 10.0, Function.R2W: 1e3, Function.R4W: 1e3,
+}
+RESET_NPLC = 10.0  # *RST and the CONF default (User's Guide, "Measurement Configuration")
+_OHMS = (Function.R2W, Function.R4W)
 
-def resolution(range_: float, nplc: float) -> float:
-    """Size of one least significant digit, per the 34401A datasheet:
-    6.5 digits at NPLC >= 10 (range x 1e-6), 5.5 digits at NPLC 1
-    (range x 1e-5), 4.5 digits below 1 NPLC (range x 1e-4)."""
-    if nplc >= 10:
-        return range_ * 1e-6
-    if nplc >= 1:
-        return range_ * 1e-5
-    return range_ * 1e-4
+
+def resolution(function: Function, range_: float, nplc: float) -> float:
+    """One least significant digit on ``range_`` at ``nplc`` (the
+    datasheet's digits: range x 10^-int(digits); AC: 6.5 digits)."""
+    fs = sheet().function(function)
+    if function.is_ac:
+        return range_ * 10.0 ** -int(fs.figure("digits", 0.0))
+    return fs.digit(range_, nplc)
+
+
+def ac_filters() -> tuple[float, ...]:
+    """The AC filters ``DET:BAND`` selects, Hz, ascending (datasheet)."""
+    fs = sheet().function(Function.ACV)
+    return tuple(fs.figure(name, 0.0) for name in ("filter_slow", "filter_medium", "filter_fast"))
 
 
 @dataclass(frozen=True)
 class DutErrors:
     """The errors of the simulated 34401A (the DUT on the simulated bench).
 
-    The defaults are realistic and well inside the 34401A 1-year DC voltage
-    specification (DOMAIN.md table, Keysight datasheet 5968-0162EN): on the
-    100 mV range the 1-year limit is 8.5 uV and the default DUT is off by
-    about 1.3 uV at full scale; on the 10 V range the limit is 400 uV and it
-    is off by about 50 uV. ``DutErrors(gain=80e-6)`` fails at 10 V.
+    The defaults are realistic and well inside the 34401A 1-year
+    specification (datasheet ``k34401a.toml``, from Keysight data sheet
+    5968-0162EN): on the 100 mV DC range the 1-year limit is 8.5 uV and the
+    default DUT is off by about 1.3 uV at full scale; on the 10 V range the
+    limit is 400 uV and it is off by about 50 uV. ``DutErrors(gain=80e-6)``
+    fails DC voltage at 10 V. The other functions have their own offset and
+    gain (``dci_*``, ``acv_*``, ``ohms_*``); ``noise`` applies to every DC
+    function and resistance, ``acv_noise`` to AC voltage.
     """
 
-    offset: float = 0.8e-6  # V, added to every reading
+    offset: float = 0.8e-6  # V, added to every DC voltage reading
     gain: float = 5e-6  # relative: reading = input * (1 + gain) + ...
-    nonlinearity: float = 0.0  # relative to range: adds nonlinearity * range * (x/range)**2
+    nonlinearity: float = 0.0  # relative to range: adds nonlinearity * range * (x/range)**2 (DC voltage)
     noise: float = 0.2e-6  # rms noise at NPLC >= 10, relative to range; x sqrt(10/NPLC) below
-    drift_per_hour: float = 0.0  # V per hour of bench-clock time, added to the offset
+    drift_per_hour: float = 0.0  # V per hour of bench-clock time, added to the DC voltage offset
+    dci_offset: float = 0.1e-6  # A (1-year limit on 10 mA: 7 uA)
+    dci_gain: float = 50e-6  # (1-year: 0.05 % of reading on 10 mA and 100 mA)
+    acv_offset: float = 5e-6  # V rms (1-year limit on 100 mV at 1 kHz: 100 uV)
+    acv_gain: float = 100e-6  # (1-year: 0.06 % of reading)
+    acv_noise: float = 5e-6  # rms noise of AC readings, relative to range
+    ohms_offset: float = 0.5e-3  # Ohm (1-year limit on 100 Ohm: 14 mOhm)
+    ohms_gain: float = 20e-6  # (1-year: 0.010 % of reading)
     fault: Fault | None = None  # injected fault, see Sim34401A.fault
 
 
 @dataclass
-class Leads:
-    """The test leads from the calibrator's output to the DMM's input.
+class _Setting:
+    """What the meter keeps per function."""
 
-    ``connected = False`` models the operator not having connected them:
-    the DMM then sees an open input (0 V plus its own errors)."""
-
-    source: Callable[[], float]
-    connected: bool = True
-
-    def __call__(self) -> float:
-        return self.source() if self.connected else 0.0
+    range: float
+    autorange: bool = True
+    nplc: float = RESET_NPLC
 
 
 class Sim34401A(SimulatedInstrument):
-    """Simulated 34401A, DC voltage function.
+    """Simulated 34401A: DC voltage, DC current, AC voltage, 2- and 4-wire
+    resistance.
+
+    ``Sim34401A(name, clock, rng, errors=DutErrors(), lead_resistance=0.01)``:
+    ``lead_resistance`` (Ohm) is what the leads add to a 2-wire resistance
+    reading (small enough to pass the 2-wire specification, whose 0.2 Ohm
+    floor is for the leads).
 
     ``fault`` (settable at any time): ``"stuck"`` repeats the first reading
     taken after the fault was set; ``"dropout"`` answers READ?/FETCh?/MEAS?
@@ -128,53 +162,66 @@ class Sim34401A(SimulatedInstrument):
         name: str = "dmm",
         clock: Clock | None = None,
         rng: np.random.Generator | None = None,
-        leads: Callable[[], float] | None = None,
         errors: DutErrors | None = None,
+        lead_resistance: float = 0.01,
     ) -> None:
         super().__init__(name, clock)
         self.rng = rng if rng is not None else np.random.default_rng(0)
-        if leads is not None:
-            volts = leads
-            self.connect("input", lambda: Stimulus("DCV", volts()))
         self.dut = errors if errors is not None else DutErrors()
+        self.lead_resistance = float(lead_resistance)
         self.fault: Fault | None = self.dut.fault
         self._stuck_value: float | None = None
         self._t0 = self.clock.now()
         self.remote = False
         self.reset()
-        self._dispatch = ScpiDispatcher(
-            [
-                ("READ?", self._read),
-                ("FETCh?", self._fetch),
-                ("SYSTem:ERRor?", self._syst_err),
-                *self.common_commands().items(),
-                ("SYSTem:REMote", self._syst_rem),
-                ("SYSTem:LOCal", self._syst_loc),
-                ("CONFigure[:VOLTage][:DC]", self._configure),
-                ("CONFigure?", self._configure_query),
-                ("MEASure[:VOLTage][:DC]?", self._measure),
-                ("[SENSe:]VOLTage[:DC]:NPLCycles", self._nplc),
-                ("[SENSe:]VOLTage[:DC]:NPLCycles?", self._nplc_query),
-                ("[SENSe:]VOLTage[:DC]:RANGe", self._range),
-                ("[SENSe:]VOLTage[:DC]:RANGe?", self._range_query),
-                ("[SENSe:]VOLTage[:DC]:RANGe:AUTO", self._autorange),
-                ("[SENSe:]ZERO:AUTO", self._zero_auto),
-                ("SAMPle:COUNt", self._sample_count),
-                ("SAMPle:COUNt?", self._sample_count_query),
-                ("TRIGger:SOURce", self._trigger_source),
-                ("INITiate", self._initiate),
-            ]
-        )
+        table: list[tuple[str, Callable[[str], str | None]]] = [
+            ("READ?", self._read),
+            ("FETCh?", self._fetch),
+            ("SYSTem:ERRor?", self._syst_err),
+            *self.common_commands().items(),
+            ("SYSTem:REMote", self._syst_rem),
+            ("SYSTem:LOCal", self._syst_loc),
+            ("CONFigure?", self._configure_query),
+            ("[SENSe:]DETector:BANDwidth", self._band),
+            ("[SENSe:]DETector:BANDwidth?", self._band_query),
+            ("[SENSe:]ZERO:AUTO", self._zero_auto),
+            ("SAMPle:COUNt", self._sample_count),
+            ("SAMPle:COUNt?", self._sample_count_query),
+            ("TRIGger:SOURce", self._trigger_source),
+            ("INITiate", self._initiate),
+        ]
+        nodes = {Function.ACV: "VOLTage:AC", Function.DCI: "CURRent[:DC]", Function.R2W: "RESistance",
+                 Function.R4W: "FRESistance", Function.DCV: "[VOLTage][:DC]"}
+        for function, node in nodes.items():  # VOLTage:AC before [VOLTage][:DC]
+            table += self._function_commands(function, node)
+        self._dispatch = ScpiDispatcher(table)
+
+    def _function_commands(self, f: Function, node: str) -> list[tuple[str, Callable[[str], str | None]]]:
+        """The commands of one function: CONF, MEAS?, RANG[?], RANG:AUTO, NPLC[?]."""
+        sense = "[SENSe:]" + ("VOLTage[:DC]" if f is Function.DCV else node)
+        out: list[tuple[str, Callable[[str], str | None]]] = [
+            ("CONFigure:" + node if not node.startswith("[") else "CONFigure" + node,
+             lambda a: self._configure(f, a)),
+            (("MEASure:" + node if not node.startswith("[") else "MEASure" + node) + "?",
+             lambda a: self._measure(f, a)),
+            (sense + ":RANGe", lambda a: self._range(f, a)),
+            (sense + ":RANGe?", lambda a: self._range_query(f, a)),
+            (sense + ":RANGe:AUTO", lambda a: self._autorange(f, a)),
+        ]
+        if not f.is_ac:
+            out += [(sense + ":NPLCycles", lambda a: self._nplc(f, a)),
+                    (sense + ":NPLCycles?", lambda a: self._nplc_query(f, a))]
+        return out
 
     # -- state
 
     def reset(self) -> None:
         """*RST state (User's Guide, "Measurement Configuration" defaults)."""
-        self.range = 10.0
+        self.function = Function.DCV
+        self.settings: dict[Function, _Setting] = {f: _Setting(r) for f, r in RESET_RANGES.items()}
         #: The range the last reading used (= `range` unless autoranging).
-        self.present_range = 10.0
-        self.autorange = True
-        self.nplc = 10.0
+        self.present_range = self.settings[self.function].range
+        self.ac_filter = ac_filters()[1]  # medium (20 Hz)
         self.autozero = True
         self.sample_count = 1
         self.trigger_source = "IMM"
@@ -187,44 +234,82 @@ class Sim34401A(SimulatedInstrument):
         self.remote = False
         self._stuck_value = None
 
+    @property
+    def range(self) -> float:
+        """The fixed range of the present function."""
+        return self.settings[self.function].range
+
+    @property
+    def autorange(self) -> bool:
+        """Autorange of the present function."""
+        return self.settings[self.function].autorange
+
+    @property
+    def nplc(self) -> float:
+        """The integration time of the present function, PLC."""
+        return self.settings[self.function].nplc
+
     # -- the physics
 
-    def _input_voltage(self) -> float:
+    def _input(self) -> float | None:
+        """The true input in the present function's unit; None when the
+        input is open (nothing, or a stimulus of another function)."""
         s = self.sense("input")
-        return s.value if s.function == "DCV" else 0.0
+        return s.value if s.function == self.function.value else None
 
-    def _effective_range(self, volts: float) -> float:
-        if not self.autorange:
-            return self.range
-        for r in DCV_RANGES:
-            if abs(volts) <= r * OVERRANGE:
+    def _effective_range(self, x: float) -> float:
+        setting = self.settings[self.function]
+        if not setting.autorange:
+            return setting.range
+        fs = sheet().function(self.function)
+        for r in fs.ranges:
+            if abs(x) <= r * fs.overrange:
                 return r
-        return DCV_RANGES[-1]
+        return fs.ranges[-1]
 
     def measure_value(self) -> float:
-        """One reading in V as the meter would display it (quantised; the
-        overload value when out of range)."""
+        """One reading as the meter would display it (quantised; the
+        overload value when out of range or, on resistance, open)."""
         if self.fault == "stuck" and self._stuck_value is not None:
             return self._stuck_value
-        dut = self.dut
-        x = self._input_voltage()
-        rng_fs = self._effective_range(x)
-        self.present_range = rng_fs
-        hours = (self.clock.now() - self._t0) / 3600.0
-        value = x * (1.0 + dut.gain) + dut.offset + dut.drift_per_hour * hours
-        if dut.nonlinearity:
-            value += dut.nonlinearity * rng_fs * (x / rng_fs) ** 2
-        if dut.noise:
-            sigma = dut.noise * rng_fs * math.sqrt(10.0 / min(self.nplc, 10.0))
-            value += float(self.rng.normal(0.0, sigma))
-        if abs(value) > rng_fs * OVERRANGE:
-            value = math.copysign(OVERLOAD, value)
+        f = self.function
+        x = self._input()
+        if x is None and f in _OHMS:
+            self.present_range = self._effective_range(math.inf)
+            value = OVERLOAD
         else:
-            step = resolution(rng_fs, self.nplc)
-            value = round(value / step) * step
+            x = 0.0 if x is None else x
+            rng_fs = self._effective_range(x)
+            self.present_range = rng_fs
+            value = self._with_errors(x, rng_fs)
+            if abs(value) > rng_fs * sheet().function(f).overrange:
+                value = math.copysign(OVERLOAD, value)
+            else:
+                step = resolution(f, rng_fs, self.nplc)
+                value = round(value / step) * step
         if self.fault == "stuck":
             self._stuck_value = value
         return value
+
+    def _with_errors(self, x: float, rng_fs: float) -> float:
+        """``x`` as the meter reads it on ``rng_fs``, unquantised."""
+        f, dut = self.function, self.dut
+        dc_sigma = dut.noise * rng_fs * math.sqrt(10.0 / min(self.nplc, 10.0))
+        if f is Function.DCV:
+            hours = (self.clock.now() - self._t0) / 3600.0
+            value = x * (1.0 + dut.gain) + dut.offset + dut.drift_per_hour * hours
+            if dut.nonlinearity:
+                value += dut.nonlinearity * rng_fs * (x / rng_fs) ** 2
+            return value + self._noise(dc_sigma)
+        if f is Function.DCI:
+            return x * (1.0 + dut.dci_gain) + dut.dci_offset + self._noise(dc_sigma)
+        if f is Function.ACV:
+            return abs(abs(x) * (1.0 + dut.acv_gain) + dut.acv_offset + self._noise(dut.acv_noise * rng_fs))
+        leads = self.lead_resistance if f is Function.R2W else 0.0
+        return (x + leads) * (1.0 + dut.ohms_gain) + dut.ohms_offset + self._noise(dc_sigma)
+
+    def _noise(self, sigma: float) -> float:
+        return float(self.rng.normal(0.0, sigma)) if sigma else 0.0
 
     def _reading(self) -> str:
         if self.fault == "dropout":
@@ -252,9 +337,10 @@ class Sim34401A(SimulatedInstrument):
     def argument_not_allowed(self) -> None:
         self._error(ERR_PARAMETER_NOT_ALLOWED)
 
-    def _number(self, argument: str, choices: tuple[float, ...], kind: str) -> float | None:
+    def _number(self, argument: str, choices: tuple[float, ...], default: float) -> float | None:
         """Parse a numeric parameter or MIN/MAX/DEF; returns the smallest
-        choice >= the value (the meter rounds up to a setting it has)."""
+        choice >= the value's magnitude (the meter rounds up to a setting
+        it has)."""
         arg = argument.strip().upper()
         if not arg:
             self._error(ERR_MISSING_PARAMETER)
@@ -264,18 +350,17 @@ class Sim34401A(SimulatedInstrument):
         if arg in ("MAX", "MAXIMUM"):
             return choices[-1]
         if arg in ("DEF", "DEFAULT"):
-            return 10.0 if kind == "nplc" else choices[-1]
+            return default
         try:
-            value = float(arg)
+            value = abs(float(arg))
         except ValueError:
             self._error(ERR_INVALID_CHARACTER_DATA if arg[:1].isalpha() else ERR_SYNTAX)
             return None
-        magnitude = abs(value) if kind == "range" else value
-        if not math.isfinite(value) or magnitude < 0:
+        if not math.isfinite(value):
             self._error(ERR_ILLEGAL_PARAMETER)
             return None
         for choice in choices:
-            if magnitude <= choice * (1 + 1e-9):
+            if value <= choice * (1 + 1e-9):
                 return choice
         self._error(ERR_DATA_OUT_OF_RANGE)
         return None
@@ -300,43 +385,51 @@ class Sim34401A(SimulatedInstrument):
             self.remote = False
         return None
 
-    def _configure(self, argument: str) -> str | None:
-        """CONF:VOLT:DC [{range|MIN|MAX|DEF}[,{resolution|MIN|MAX|DEF}]]:
+    def _configure(self, f: Function, argument: str) -> str | None:
+        """CONF:<function> [{range|MIN|MAX|DEF}[,{resolution|MIN|MAX|DEF}]]:
         fixed range (AUTO or none: autorange), NPLC from the resolution
-        (default 10 PLC), one sample, immediate trigger."""
+        (default 10 PLC; AC: the resolution is taken and not used), one
+        sample, immediate trigger."""
+        fs = sheet().function(f)
         params = [p.strip() for p in argument.split(",")] if argument else []
         if len(params) > 2:
             self._error(ERR_PARAMETER_NOT_ALLOWED)
             return None
+        setting = self.settings[f]
         autorange = not params or params[0].upper() in ("AUTO", "DEF", "DEFAULT")
-        range_ = self.range
+        range_ = setting.range
         if not autorange:
-            parsed = self._number(params[0], DCV_RANGES, "range")
+            parsed = self._number(params[0], fs.ranges, fs.ranges[-1])
             if parsed is None:
                 return None
             range_ = parsed
-        nplc = 10.0
+        nplc = RESET_NPLC
         if len(params) == 2 and params[1].upper() not in ("DEF", "DEFAULT"):
-            if params[1].upper() in ("MIN", "MINIMUM"):
-                nplc = 100.0
-            elif params[1].upper() in ("MAX", "MAXIMUM"):
-                nplc = 0.02
+            wanted = params[1].upper()
+            if f.is_ac:
+                if wanted not in ("MIN", "MINIMUM", "MAX", "MAXIMUM") and not _is_number(wanted):
+                    self._error(ERR_INVALID_CHARACTER_DATA)
+                    return None
+            elif wanted in ("MIN", "MINIMUM"):
+                nplc = fs.nplc[-1]
+            elif wanted in ("MAX", "MAXIMUM"):
+                nplc = fs.nplc[0]
             else:
-                try:
-                    wanted = float(params[1])
-                except ValueError:
+                if not _is_number(wanted):
                     self._error(ERR_INVALID_CHARACTER_DATA)
                     return None
                 # The integration time that gives this resolution or better.
-                candidates = [n for n in reversed(NPLC_VALUES)
-                              if range_ * CONF_RESOLUTION[n] <= wanted * (1 + 1e-9)]
+                candidates = [n for n in reversed(fs.nplc)
+                              if conf_resolution(f, range_, n) <= float(wanted) * (1 + 1e-9)]
                 if not candidates:
                     self._error(ERR_DATA_OUT_OF_RANGE)
                     return None
                 nplc = candidates[-1]
-        self.autorange = autorange
-        self.range = self.present_range = range_
-        self.nplc = nplc
+        self.function = f
+        setting.autorange = autorange
+        setting.range = self.present_range = range_
+        if not f.is_ac:
+            setting.nplc = nplc
         self.sample_count = 1
         self.trigger_source = "IMM"
         self._memory = []
@@ -345,42 +438,78 @@ class Sim34401A(SimulatedInstrument):
     def _configure_query(self, argument: str) -> str | None:
         if not self._no_argument(argument):
             return None
-        present = self.present_range
-        return f'"VOLT {present:+.6E},{present * CONF_RESOLUTION[self.nplc]:+.6E}"'
+        f, present = self.function, self.present_range
+        res = resolution(f, present, self.nplc) if f.is_ac else conf_resolution(f, present, self.nplc)
+        return f'"{SCPI_NAMES[f]} {present:+.6E},{res:+.6E}"'
 
-    def _measure(self, argument: str) -> str | None:
-        self._configure(argument)
+    def _measure(self, f: Function, argument: str) -> str | None:
+        self._configure(f, argument)
         return self._read("")
 
-    def _nplc(self, argument: str) -> str | None:
-        value = self._number(argument, NPLC_VALUES, "nplc")
+    def _nplc(self, f: Function, argument: str) -> str | None:
+        value = self._number(argument, sheet().function(f).nplc, RESET_NPLC)
         if value is not None:
-            self.nplc = value
+            self.settings[f].nplc = value
         return None
 
-    def _nplc_query(self, argument: str) -> str | None:
-        return f"{self.nplc:+.8E}" if self._no_argument(argument) else None
+    def _nplc_query(self, f: Function, argument: str) -> str | None:
+        return f"{self.settings[f].nplc:+.8E}" if self._no_argument(argument) else None
 
-    def _range(self, argument: str) -> str | None:
-        value = self._number(argument, DCV_RANGES, "range")
+    def _range(self, f: Function, argument: str) -> str | None:
+        ranges = sheet().function(f).ranges
+        value = self._number(argument, ranges, ranges[-1])
         if value is not None:
-            self.range = self.present_range = value
-            self.autorange = False
+            self.settings[f].range = value
+            self.settings[f].autorange = False
+            if f is self.function:
+                self.present_range = value
         return None
 
-    def _range_query(self, argument: str) -> str | None:
-        return f"{self.present_range:+.8E}" if self._no_argument(argument) else None
+    def _range_query(self, f: Function, argument: str) -> str | None:
+        if not self._no_argument(argument):
+            return None
+        value = self.present_range if f is self.function else self.settings[f].range
+        return f"{value:+.8E}"
 
-    def _autorange(self, argument: str) -> str | None:
+    def _autorange(self, f: Function, argument: str) -> str | None:
         arg = argument.upper()
+        setting = self.settings[f]
         if arg in ("ON", "1"):
-            self.autorange = True
+            setting.autorange = True
         elif arg in ("OFF", "0"):
-            self.autorange = False
-            self.range = self.present_range  # autorange off keeps the range in use
+            setting.autorange = False
+            if f is self.function:
+                setting.range = self.present_range  # autorange off keeps the range in use
         else:
             self._error(ERR_ILLEGAL_PARAMETER if arg else ERR_MISSING_PARAMETER)
         return None
+
+    def _band(self, argument: str) -> str | None:
+        """``DET:BAND {<lowest frequency>|MIN|MAX|DEF}``: the filter for
+        inputs at or above that frequency (3, 20 or 200 Hz)."""
+        filters = ac_filters()
+        arg = argument.strip().upper()
+        if not arg:
+            self._error(ERR_MISSING_PARAMETER)
+            return None
+        named = {"MIN": filters[0], "MINIMUM": filters[0], "MAX": filters[-1], "MAXIMUM": filters[-1],
+                 "DEF": filters[1], "DEFAULT": filters[1]}
+        if arg in named:
+            self.ac_filter = named[arg]
+            return None
+        if not _is_number(arg):
+            self._error(ERR_INVALID_CHARACTER_DATA if arg[:1].isalpha() else ERR_SYNTAX)
+            return None
+        value = float(arg)
+        usable = [b for b in filters if b <= value * (1 + 1e-9)]
+        if not math.isfinite(value) or not usable:
+            self._error(ERR_DATA_OUT_OF_RANGE)
+            return None
+        self.ac_filter = usable[-1]
+        return None
+
+    def _band_query(self, argument: str) -> str | None:
+        return f"{self.ac_filter:+.8E}" if self._no_argument(argument) else None
 
     def _zero_auto(self, argument: str) -> str | None:
         arg = argument.upper()
@@ -438,3 +567,11 @@ class Sim34401A(SimulatedInstrument):
         if self.sample_count == 1:
             return self._reading()
         return ",".join(self._reading() for _ in range(self.sample_count))
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

@@ -49,10 +49,12 @@ from reportlab.platypus.flowables import Flowable
 
 from drivers.errors import CalstationError
 from drivers.roles import Function
+from station.certificates.numbers import fixed, format_frequency, format_level, number, rounding, scale_of
 from station.certificates.text import problem
 from station.errors import IntegrityError, one_line
+from station.metrology.budget import Component
 from station.metrology.result import PointResult
-from station.metrology.uncertainty import COVERAGE_PROBABILITY, decimals_of, round_uncertainty
+from station.metrology.uncertainty import COVERAGE_PROBABILITY
 from station.runfile.files import write_image
 from station.runfile.reader import RunFile
 from station.runfile.records import InstrumentRecord
@@ -136,19 +138,34 @@ TEXT_EN: dict[str, str] = {
     "std_trace": "Traceability",
     "std_spec": "Specification used: {spec}; {dist} distribution",
     "std_serial": "serial {serial}",
+    "std_probe": "reference probe: {certificate}",
     # section 4
     "s_unc": "4  Measurement uncertainty",
     "unc_text": "The expanded uncertainty of measurement <i>U</i> = <i>k</i> &middot; "
-    "<i>u</i><sub>c</sub> is stated in the unit of the result. The combined standard "
-    "uncertainty <i>u</i><sub>c</sub> includes the reference standard (its specification for "
-    "the time since its calibration), the resolution of the item (half its last digit, "
-    "rectangular) and the repeatability of the item's readings ({n} readings per point, type "
-    "A). The coverage factor <i>k</i> is Student's <i>t</i> for a coverage probability of "
-    "approximately {p} % and the effective degrees of freedom from the Welch-Satterthwaite "
-    "formula, rounded down to an integer (<i>k</i> = 2 for large degrees of freedom). The uncertainty was evaluated according to JCGM 100:2008 (GUM) and JJF "
-    "1059.1-2012. <i>U</i> is rounded up to two significant digits and each result is "
-    "rounded to the same decimal place. The uncertainty does not include the long-term "
-    "stability of the item.",
+    "<i>u</i><sub>c</sub> is stated for each point in the unit of its result. The combined "
+    "standard uncertainty <i>u</i><sub>c</sub> of a point is the root sum of squares of the "
+    "contributions of the components of its uncertainty budget, which the calibration record "
+    "holds for every point. The components are:",
+    "unc_head_name": "Component",
+    "unc_head_desc": "Source",
+    "unc_head_eval": "Evaluation",
+    "unc_head_points": "Points",
+    "unc_all_points": "all",
+    "type_a": "type A, <i>s</i>/sqrt(<i>n</i>) of the readings",
+    "type_b": "type B, {distribution}",
+    "dist_rectangular": "rectangular, <i>a</i>/sqrt(3)",
+    "dist_normal_k": "normal, <i>U</i>/<i>k</i> (<i>k</i> = {k})",
+    "dist_other": "{name}, divisor {divisor}",
+    "unc_coverage": "The coverage factor <i>k</i> is Student's <i>t</i> for a coverage probability "
+    "of approximately {p} % and the effective degrees of freedom <i>v</i><sub>eff</sub> of the "
+    "point's budget from the Welch-Satterthwaite formula, rounded down to an integer "
+    "(<i>k</i> = 2 for large degrees of freedom): here <i>v</i><sub>eff</sub> is {nu} and "
+    "<i>k</i> is {k}, as stated for each point in the results. The uncertainty was evaluated "
+    "according to JCGM 100:2008 (GUM) and JJF 1059.1-2012. <i>U</i> is rounded up to two "
+    "significant digits and each result is rounded to the same decimal place. The uncertainty "
+    "does not include the long-term stability of the item.",
+    "nu_infinite": "infinite (type B components only)",
+    "nu_range": "{lo} to {hi}",
     # section 5
     "s_conf": "5  Statement of conformity",
     "decision_rule": "Decision rule",
@@ -168,8 +185,10 @@ TEXT_EN: dict[str, str] = {
     "as_left": "Results as left (after adjustment)",
     "as_found_only": "Results as found and as left",
     "range_caption": "{function}, {range} range",
+    "function_caption": "{function}",
     "c_no": "No.",
     "c_nominal": "Nominal ({u})",
+    "c_frequency": "Frequency",
     "c_reference": "Reference ({u})",
     "c_indication": "Indication ({u})",
     "c_error": "Error ({u})",
@@ -180,10 +199,18 @@ TEXT_EN: dict[str, str] = {
     "c_decision": "Result",
     "pass": "Pass",
     "fail": "Fail",
-    "notes": "No.: the point's number in the calibration record. Reference: the value applied by the standard. Indication: the mean of the "
-    "item's readings. Error = indication - reference. Lower and upper limit: the tolerance "
-    "limits of the indication from the specification of the item. <i>U</i>: expanded "
+    "notes": "No.: the point's number in the calibration record. Reference: {reference}. "
+    "Indication: {indication}. Error = indication - reference. Lower and upper limit: the "
+    "tolerance limits of the indication from the specification of the item. <i>U</i>: expanded "
     "uncertainty of the error, with coverage factor <i>k</i>.",
+    "notes_frequency": " Frequency: of the AC points.",
+    "ref_applied": "the value applied by the standard",
+    "ref_read": "the mean of the readings of the standard",
+    "ref_corrected": "the mean of the readings of the reference, corrected as its calibration "
+    "certificate states",
+    "ind_read": "the mean of the item's readings",
+    "ind_set": "the value the item was set to (it is a source)",
+    "either": " or ",
     "notes_conf": " Result: the decision under the rule in section 5, made on the unrounded "
     "values.",
 }

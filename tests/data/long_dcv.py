@@ -4,41 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from station.procedure import (
-    Context,
-    Function,
-    Meter,
-    Observation,
-    Procedure,
-    Source,
-    SpecRef,
-    TestPoint,
-)
+from station.procedure import Context, Function, Observation, TestPoint
+from station.templates import MeterAgainstSource
 
 
-class LongDcvSweep(Procedure):
+class LongDcvSweep(MeterAgainstSource):
     name = "test-long-dcv-sweep"
     version = "1.0.0"
     title = "Long DC voltage sweep on the 10 V range (test procedure)"
     method = "Test procedure: repeated points on the 10 V range."
-    roles = {"standard": Source, "dut": Meter}
-    dut_spec = SpecRef("Keysight", "34401A", "1y")
+    nplc = 1.0
 
     def __init__(self, readings: int = 5, settle_s: float = 0.0, points: int = 4000) -> None:
-        self.readings = readings
-        self.settle_s = settle_s
+        super().__init__(readings, settle_s)
         self.n = points
 
     def points(self) -> Sequence[TestPoint]:
         return [
             TestPoint(Function.DCV, 10.0, round(-10.0 + 20.0 * i / (self.n - 1), 6), self.readings, self.settle_s,
-                      nplc=1.0)
+                      nplc=self.nplc)
             for i in range(self.n)
         ]
 
-    def setup(self, ctx: Context) -> None:
-        ctx.meter("dut").configure(Function.DCV, 10.0, 1.0)
-
     def measure(self, ctx: Context, point: TestPoint) -> Observation:
+        ctx.configure("dut", point.function, point.range, point.nplc)
         ref = ctx.apply("standard", point.function, point.nominal, dwell_s=point.settle_s)
         return ctx.read("dut", point.readings, ref)

@@ -17,7 +17,8 @@ from station.runfile.writer import InstrumentRecord, RunHeader, RunWriter
 
 
 def _header() -> RunHeader:
-    inst = tuple(InstrumentRecord(role, "drv", "sim://x", "M", "X1", "1", "1", "M,X1,1,1") for role in ("standard", "dut"))
+    inst = tuple(InstrumentRecord(role, role, "drv", "sim://x", "M", "X1", "1", "1", "M,X1,1,1")
+                 for role in ("standard", "dut"))
     return RunHeader("id", "2026-11-26T00:00:00Z", "calstation test", "p", "1", "t", "m", "0" * 64, "src",
                      "simple-acceptance", "stmt", {"customer_name": "ACME"}, inst, ())
 
@@ -62,16 +63,18 @@ def test_readings_cross_chunk_boundaries_intact(tmp_path: Path) -> None:
     for i in range(300):  # 300 points of 7 readings: many 4 KiB chunks
         values = rng.normal(10, 1e-5, 7)
         times = np.full(7, 1.7e9 + i)
-        r = PointResult(i, "DCV", 10.0, 10.0, "V", 10.0, float(values.mean()), 0.0, 9.9, 10.1, 1e-4, 2.0, 4.0,
-                        "pass", "as_found", 7, 0.0, 0.0, 0.0, 0.0, 0.0, 1e9, 0.0, 0.0, 0.0, f"p{i}")
-        w.point(r, times, values)
-        kept[i] = values
+        r = PointResult(i, "DCV", 10.0, 10.0, 0.0, "V", 10.0, float(values.mean()), 0.0, 9.9, 10.1, 1e-4, 2.0,
+                        4.0, "pass", "as_found", 7, 0.0, 0.0, 0.0, 1e9, 0.0, 0.0, 0.0, f"p{i}")
+        ref = values[:3] - 1e-6  # a reference's readings ride along on channel 1
+        w.point(r, times, values, (), times[:3], ref)
+        kept[i] = values, ref
     w.finish("completed", "ok")
     with RunFile(path) as rf:
         assert rf.completed() == list(range(300))
         for i in (0, 1, 145, 146, 299):
             t, v = rf.raw(i)
-            assert np.array_equal(v, kept[i]) and np.all(t == 1.7e9 + i)
+            assert np.array_equal(v, kept[i][0]) and np.all(t == 1.7e9 + i)
+            assert np.array_equal(rf.raw(i, channel=1)[1], kept[i][1])
         assert rf.points[299].label == "p299"
 
 
