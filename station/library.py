@@ -32,12 +32,14 @@ GROUP = "calstation.procedures"
 FOLDERS_VARIABLE = "CALSTATION_PROCEDURES"
 
 
-def _procedures_in(module: ModuleType) -> list[type[Procedure]]:
+def _procedures_in(module: ModuleType, abstract: bool = False) -> list[type[Procedure]]:
+    """The procedure classes a module defines (``abstract``: also those
+    that leave a method unwritten, to be refused by `validate`)."""
     return [
         obj
         for obj in vars(module).values()
         if inspect.isclass(obj) and issubclass(obj, Procedure) and obj is not Procedure
-        and obj.__module__ == module.__name__ and not inspect.isabstract(obj)
+        and obj.__module__ == module.__name__ and (abstract or not inspect.isabstract(obj))
     ]
 
 
@@ -80,10 +82,10 @@ def folders() -> list[Path]:
 
 
 def validate(cls: type[Procedure], where: str) -> None:
-    missing = [a for a in _REQUIRED if not hasattr(cls, a)]
+    missing = [a for a in _REQUIRED if not hasattr(cls, a)] + sorted(getattr(cls, "__abstractmethods__", ()))
     if missing:
-        raise ProcedureError(f"{where}: procedure {cls.__name__} lacks {', '.join(missing)}; "
-                             "see docs/procedures.md")
+        raise ProcedureError(f"{where}: procedure {cls.__name__} lacks {', '.join(missing)}; start from a "
+                             "template of station/templates.py, see docs/procedures.md")
     for role, need in cls.roles.items():
         try:
             caps = Role.of(need).needs
@@ -118,7 +120,7 @@ def _load_file(path: Path) -> type[Procedure]:
     except Exception as e:
         del sys.modules[name]
         raise ProcedureError(f"{path}: the procedure does not load ({type(e).__name__}: {e}); fix it") from None
-    found = _procedures_in(module)
+    found = _procedures_in(module) or _procedures_in(module, abstract=True)
     if len(found) != 1:
         raise ProcedureError(f"{path}: expected one Procedure subclass, found {len(found)}")
     return found[0]

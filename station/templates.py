@@ -41,7 +41,7 @@ def _short(sheet: FunctionSheet, interval: str) -> str:
 def _within(sheet: FunctionSheet, value: float, what: str) -> None:
     if sheet.limits is not None and not sheet.limits[0] <= value <= sheet.limits[1]:
         lo, hi = sheet.limits
-        raise PlanRefused(f"{value:g} {sheet.function.unit} is outside {what}'s limits {lo:g} to {hi:g} "
+        raise PlanRefused(f"{value:g} {sheet.function.unit} is outside {what}'s range {lo:g} to {hi:g} "
                           f"{sheet.function.unit} ({sheet.datasheet}); remove the point or use another instrument")
 
 

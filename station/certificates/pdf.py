@@ -220,6 +220,8 @@ _NO = {"no", "false", "0", "off"}
 #: The fields of an InstrumentRecord the certificate prints.
 _RECORD_TEXT = ("role", "manufacturer", "model", "serial", "idn", "asset_id", "description",
                 "calibration_due", "certificate", "traceability", "specification", "distribution")
+#: How the engine appends a reference probe's certificate to its readout's.
+_PROBE = "; probe: "
 
 
 # -- what goes on the certificate, all from the run file ---------------------------
@@ -227,6 +229,8 @@ _RECORD_TEXT = ("role", "manufacturer", "model", "serial", "idn", "asset_id", "d
 class _Standard:
     record: InstrumentRecord
     due: dt.date
+    certificate: str  # its own calibration certificate
+    probe: str  # its reference probe's certificate (a thermometer), or ""
 
 
 @dataclass(frozen=True)
@@ -239,6 +243,9 @@ class _Data:
     dut: InstrumentRecord
     standards: tuple[_Standard, ...]
     points: tuple[PointResult, ...]
+    budgets: Mapping[int, Sequence[Component]]  # by point index, as recorded in /budget
+    #: how each point was observed: (the DUT's readings, the reference's readings), by index
+    observed: Mapping[int, tuple[int, int]]
     created: dt.datetime
     finished: dt.datetime
     first: dt.datetime  # start of the first point
@@ -322,7 +329,8 @@ def _deviations(rf: RunFile, points: Sequence[PointResult]) -> tuple[str, ...]:
     done = {p.index for p in points}
     missing = [row for row in rf.plan if row.index not in done]
     if missing:
-        which = ", ".join(f"{r.index + 1} ({r.function} {r.nominal:g} {r.unit})" for r in missing)
+        which = ", ".join(f"{r.index + 1} ({_point_name(r.function, r.nominal, r.unit, r.range, r.frequency)})"
+                          for r in missing)
         out.append(TEXT_EN["missing_points"].format(which=escape(which)))
     return tuple(out)
 
@@ -334,18 +342,25 @@ def _collect(rf: RunFile) -> _Data:
     attrs = _checked(path, "run attribute", attrs)
     job = _checked(path, "job field", rf.job)
     procedure = _checked(path, "procedure field", rf.procedure)
-    number = certificate_number(attrs.get("run_id", ""), attrs.get("created", ""))
+    cert_no = certificate_number(attrs.get("run_id", ""), attrs.get("created", ""))
     created = _timestamp(path, "start", attrs.get("created", ""))
     finished = _timestamp(path, "finish", attrs.get("finished", ""))
     records = rf.instruments
     for r in records:
         _checked(path, f"instrument {r.role!r} field",
-                 {k: str(getattr(r, k)) for k in _RECORD_TEXT})
-    dut_role = procedure.get("dut_role") or attrs.get("dut_role") or "dut"
-    duts = [r for r in records if r.role == dut_role]
-    if not duts:
-        raise CertificateError(f"{path}: the run records no instrument in the DUT role "
-                               f"{dut_role!r}; the run file is incomplete")
+                 {k: str(getattr(r, k)) for k in _RECORD_TEXT if k != "certificate"})
+    duts = [r for r in records if r.kind == "dut"]
+    if len(duts) != 1:
+        found = ", ".join(repr(r.role) for r in duts) or "none"
+        raise CertificateError(f"{path}: the run records {len(duts)} instrument(s) of kind 'dut' "
+                               f"({found}); a certificate is for exactly one item: the run file is "
+                               "incomplete or damaged")
+    odd = [r for r in records if r.kind not in ("dut", "standard")]
+    if odd:
+        raise CertificateError(f"{path}: instrument {odd[0].role!r} is of kind {odd[0].kind!r}, "
+                               "neither 'dut' nor 'standard'; this calstation cannot state its part "
+                               "in the calibration: render the certificate with the version that "
+                               "wrote the run")
     points = tuple(rf.derived_points())  # re-derived from /raw by the verify before
     if not points:
         raise CertificateError(f"{path}: run {attrs.get('run_id', '?')} holds no results; "
@@ -353,11 +368,18 @@ def _collect(rf: RunFile) -> _Data:
     for p in points:
         _checked(path, f"point {p.index + 1}", {"function": p.function, "unit": p.unit, "phase": p.phase,
                                                 "decision": p.decision, "label": p.label})
+    budgets = rf.budgets()
+    for i, components in budgets.items():
+        for c in components:
+            _checked(path, f"budget component of point {i + 1}",
+                     {"name": c.name, "distribution": c.distribution, "description": c.description})
+    dut_raw, ref_raw = rf.raw_by_point(0), rf.raw_by_point(1)
+    observed = {p.index: (len(dut_raw.get(p.index, ())), len(ref_raw.get(p.index, ()))) for p in points}
     first = _utc(min(p.t_start for p in points))
     last = _utc(max(p.t_end for p in points))
     standards = []
     for r in records:
-        if r is duts[0]:
+        if r.kind != "standard":
             continue
         try:
             due = dt.date.fromisoformat(r.calibration_due)
@@ -373,35 +395,27 @@ def _collect(rf: RunFile) -> _Data:
                 f"on {due.isoformat()}, before this calibration ({last.date().isoformat()}); "
                 "repeat the calibration with a standard in calibration"
             )
-        standards.append(_Standard(r, due))
+        # the engine records a reference probe's certificate after its readout's
+        own, _, probe = r.certificate.partition(_PROBE)
+        what = f"instrument {r.role!r} field"
+        standards.append(_Standard(r, due, _check(path, what, "certificate", own),
+                                   _check(path, what, "certificate", probe)))
     conformity = bool(attrs.get("decision_statement")) and (
         job.get("statement_of_conformity", "yes").strip().lower() not in _NO
     )
     return _Data(
-        path=path, number=number, attrs=attrs, job=job, procedure=procedure, dut=duts[0],
-        standards=tuple(standards), points=points, created=created, finished=finished,
-        first=first, last=last, deviations=_deviations(rf, points), conformity=conformity,
+        path=path, number=cert_no, attrs=attrs, job=job, procedure=procedure, dut=duts[0],
+        standards=tuple(standards), points=points, budgets=budgets, observed=observed,
+        created=created, finished=finished, first=first, last=last,
+        deviations=_deviations(rf, points), conformity=conformity,
     )
 
 
-# -- number formatting -----------------------------------------------------------------
-def _display_unit(unit: str, range_: float) -> tuple[str, float]:
-    """The unit a range's values are shown in: mV up to the 100 mV range, else the SI unit."""
-    if unit in ("V", "A") and range_ <= 0.1 * (1 + 1e-9):
-        return "m" + unit, 1e3
-    return unit, 1.0
-
-
-def _fixed(value: float, decimals: int) -> str:
-    text = f"{value:.{decimals}f}"
-    if text.startswith("-") and not text.strip("-0."):
-        text = text[1:]  # no "-0.000"
-    return text
-
-
+# -- numbers ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Row:
     nominal: str
+    frequency: str
     reference: str
     indication: str
     error: str
@@ -412,18 +426,20 @@ class _Row:
     decision: str
 
 
-def _row(p: PointResult, factor: float) -> _Row:
-    U = round_uncertainty(p.expanded_uncertainty * factor)
-    d = decimals_of(U)
+def _row(p: PointResult, unit: str, range_: float, magnitude: float) -> _Row:
+    """A point's row, in the prefix of its table (its range's, or for a
+    function without ranges, its largest value's)."""
+    r = rounding(p.expanded_uncertainty, scale_of(range_ if range_ > 0 else magnitude, unit))
     return _Row(
-        nominal=f"{p.nominal * factor:g}",
-        reference=_fixed(p.reference * factor, d),
-        indication=_fixed(p.indication * factor, d),
-        error=_fixed(p.error * factor, d),
-        lower=_fixed(p.lower_limit * factor, d),
-        upper=_fixed(p.upper_limit * factor, d),
-        U=_fixed(U, d),
-        k=f"{p.coverage_factor:.2f}",
+        nominal=number(r.scale.of(p.nominal)),
+        frequency=format_frequency(p.frequency) if p.frequency > 0 else "",
+        reference=r.value(p.reference),
+        indication=r.value(p.indication),
+        error=r.value(p.error),
+        lower=r.value(p.lower_limit),
+        upper=r.value(p.upper_limit),
+        U=r.U,
+        k=fixed(p.coverage_factor, 2),
         decision=TEXT_EN[p.decision] if p.decision in ("pass", "fail")
         else escape(p.decision.capitalize()),
     )
@@ -440,9 +456,15 @@ def _plusminus(text: str) -> str:
 
 def _function_name(function: str) -> str:
     try:
-        return Function(function).description
+        name = Function(function).description
     except ValueError:
-        return function
+        name = function
+    return name[:1].upper() + name[1:]
+
+
+def _point_name(function: str, nominal: float, unit: str, range_: float, frequency: float) -> str:
+    text = f"{function} {format_level(nominal, unit, range_)}"
+    return text + (f" at {format_frequency(frequency)}" if frequency > 0 else "")
 
 
 # -- layout ------------------------------------------------------------------------------

@@ -347,12 +347,15 @@ def test_check_prints_the_plan_with_tur_and_writes_nothing(tmp_path: Path, serve
     assert len(rows) == 17
     # 10 V on the 10 V range: 34401A 1 y tolerance 400 uV; 5522A 90 d 120 uV, rectangular;
     # resolution 10 uV at 10 NPLC, half a digit rectangular; k = 2
+    # columns: No. function range nominal unit freq readings tolerance TUR [<4:1] specification
     ten = next(r for r in rows if r[2] == "10" and r[3] == "10")
     u = ((120e-6 / 3**0.5) ** 2 + (5e-6 / 3**0.5) ** 2) ** 0.5
-    assert float(ten[6]) == pytest.approx(800e-6 / (2 * 2 * u), abs=0.05)
+    assert float(ten[7]) == pytest.approx(400e-6, rel=1e-2)
+    assert float(ten[8]) == pytest.approx(800e-6 / (2 * 2 * u), abs=0.05)
+    assert "Keysight 34401A DC voltage, 1y" in " ".join(ten)
     # zero on the 1000 V range: the 1 mV digit dominates (tolerance 10 mV)
     zero_1000 = next(r for r in rows if r[2] == "1000" and r[3] == "0")
-    assert float(zero_1000[6]) == pytest.approx(20e-3 / (2 * 2 * 0.5e-3 / 3**0.5), rel=0.01)
+    assert float(zero_1000[8]) == pytest.approx(20e-3 / (2 * 2 * 0.5e-3 / 3**0.5), rel=0.01)
     assert not out.exists()
     assert not bench.calibrator.operating
     assert "OPER" not in bench.calibrator.received and not any(m.startswith("OUT") for m in bench.calibrator.received)

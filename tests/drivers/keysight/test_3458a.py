@@ -464,6 +464,17 @@ def test_power_cycle_restores_the_power_on_state():
     assert stream.feed(b"\n") == b"" and sim.ndig == 7  # the partial line was forgotten
 
 
+def test_simulator_is_busy_during_acal():
+    sim = Sim3458A(acal_time_s=100.0)
+    sim.handle("CSB")
+    sim.handle("ACAL DCV")
+    assert sim.acal_count == 1 and sim.handle("STB?") == "0"  # not ready for instructions
+    sim.clock.sleep(100.0)
+    assert sim.handle("STB?") == "16"
+    sim.handle("ACAL VOLTS")
+    assert sim.acal_count == 1 and sim.handle("ERRSTR?") == '105,"UNKNOWN PARAMETER RECEIVED"'
+
+
 def test_reset_and_preset_leave_the_trigger_arm_on_auto():
     sim = Sim3458A()
     for command in ("RESET", "PRESET NORM", "PRESET"):
@@ -677,6 +688,6 @@ def test_autocal_and_temperature_on_the_simulator(reached: Bench):
     start = reached.bench.clock.now()
     dmm.autocal(sim.acal_time_s + 10.0)
     assert sim.acal_count == 1 and reached.bench.clock.now() - start == pytest.approx(sim.acal_time_s + 10.0)
-    assert dmm.status_byte() & 16  # ready again
+    assert dmm.status_byte() & 32 == 0  # no error bit
     assert dmm.temperature() == pytest.approx(sim.temperature_c)
     assert dmm.error_register() == 0
