@@ -44,10 +44,11 @@ from drivers.keysight.k34401a import Keysight34401A
 from drivers.roles import Function
 from drivers.transport import open_transport
 from station.engine import Engine
-from station.procedure import Context, Meter, Observation, Procedure, Source, SpecRef, TestPoint
+from station.procedure import Context, Observation, TestPoint
 from station.prompts import AutoAnswer
 from station.runfile import writer
 from station.simulated import SimulatedStation, demo_job
+from station.templates import MeterAgainstSource
 
 READINGS = 10
 
@@ -56,25 +57,23 @@ def nominals(n: int) -> list[float]:
     return [round(-10.0 + 20.0 * i / (n - 1), 6) for i in range(n)]
 
 
-class Sweep(Procedure):
+class Sweep(MeterAgainstSource):
     name = "benchmark-dcv-sweep"
     version = "1"
     title = "Benchmark sweep"
     method = "benchmark"
-    roles = {"standard": Source, "dut": Meter}
-    dut_spec = SpecRef("Keysight", "34401A", "1y")
+    nplc = 1.0
 
     def __init__(self, n: int, block: bool) -> None:
+        super().__init__(READINGS, 0.0)
         self.n = n
         self.block = block
 
     def points(self) -> Sequence[TestPoint]:
-        return [TestPoint(Function.DCV, 10.0, v, READINGS, 0.0, nplc=1.0) for v in nominals(self.n)]
-
-    def setup(self, ctx: Context) -> None:
-        ctx.meter("dut").configure(Function.DCV, 10.0, 1.0)
+        return [TestPoint(Function.DCV, 10.0, v, READINGS, 0.0, nplc=self.nplc) for v in nominals(self.n)]
 
     def measure(self, ctx: Context, point: TestPoint) -> Observation:
+        ctx.configure("dut", point.function, point.range, point.nplc)
         ref = ctx.apply("standard", point.function, point.nominal)
         return ctx.read("dut", point.readings, ref, block=self.block)
 

@@ -34,9 +34,11 @@ LF); the well ends replies with CR LF, so open the transport with
 ``read_termination="\\r\\n"`` (`Fluke9142.read_termination`).
 
 Replies (UNVERIFIED formats, held strictly): temperatures a decimal
-number, optionally followed by the unit letter (``25.003`` or ``25.003C``;
-a published third-party 914X simulator appends the unit to
-``SOUR:SENS:DATA?``), a unit other than C raising `InstrumentError`;
+number, optionally followed by the unit letter, with or without a blank
+(``25.003``, ``25.003C``, ``25.003 C``: a published third-party 914X
+simulator appends the unit to ``SOUR:SENS:DATA?``), a unit other than C
+raising `InstrumentError`; a number cut short on the line is often still
+a number (``30.012`` -> ``30.0``), which no format check can see;
 ``OUTP:STAT?`` and ``SOUR:STAB:TEST?`` ``0`` or ``1``; ``SYST:ERR?``
 ``<code>,"<text>"`` (``0,"No error"``); ``*ESR?`` an integer 0..255.
 Anything else raises `GarbledReply`.
@@ -59,7 +61,7 @@ from typing import ClassVar
 
 from drivers.base import ESR_PON, MessageInstrument
 from drivers.clock import Clock
-from drivers.datasheet import beside, load
+from drivers.datasheet import DatasheetError, beside, load
 from drivers.errors import InstrumentError
 from drivers.roles import Function
 from drivers.transport import Transport, nrf
@@ -67,11 +69,16 @@ from drivers.transport import Transport, nrf
 #: The 9142's datasheet: setpoint limits, resolution, performance figures.
 DATASHEET = load(beside(__file__, "f9142.toml"))
 TEMP_SHEET = DATASHEET.function(Function.TEMP)
+if TEMP_SHEET.limits is None:
+    raise DatasheetError(f"{DATASHEET.path}: functions.TEMP.limits: expected the setpoint range; fix the datasheet")
+#: Lowest and highest setpoint, C (datasheet ``limits``).
+SETPOINT_LIMITS: tuple[float, float] = TEMP_SHEET.limits
 #: The setpoint `safe_state` leaves the well at, C: near ambient, safe to
 #: touch and to unload (a lab's choice, not a figure of the maker's).
 SAFE_SETPOINT_C = 25.0
-#: ``SOUR:SPO?`` reports the setpoint rounded to the well's resolution:
-#: `confirm_state` accepts half a digit of difference, plus float noise.
+#: ``SOUR:SPO?`` reports the setpoint (and ``SOUR:STAB:LIM?`` the limit)
+#: rounded to the well's resolution: `confirm_state` accepts half a digit
+#: of difference, plus float noise.
 SETPOINT_TOLERANCE = TEMP_SHEET.fixed_resolution / 2 + 1e-9
 
 _NUMBER = r"[+-]?\d{1,4}(?:\.\d{1,6})?"
@@ -123,9 +130,7 @@ class Fluke9142(MessageInstrument):
     def setpoint_limits(self, function: Function) -> tuple[float, float]:
         """Lowest and highest setpoint, C: -25 C to 150 C (datasheet ``limits``)."""
         self._check_function(function, "SOUR:SPO")
-        limits = TEMP_SHEET.limits
-        assert limits is not None  # the datasheet has them
-        return limits
+        return SETPOINT_LIMITS
 
     def set_setpoint(self, function: Function, value: float) -> None:
         """``SOUR:SPO <value>`` then ``OUTP:STAT 1``, each checked with

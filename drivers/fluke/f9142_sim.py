@@ -62,7 +62,7 @@ import numpy as np
 
 from drivers.clock import Clock
 from drivers.datasheet import Row
-from drivers.fluke.f9142 import TEMP_SHEET
+from drivers.fluke.f9142 import SETPOINT_LIMITS, TEMP_SHEET
 from drivers.sim.base import ScpiDispatcher, SimulatedInstrument, Stimulus
 
 # ESR bits (IEEE 488.2)
@@ -182,9 +182,7 @@ class Sim9142(SimulatedInstrument):
         self.tau = float(time_constant_s)
         self.stable_window_s = float(stable_window_s)
         self.passive_tau = float(passive_time_constant_s)
-        limits = TEMP_SHEET.limits
-        assert limits is not None
-        self.limits = limits
+        self.limits = SETPOINT_LIMITS
         self.resolution = TEMP_SHEET.fixed_resolution
         self.setpoint_decimals = _decimals(self.resolution)
         #: Maximum heating and cooling rates, C/s, from the datasheet.

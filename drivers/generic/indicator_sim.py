@@ -29,12 +29,14 @@ from drivers.generic.indicator import TEMP_SHEET
 from drivers.sim.base import SimulatedInstrument
 
 #: Commands as the 1521's table writes them: the required part, then the
-#: optional rest (any prefix of it may be sent).
-_READ_COMMANDS = (("F", "ETCH?"), ("REA", "D?"), ("ME", "ASURE?"))
+#: optional rest; any prefix of the word may be sent, with or without its
+#: ``?`` (the table's examples: ``fetch?``, ``read?``, ``meas?``).
+_READ_COMMANDS = (("F", "ETCH"), ("REA", "D"), ("ME", "ASURE"))
 
 
 def _is_read_command(header: str) -> bool:
-    return any(header.startswith(required) and (required + optional).startswith(header)
+    word = header.removesuffix("?")
+    return any(word.startswith(required) and (required + optional).startswith(word)
                for required, optional in _READ_COMMANDS)
 
 

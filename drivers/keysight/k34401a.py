@@ -185,7 +185,7 @@ class Keysight34401A(MessageInstrument):
         command = f"{mode.configure} {nrf(range_)}"
         if not fs.has_range(range_):
             raise InstrumentError(
-                self.name, command, f"{range_:g} {function.unit} is not a {function.description} range",
+                self.name, command, f"{range_:g} {function.unit} is not one of its {function.description} ranges",
                 "use one of " + ", ".join(f"{r:g}" for r in fs.ranges) + f" {function.unit}",
             )
         if function.is_ac:

@@ -85,9 +85,9 @@ _NUMBER = r"[ +-]?(?:\d+(?:\.\d*)?|\.\d+)(?:E[+-]?\d{1,3})?"
 NUMBER_FORMAT = re.compile(_NUMBER, re.ASCII)
 #: ``FUNC?``: the function's number and its present range, ``1, 1.00000000E+01``
 #: (function numbers: DCV 1, ACV 2, ... DCI 6; layout UNVERIFIED).
-FUNC_FORMAT = re.compile(rf"(\d{{1,2}}),({_NUMBER})", re.ASCII)
+FUNC_FORMAT = re.compile(rf"([1-9]\d?),({_NUMBER})", re.ASCII)
 #: ``TARM?`` / ``TRIG?``: the event's number.
-EVENT_FORMAT = re.compile(r"\d{1,2}", re.ASCII)
+EVENT_FORMAT = re.compile(r"[1-9]\d?", re.ASCII)
 #: ``STB?`` (0..255) and ``ERR?`` (0..65535): a decimal integer.
 INTEGER_FORMAT = re.compile(r"\d{1,5}", re.ASCII)
 

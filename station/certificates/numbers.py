@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "MICRO", "PREFIXES", "Rounding", "Scale", "decimals_of", "fixed", "format_error",
-    "format_frequency", "format_level", "format_uncertainty", "format_value", "number",
+    "format_frequency", "format_level", "format_significant", "format_uncertainty", "format_value", "number",
     "round_uncertainty", "rounding", "scale_of",
 ]
 
@@ -50,7 +50,7 @@ _NOISE = 1e-12
 
 def _shift(x: float, places: int) -> float:
     """x * 10**places, by an exact integer power of ten (no 1e-3 in binary)."""
-    return x * 10**places if places >= 0 else x / 10**-places
+    return float(x * 10**places if places >= 0 else x / 10**-places)
 
 
 def round_uncertainty(u: float, digits: int = 2) -> float:
@@ -195,6 +195,19 @@ def format_uncertainty(expanded_uncertainty: float, unit: str) -> str:
     if again != s:
         s, r = again, rounding(expanded_uncertainty, again)
     return f"{r.U} {s.unit(unit)}"
+
+
+def format_significant(value: float, unit: str, digits: int = 2) -> str:
+    """A value to ``digits`` significant digits, in its own prefix, rounded
+    to nearest (a standard uncertainty in a budget: ``11 µV``, ``290 nV``)."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g} {unit}"
+    s = scale_of(value, unit)
+    text = f"{s.of(value):#.{digits}g}".rstrip(".")
+    again = scale_of(float(text) * s.factor, unit)  # 999.7 -> 1.0e+03: the next prefix
+    if again != s:
+        s, text = again, f"{again.of(float(text) * s.factor):#.{digits}g}".rstrip(".")
+    return f"{text} {s.unit(unit)}"
 
 
 def format_frequency(hertz: float) -> str:

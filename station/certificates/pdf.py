@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -49,7 +50,14 @@ from reportlab.platypus.flowables import Flowable
 
 from drivers.errors import CalstationError
 from drivers.roles import Function
-from station.certificates.numbers import fixed, format_frequency, format_level, number, rounding, scale_of
+from station.certificates.numbers import (
+    fixed,
+    format_frequency,
+    format_level,
+    number,
+    rounding,
+    scale_of,
+)
 from station.certificates.text import problem
 from station.errors import IntegrityError, one_line
 from station.metrology.budget import Component
@@ -151,7 +159,7 @@ TEXT_EN: dict[str, str] = {
     "unc_head_eval": "Evaluation",
     "unc_head_points": "Points",
     "unc_all_points": "all",
-    "type_a": "type A, <i>s</i>/sqrt(<i>n</i>) of the readings",
+    "type_a": "type A, from the readings",
     "type_b": "type B, {distribution}",
     "dist_rectangular": "rectangular, <i>a</i>/sqrt(3)",
     "dist_normal_k": "normal, <i>U</i>/<i>k</i> (<i>k</i> = {k})",
@@ -165,6 +173,7 @@ TEXT_EN: dict[str, str] = {
     "significant digits and each result is rounded to the same decimal place. The uncertainty "
     "does not include the long-term stability of the item.",
     "nu_infinite": "infinite (type B components only)",
+    "nu_large": "over {n}",
     "nu_range": "{lo} to {hi}",
     # section 5
     "s_conf": "5  Statement of conformity",
@@ -651,7 +660,10 @@ def _traceability(d: _Data) -> list[Flowable]:
         if r.specification:
             text += "<br/>" + T["std_spec"].format(spec=escape(r.specification),
                                                    dist=escape(r.distribution or "stated"))
-        rows.append([_p(text, _CELL), _p(escape(r.asset_id), _CELL), _p(escape(r.certificate), _CELL),
+        certificate = escape(s.certificate)
+        if s.probe:
+            certificate += "<br/>" + T["std_probe"].format(certificate=escape(s.probe))
+        rows.append([_p(text, _CELL), _p(escape(r.asset_id), _CELL), _p(certificate, _CELL),
                      _p(s.due.isoformat(), _CELL), _p(escape(r.traceability), _CELL)])
     widths = [66 * mm, 24 * mm, 30 * mm, 20 * mm, WIDTH - 140 * mm]
     table = Table(rows, colWidths=widths, repeatRows=1)
@@ -659,11 +671,78 @@ def _traceability(d: _Data) -> list[Flowable]:
     return [_p(T["s_trace"], _H1), KeepTogether([_p(T["trace_text"]), Spacer(1, 4), table])]
 
 
+def _spans(numbers: Sequence[int]) -> str:
+    """[1, 2, 3, 5] -> '1 to 3, 5'."""
+    out: list[str] = []
+    run: list[int] = []
+    for n in sorted(numbers):
+        if run and n != run[-1] + 1:
+            out.append(f"{run[0]} to {run[-1]}" if len(run) > 2 else ", ".join(map(str, run)))
+            run = []
+        run.append(n)
+    if run:
+        out.append(f"{run[0]} to {run[-1]}" if len(run) > 2 else ", ".join(map(str, run)))
+    return ", ".join(out)
+
+
+def _evaluation(c: Component) -> str:
+    """How a component was evaluated, for people: its type and its distribution."""
+    T = TEXT_EN
+    if c.kind == "A":
+        return T["type_a"]
+    if c.distribution == "rectangular":
+        dist = T["dist_rectangular"]
+    elif c.distribution.startswith("normal"):
+        dist = T["dist_normal_k"].format(k=number(round(c.divisor, 3)))
+    else:
+        dist = T["dist_other"].format(name=escape(c.distribution), divisor=number(round(c.divisor, 4)))
+    return T["type_b"].format(distribution=dist)
+
+
+#: Effective degrees of freedom above this are stated as "over" it: k is 2.00 there.
+_LARGE_DOF = 1000
+
+
 def _uncertainty(d: _Data) -> list[Flowable]:
-    ns = sorted({p.n for p in d.points})
-    n = str(ns[0]) if len(ns) == 1 else f"{ns[0]} to {ns[-1]}"
-    p = f"{COVERAGE_PROBABILITY:.2f}"
-    return [_p(TEXT_EN["s_unc"], _H1), _p(TEXT_EN["unc_text"].format(n=n, p=p))]
+    """The uncertainty statement, from the components recorded in /budget:
+    each distinct component once (by name, type and distribution), with its
+    description(s) and the points whose budget holds it."""
+    T = TEXT_EN
+    components: dict[tuple[str, str, str, float], tuple[list[str], list[int]]] = {}
+    for p in d.points:
+        for c in d.budgets.get(p.index, ()):
+            descriptions, where = components.setdefault(
+                (c.name, c.kind, _evaluation(c), c.divisor if c.kind == "B" else 0.0), ([], []))
+            if c.description not in descriptions:
+                descriptions.append(c.description)
+            if p.index + 1 not in where:
+                where.append(p.index + 1)
+    every = len(d.points)
+    head = [_p(T[k], _HEAD) for k in ("unc_head_name", "unc_head_desc", "unc_head_eval", "unc_head_points")]
+    rows: list[list[Any]] = [head]
+    for (name, _, evaluation, _), (descriptions, where) in components.items():
+        shown = descriptions if len(descriptions) <= 4 else [*descriptions[:3], "..."]
+        rows.append([_p(f"<b>{escape(name)}</b>", _CELL), _p("<br/>".join(escape(t) for t in shown), _CELL),
+                     _p(evaluation, _CELL),
+                     _p(T["unc_all_points"] if len(where) == every else _spans(where), _CELL)])
+    widths = [34 * mm, 70 * mm, 44 * mm, WIDTH - 148 * mm]
+    table = Table(rows, colWidths=widths, repeatRows=1)
+    table.setStyle(TableStyle([*_grid(widths), ("VALIGN", (0, 1), (-1, -1), "TOP")]))
+    nus = [p.nu_eff for p in d.points]
+    ks = [p.coverage_factor for p in d.points]
+    lo, hi = min(nus), max(nus)
+
+    def dof(nu: float) -> str:
+        if not math.isfinite(nu):
+            return T["nu_infinite"]
+        return T["nu_large"].format(n=_LARGE_DOF) if nu > _LARGE_DOF else str(math.floor(nu))
+
+    nu_text = dof(lo) if dof(lo) == dof(hi) else T["nu_range"].format(lo=dof(lo), hi=dof(hi))
+    k_lo, k_hi = fixed(min(ks), 2), fixed(max(ks), 2)
+    k_text = k_lo if k_lo == k_hi else T["nu_range"].format(lo=k_lo, hi=k_hi)
+    coverage = T["unc_coverage"].format(p=f"{COVERAGE_PROBABILITY:.2f}", nu=nu_text, k=k_text)
+    return [_p(T["s_unc"], _H1),
+            KeepTogether([_p(T["unc_text"]), Spacer(1, 4), table]), Spacer(1, 4), _p(coverage)]
 
 
 def _conformity(d: _Data) -> list[Flowable]:
@@ -684,31 +763,38 @@ def _conformity(d: _Data) -> list[Flowable]:
 
 
 def _results_table(points: Sequence[PointResult], conformity: bool) -> list[Flowable]:
+    """One table: the points of one function on one range (every value in
+    the range's prefix; a function without ranges, in that of its largest
+    value), with their frequency when they are AC points."""
     T = TEXT_EN
     first = points[0]
-    unit, factor = _display_unit(first.unit, first.range)
-    cols = ["c_no", "c_nominal", "c_reference", "c_indication", "c_error", "c_lower", "c_upper",
-            "c_U", "c_k"]
-    widths = [8, 17, 20, 21, 18, 20, 20, 17, 10]
+    magnitude = max(abs(p.nominal) for p in points)
+    scale = scale_of(first.range if first.range > 0 else magnitude, first.unit)
+    unit = scale.unit(first.unit)
+    ac = any(p.frequency > 0 for p in points)
+    cols = ["c_no", "c_nominal", *(["c_frequency"] if ac else []), "c_reference", "c_indication",
+            "c_error", "c_lower", "c_upper", "c_U", "c_k"]
+    widths = [8, 17, *([17] if ac else []), 20, 21, 18, 20, 20, 17, 10]
     if conformity:
         cols.append("c_decision")
         widths.append(15)
-    scale = WIDTH / (sum(widths) * mm)
-    col_w = [w * mm * scale for w in widths]
+    fit = WIDTH / (sum(widths) * mm)
+    col_w = [w * mm * fit for w in widths]
     data: list[list[Any]] = [[_p(T[c].format(u=escape(unit)), _HEAD) for c in cols]]
     fail_rows = []
     for i, p in enumerate(points, start=1):
-        r = _row(p, factor)
-        cells: list[Any] = [str(p.index + 1), r.nominal, r.reference, r.indication, r.error, r.lower, r.upper, r.U, r.k]
+        r = _row(p, first.unit, first.range, magnitude)
+        cells: list[Any] = [str(p.index + 1), r.nominal, *([r.frequency] if ac else []), r.reference,
+                            r.indication, r.error, r.lower, r.upper, r.U, r.k]
         if conformity:
             cells.append(r.decision)
             if p.decision != "pass":
                 fail_rows.append(i)
         data.append(cells)
-    caption = T["range_caption"].format(
-        function=escape(_function_name(first.function)),
-        range=f"{first.range * factor:g} {escape(unit)}",
-    )
+    function = escape(_function_name(first.function))
+    caption = (T["range_caption"].format(function=function,
+                                         range=escape(format_level(first.range, first.unit, first.range)))
+               if first.range > 0 else T["function_caption"].format(function=function))
     table = Table(data, colWidths=col_w, repeatRows=1)
     style = [
         *_grid(col_w),
@@ -722,6 +808,25 @@ def _results_table(points: Sequence[PointResult], conformity: bool) -> list[Flow
     return [_p(caption, _H3), table]
 
 
+def _notes(d: _Data) -> str:
+    """What the columns mean, for the ways this run's points were observed."""
+    T = TEXT_EN
+    corrected = any(p.correction != 0.0 for p in d.points)
+    references: list[str] = []
+    indications: list[str] = []
+    for dut, ref in sorted(set(d.observed.values()), reverse=True):
+        reference = T["ref_applied"] if not ref else T["ref_corrected"] if dut or corrected else T["ref_read"]
+        indication = T["ind_read"] if dut else T["ind_set"]
+        for out, text in ((references, reference), (indications, indication)):
+            if text not in out:
+                out.append(text)
+    notes = T["notes"].format(reference=T["either"].join(references),
+                              indication=T["either"].join(indications))
+    if any(p.frequency > 0 for p in d.points):
+        notes += T["notes_frequency"]
+    return notes + (T["notes_conf"] if d.conformity else "")
+
+
 def _results(d: _Data) -> list[Flowable]:
     T = TEXT_EN
     out: list[Flowable] = [CondPageBreak(60 * mm)]
@@ -731,19 +836,19 @@ def _results(d: _Data) -> list[Flowable]:
     only_found = phases == ["as_found"]
     if only_found:
         lead.append(_p(T["no_adjustment"]))
+    functions = list(dict.fromkeys(p.function for p in d.points))  # in the order of the run
     for phase in phases:
         heading = (T["as_found_only"] if only_found
                    else T[phase] if phase in _PHASE_ORDER else escape(phase))
         lead.append(_p(heading, _H2))
+        # one table per function and range: a function's ranges together, in the run's order
         groups: dict[tuple[str, float], list[PointResult]] = {}
-        for p in d.points:
-            if p.phase == phase:
-                groups.setdefault((p.function, p.range), []).append(p)
+        for p in sorted((p for p in d.points if p.phase == phase), key=lambda p: functions.index(p.function)):
+            groups.setdefault((p.function, p.range), []).append(p)
         for g in groups.values():
             out.append(KeepTogether([*lead, *_results_table(g, d.conformity)]))
             lead = []
-    notes = T["notes"] + (T["notes_conf"] if d.conformity else "")
-    out.append(KeepTogether([Spacer(1, 6), _p(notes, _SMALL),
+    out.append(KeepTogether([Spacer(1, 6), _p(_notes(d), _SMALL),
                              _p(f"- {TEXT_EN['end']} -", _END)]))
     return out
 

@@ -1,9 +1,10 @@
-"""Keysight 34401A: strict replies, `confirm_state`, and the driver against
-its simulator under injected faults (in process, over TCP and a
-pseudo-terminal)."""
+"""Keysight 34401A: the exact bytes of every function, strict replies,
+`confirm_state`, its simulator, and the driver against its simulator under
+injected faults (in process, over TCP and a pseudo-terminal)."""
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -20,20 +21,32 @@ from drivers.errors import (
     TransportError,
 )
 from drivers.fluke.f5522a import Fluke5522A
-from drivers.keysight.k34401a import Keysight34401A
-from drivers.roles import Function, SelfChecking
-from drivers.sim import faults
+from drivers.keysight.k34401a import Keysight34401A, sheet
 from drivers.keysight.k34401a_sim import DutErrors, Sim34401A
+from drivers.roles import Function, Meter, SelfChecking
+from drivers.sim import faults
+from drivers.sim.base import Stimulus
 from tests.drivers.conftest import Reached
 from tests.drivers.protocol import AnsweringTransport, expected_protocol
 from tests.drivers.strategies import PROPERTY, replies, wire
 
-DCV = Function.DCV
+DCV, DCI, ACV, R2W, R4W = Function.DCV, Function.DCI, Function.ACV, Function.R2W, Function.R4W
 NO_ERROR = (b"SYST:ERR?\n", b'+0,"No error"\n')
-#: `confirm_state`'s one compound query.
+#: `confirm_state`'s one compound query (DC functions and resistance), and for AC voltage.
 STATE = b"*ESR?;CONF?;:SYST:ERR?\n"
 STATE_COMMAND = "*ESR?;CONF?;:SYST:ERR?"
+AC_STATE = b"*ESR?;CONF?;:DET:BAND?;:SYST:ERR?\n"
+AC_STATE_COMMAND = "*ESR?;CONF?;:DET:BAND?;:SYST:ERR?"
 CONF_10V = b'"VOLT +1.000000E+01,+1.000000E-05"'
+
+#: function -> (CONFigure command, second configuration command for nplc 10, CONF? name)
+COMMANDS = {
+    DCV: (b"CONF:VOLT:DC", b"VOLT:DC:NPLC 10", "VOLT"),
+    DCI: (b"CONF:CURR:DC", b"CURR:DC:NPLC 10", "CURR"),
+    ACV: (b"CONF:VOLT:AC", b"DET:BAND 20", "VOLT:AC"),
+    R2W: (b"CONF:RES", b"RES:NPLC 10", "RES"),
+    R4W: (b"CONF:FRES", b"FRES:NPLC 10", "FRES"),
+}
 
 
 def state_reply(esr: bytes = b"+0", conf: bytes = CONF_10V, err: bytes = b'+0,"No error"') -> bytes:
@@ -45,6 +58,11 @@ def configured(range_: bytes = b"10", nplc: bytes = b"10") -> list[tuple[bytes, 
     return [(b"CONF:VOLT:DC " + range_ + b"\n", None), NO_ERROR, (b"VOLT:DC:NPLC " + nplc + b"\n", None), NO_ERROR]
 
 
+def configured_as(function: Function, range_: bytes) -> list[tuple[bytes, bytes | None]]:
+    conf, second, _ = COMMANDS[function]
+    return [(conf + b" " + range_ + b"\n", None), NO_ERROR, (second + b"\n", None), NO_ERROR]
+
+
 def manual_reading_format(reply: str) -> bool:
     """The User's Guide's ``SD.DDDDDDDDESDD``, character by character."""
     pattern = "SD.DDDDDDDDESDD"
@@ -52,7 +70,141 @@ def manual_reading_format(reply: str) -> bool:
     return len(reply) == len(pattern) and all(c in allowed[p] for c, p in zip(reply, pattern, strict=True))
 
 
-# -- strict replies, exact bytes -------------------------------------------------
+# -- identify, initialize, configure: exact bytes ----------------------------------------
+
+
+def test_identify_accepts_hp_agilent_keysight():
+    for idn in (b"HEWLETT-PACKARD,34401A,0,11-5-2\n", b"Agilent Technologies,34401A,MY1,10-5-2\n",
+                b"Keysight Technologies,34401A,MY2,11-5-3\n"):
+        with expected_protocol(Keysight34401A, [(b"*IDN?\n", idn)]) as dmm:
+            assert dmm.identify().matches(Keysight34401A.manufacturers, Keysight34401A.models)
+
+
+def test_initialize_on_gpib():
+    with expected_protocol(Keysight34401A, [(b"*CLS\n", None), NO_ERROR]) as dmm:
+        dmm.initialize()
+
+
+def test_initialize_on_serial_sends_syst_rem():
+    with expected_protocol(Keysight34401A, [(b"*CLS\n", None), (b"SYST:REM\n", None), NO_ERROR], serial=True) as dmm:
+        dmm.initialize()
+
+
+def test_the_meter_is_a_self_checking_meter_of_five_functions():
+    with expected_protocol(Keysight34401A, []) as dmm:
+        assert isinstance(dmm, Meter) and isinstance(dmm, SelfChecking)
+        assert set(dmm.functions) == {DCV, DCI, ACV, R2W, R4W}
+
+
+def test_ranges_are_the_datasheets():
+    with expected_protocol(Keysight34401A, []) as dmm:
+        assert dmm.ranges(DCV) == (0.1, 1.0, 10.0, 100.0, 1000.0)
+        assert dmm.ranges(DCI) == (0.01, 0.1, 1.0, 3.0)
+        assert dmm.ranges(ACV) == (0.1, 1.0, 10.0, 100.0, 750.0)
+        assert dmm.ranges(R2W) == dmm.ranges(R4W) == (100.0, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8)
+        for f in (DCV, DCI, ACV, R2W, R4W):
+            assert dmm.ranges(f) == sheet().function(f).ranges
+        with pytest.raises(InstrumentError, match="function ACI is not supported by this driver"):
+            dmm.ranges(Function.ACI)
+
+
+@pytest.mark.parametrize(
+    ("function", "range_", "nplc", "conf", "second", "resolution"),
+    [
+        (DCV, 0.1, 10, b"CONF:VOLT:DC 0.1\n", b"VOLT:DC:NPLC 10\n", 100e-9),
+        (DCV, 10.0, 10, b"CONF:VOLT:DC 10\n", b"VOLT:DC:NPLC 10\n", 10e-6),
+        (DCV, 10.0, 100, b"CONF:VOLT:DC 10\n", b"VOLT:DC:NPLC 100\n", 10e-6),
+        (DCV, 10.0, 1, b"CONF:VOLT:DC 10\n", b"VOLT:DC:NPLC 1\n", 100e-6),
+        (DCV, 1000.0, 0.2, b"CONF:VOLT:DC 1000\n", b"VOLT:DC:NPLC 0.2\n", 0.01),  # 5.5 digits at 0.2 PLC
+        (DCV, 1.0, 0.02, b"CONF:VOLT:DC 1\n", b"VOLT:DC:NPLC 0.02\n", 100e-6),
+        (DCI, 0.01, 10, b"CONF:CURR:DC 0.01\n", b"CURR:DC:NPLC 10\n", 10e-9),
+        (DCI, 3.0, 1, b"CONF:CURR:DC 3\n", b"CURR:DC:NPLC 1\n", 30e-6),
+        (ACV, 1.0, 10, b"CONF:VOLT:AC 1\n", b"DET:BAND 20\n", 1e-6),
+        (ACV, 750.0, 0.02, b"CONF:VOLT:AC 750\n", b"DET:BAND 20\n", 750e-6),  # nplc ignored: 6.5 digits
+        (R2W, 100.0, 10, b"CONF:RES 100\n", b"RES:NPLC 10\n", 100e-6),
+        (R4W, 1e6, 100, b"CONF:FRES 1000000\n", b"FRES:NPLC 100\n", 1.0),
+        (R4W, 1e8, 0.2, b"CONF:FRES 100000000\n", b"FRES:NPLC 0.2\n", 1e3),
+    ],
+)
+def test_configure_sends_the_exact_commands_and_gives_the_datasheet_resolution(
+        function, range_, nplc, conf, second, resolution):
+    with expected_protocol(Keysight34401A, [(conf, None), NO_ERROR, (second, None), NO_ERROR]) as dmm:
+        dmm.configure(function, range_, nplc)
+        assert dmm.resolution() == pytest.approx(resolution)
+        assert dmm.resolution_for(function, range_, nplc) == dmm.resolution()
+
+
+def test_configure_error_names_the_command_and_message():
+    pairs = [(b"CONF:VOLT:DC 10\n", None), NO_ERROR, (b"VOLT:DC:NPLC 10\n", None),
+             (b"SYST:ERR?\n", b'-222,"Data out of range"\n'), NO_ERROR]
+    with expected_protocol(Keysight34401A, pairs, name="dmm") as dmm:
+        with pytest.raises(InstrumentError, match=r"dmm: command 'VOLT:DC:NPLC 10' failed: error -222, Data out of range"):
+            dmm.configure(DCV, 10.0, 10)
+        with pytest.raises(InstrumentError, match="not configured"):
+            dmm.resolution()
+
+
+@pytest.mark.parametrize(
+    ("function", "range_", "nplc", "says"),
+    [
+        (DCV, 20.0, 10, "'CONF:VOLT:DC 20'.*20 V is not one of its DC voltage ranges"),
+        (DCV, 10.0, 5, "'VOLT:DC:NPLC 5'.*5 is not an integration time"),
+        (DCI, 10.0, 10, "'CONF:CURR:DC 10'.*10 A is not one of its DC current ranges"),
+        (DCI, 0.1, 3, "'CURR:DC:NPLC 3'"),
+        (ACV, 1000.0, 10, "'CONF:VOLT:AC 1000'.*1000 V is not one of its AC voltage ranges"),
+        (R2W, 50.0, 10, "'CONF:RES 50'.*50 Ohm is not one of its resistance, 2-wire ranges"),
+        (R4W, 1e9, 10, "'CONF:FRES 1000000000'"),
+        (Function.ACI, 1.0, 10, "function ACI is not supported"),
+    ],
+)
+def test_configure_refuses_what_the_meter_does_not_have_without_sending(function, range_, nplc, says):
+    with expected_protocol(Keysight34401A, [], name="dmm") as dmm:
+        with pytest.raises(InstrumentError, match=says):
+            dmm.configure(function, range_, nplc)
+
+
+def test_ac_voltage_takes_any_nplc_and_selects_the_medium_filter():
+    pairs = [(b"CONF:VOLT:AC 10\n", None), NO_ERROR, (b"DET:BAND 20\n", None), NO_ERROR] * 2
+    with expected_protocol(Keysight34401A, pairs) as dmm:
+        dmm.configure(ACV, 10.0, 5)  # no integration time in AC: ignored
+        dmm.configure(ACV, 10.0, 0.0)
+        assert dmm.resolution() == pytest.approx(10e-6)
+
+
+# -- reading: exact bytes and strict replies -----------------------------------------------
+
+
+def test_read():
+    with expected_protocol(Keysight34401A, [(b"READ?\n", b"+1.00000230E+01\n"),
+                                            (b"READ?\n", b"-9.99999800E-02\n")]) as dmm:
+        assert dmm.read() == 10.0000230
+        assert dmm.read() == -0.0999999800
+
+
+def test_read_many_sets_the_sample_count_once_and_reads_a_block():
+    with expected_protocol(Keysight34401A, [
+        (b"SAMP:COUN 3\n", None), NO_ERROR,
+        (b"READ?\n", b"+1.00000230E+01,+1.00000240E+01,+1.00000220E+01\n"),
+        (b"READ?\n", b"+1.00000230E+01,+1.00000250E+01,+1.00000220E+01\n"),
+        (b"SAMP:COUN 1\n", None), NO_ERROR,
+        (b"READ?\n", b"+1.00000230E+01\n"),
+    ]) as dmm:
+        assert dmm.read_many(3) == [10.0000230, 10.0000240, 10.0000220]
+        assert dmm.read_many(3)[1] == 10.0000250  # the count is kept: no second SAMP:COUN
+        assert dmm.read() == 10.0000230  # a single reading sets it back to 1
+
+
+def test_read_many_refuses_a_short_block():
+    with expected_protocol(Keysight34401A, [(b"SAMP:COUN 2\n", None), NO_ERROR, (b"READ?\n", b"+1.00000230E+01\n")],
+                           name="dmm") as dmm:
+        with pytest.raises(GarbledReply, match="1 readings where 2 were asked for"):
+            dmm.read_many(2)
+
+
+def test_overload_is_an_error_not_a_reading():
+    with expected_protocol(Keysight34401A, [(b"READ?\n", b"+9.90000000E+37\n")], name="dmm") as dmm:
+        with pytest.raises(InstrumentError, match="dmm: command 'READ\\?' failed: overload"):
+            dmm.read()
 
 
 @pytest.mark.parametrize(
@@ -100,22 +252,53 @@ def test_error_queue_reply_must_be_code_comma_quoted_message(reply):
 # -- confirm_state, exact bytes --------------------------------------------------
 
 
-def test_the_meter_is_self_checking():
-    with expected_protocol(Keysight34401A, []) as dmm:
-        assert isinstance(dmm, SelfChecking)
-
-
 def test_confirm_state_before_configure_reads_only_the_error_queue():
     with expected_protocol(Keysight34401A, [NO_ERROR]) as dmm:
         dmm.confirm_state()
 
 
-def test_confirm_state_is_one_exchange():
-    pairs = [*configured(),
-             (b"*ESR?;CONF?;:SYST:ERR?\n", b'+0;"VOLT +1.000000E+01,+1.000000E-05";+0,"No error"\n')]
+@pytest.mark.parametrize(
+    ("function", "range_", "conf"),
+    [
+        (DCV, 10.0, b'"VOLT +1.000000E+01,+1.000000E-05"'),
+        (DCI, 0.1, b'"CURR +1.000000E-01,+1.000000E-07"'),
+        (R2W, 1e3, b'"RES +1.000000E+03,+1.000000E-03"'),
+        (R4W, 1e7, b'"FRES +1.000000E+07,+1.000000E+01"'),
+    ],
+)
+def test_confirm_state_is_one_exchange_per_function(function, range_, conf):
+    pairs = [*configured_as(function, str(int(range_)).encode() if range_ >= 1 else str(range_).encode()),
+             (STATE, state_reply(conf=conf))]
     with expected_protocol(Keysight34401A, pairs) as dmm:
-        dmm.configure(DCV, 10.0, 10)
+        dmm.configure(function, range_, 10)
         dmm.confirm_state()
+
+
+def test_confirm_state_of_ac_voltage_also_asks_for_the_filter():
+    pairs = [*configured_as(ACV, b"1"),
+             (AC_STATE, b'+0;"VOLT:AC +1.000000E+00,+1.000000E-06";+2.00000000E+01;+0,"No error"\n')]
+    with expected_protocol(Keysight34401A, pairs) as dmm:
+        dmm.configure(ACV, 1.0, 10)
+        dmm.confirm_state()
+
+
+@pytest.mark.parametrize("resolution", [b"+1.000000E-06", b"+1.000000E-05", b"+3.000000E-07"])
+def test_confirm_state_of_ac_voltage_does_not_hold_the_meter_to_an_ac_resolution(resolution):
+    conf = b'"VOLT:AC +1.000000E+00,' + resolution + b'"'
+    pairs = [*configured_as(ACV, b"1"), (AC_STATE, b"+0;" + conf + b';+2.00000000E+01;+0,"No error"\n')]
+    with expected_protocol(Keysight34401A, pairs) as dmm:
+        dmm.configure(ACV, 1.0, 10)
+        dmm.confirm_state()  # what a real 34401A reports there is UNVERIFIED
+
+
+def test_confirm_state_sees_another_ac_filter():
+    pairs = [*configured_as(ACV, b"1"),
+             (AC_STATE, b'+0;"VOLT:AC +1.000000E+00,+1.000000E-06";+2.00000000E+02;+0,"No error"\n')]
+    with expected_protocol(Keysight34401A, pairs, name="dmm") as dmm:
+        dmm.configure(ACV, 1.0, 10)
+        with pytest.raises(InstrumentError, match="dmm: command 'DET:BAND\\?' failed: the AC filter is 200 Hz, "
+                                                  "not 20 Hz as configured"):
+            dmm.confirm_state()
 
 
 @pytest.mark.parametrize(
@@ -154,6 +337,7 @@ def test_confirm_state_sees_a_power_cycle():
     [b'"VOLT +1.000000E+02,+1.000000E-04"',  # another range
      b'"VOLT +1.000000E+01,+3.000000E-05"',  # another integration time (1 PLC)
      b'"VOLT:AC +1.000000E+01,+1.000000E-05"',  # another function
+     b'"CURR +1.000000E+01,+1.000000E-05"',
      b'"RES +1.000000E+01,+1.000000E-05"'],
 )
 def test_confirm_state_sees_another_configuration(conf):
@@ -163,7 +347,16 @@ def test_confirm_state_sees_another_configuration(conf):
             dmm.confirm_state()
     message = str(err.value)
     assert message.startswith("dmm: command 'CONF?' failed: the meter is set to " + conf.decode() + ", ")
-    assert "not to DC volts on the 10 V range at 10 PLC" in message and "\n" not in message
+    assert 'not to DC voltage on the 10 V range at 10 PLC ("VOLT +1.000000E+01,+1.000000E-05")' in message
+    assert "\n" not in message
+
+
+def test_confirm_state_sees_two_wire_where_four_wire_was_configured():
+    pairs = [*configured_as(R4W, b"100"), (STATE, state_reply(conf=b'"RES +1.000000E+02,+1.000000E-04"'))]
+    with expected_protocol(Keysight34401A, pairs, name="dmm") as dmm:
+        dmm.configure(R4W, 100.0, 10)
+        with pytest.raises(InstrumentError, match="not to resistance, 4-wire on the 100 Ohm range at 10 PLC"):
+            dmm.confirm_state()
 
 
 def test_confirm_state_sees_a_queued_error_and_drains_the_queue():
@@ -222,6 +415,19 @@ def test_confirm_state_refuses_a_compound_reply_not_exactly_as_asked(reply, says
     message = str(err.value)
     assert message.startswith("dmm: command '*ESR?;CONF?;:SYST:ERR?' failed: reply ")
     assert says in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("band", "says"),
+    [(b"+2.0000000E+01", "to DET:BAND\\? is not a number"), (b"20", "to DET:BAND\\? is not a number"),
+     (b"", "to DET:BAND\\? is not a number")],
+)
+def test_confirm_state_of_ac_voltage_refuses_a_filter_reply_not_in_the_number_format(band, says):
+    reply = b'+0;"VOLT:AC +1.000000E+00,+1.000000E-06";' + band + b';+0,"No error"\n'
+    with expected_protocol(Keysight34401A, [*configured_as(ACV, b"1"), (AC_STATE, reply)], name="dmm") as dmm:
+        dmm.configure(ACV, 1.0, 10)
+        with pytest.raises(GarbledReply, match=says):
+            dmm.confirm_state()
 
 
 # -- property tests: every parser, arbitrary replies ---------------------------------
@@ -286,21 +492,35 @@ def test_error_queue_parser(reply):
         assert well_formed and int(reply.partition(",")[0]) == 0
 
 
+#: Configured as (function, range, nplc 10), and the exact CONF? reply that goes with it.
+EXACT_CONF = {
+    DCV: (10.0, '"VOLT +1.000000E+01,+1.000000E-05"'),
+    DCI: (0.1, '"CURR +1.000000E-01,+1.000000E-07"'),
+    R2W: (1e3, '"RES +1.000000E+03,+1.000000E-03"'),
+    R4W: (1e3, '"FRES +1.000000E+03,+1.000000E-03"'),
+}
+
+
 @PROPERTY
-@given(replies(CONFS, max_size=60))
-def test_confirm_state_passes_only_for_the_exact_configuration(conf):
+@given(st.sampled_from(sorted(EXACT_CONF)), st.data())
+def test_confirm_state_passes_only_for_the_exact_configuration(function, data):
+    range_, exact = EXACT_CONF[function]
+    others = [c for _, c in EXACT_CONF.values()]
+    conf = data.draw(replies(st.one_of(st.just(exact), st.sampled_from(others), CONFS), max_size=60))
     transport = AnsweringTransport({STATE_COMMAND: [wire(f'+0;{conf};+0,"No error"')]},
                                    {"SYST:ERR?": b'+0,"No error"\n'}, name="dmm")
     dmm = Keysight34401A(transport, VirtualClock())
-    dmm.configure(DCV, 10.0, 10)
+    dmm.configure(function, range_, 10)
     try:
         dmm.confirm_state()
     except CalstationError:
         pass
     else:
-        body = conf[len('"VOLT '):-1].split(",")
-        assert conf.startswith('"VOLT ') and conf.endswith('"') and len(body) == 2
-        assert float(body[0]) == 10.0 and float(body[1]) == pytest.approx(1e-5, rel=1e-6)
+        name, _, numbers = conf.strip('"').partition(" ")
+        body = numbers.split(",")
+        assert conf.startswith('"') and conf.endswith('"') and len(body) == 2
+        assert name == exact.strip('"').partition(" ")[0]
+        assert float(body[0]) == range_ and float(body[1]) == pytest.approx(range_ * 1e-6, rel=1e-6)
 
 
 MANUAL_ESR_FORMAT = re.compile(r"[+-]?[0-9]{1,3}")
@@ -310,15 +530,16 @@ MANUAL_CONF_FORMAT = re.compile(rf'"[A-Z:]+ {MANUAL_CONF_NUMBER},{MANUAL_CONF_NU
 ESR_REPLIES = st.one_of(st.just("+0"), st.just("+0"), st.sampled_from(["+128", "+32", "+160", "0"]),
                         st.integers(0, 300).map("{:+d}".format))
 CONF_REPLIES = st.one_of(st.just('"VOLT +1.000000E+01,+1.000000E-05"'), CONFS,
-                         st.sampled_from(['"VOLT:AC +1.000000E+01,+1.000000E-05"', '"VOLT +1.000000E+01,+3.000000E-05"']))
+                         st.sampled_from(['"VOLT:AC +1.000000E+01,+1.000000E-05"', '"VOLT +1.000000E+01,+3.000000E-05"',
+                                          '"CURR +1.000000E+01,+1.000000E-05"']))
 ERR_REPLIES = st.one_of(st.just('+0,"No error"'), st.just('+0,"No error"'),
                         st.sampled_from(['-113,"Undefined header"', '-100,"a;""b"""']), ERRORS)
 
 
 def expected_state_outcome(reply: str) -> str | None:
     """What `confirm_state` must do with ``reply``, by the User's Guide's
-    formats, for the meter configured to 10 V at 10 PLC: "garbled", the
-    command a check names, or None (passes)."""
+    formats, for the meter configured to DC volts, 10 V at 10 PLC:
+    "garbled", the command a check names, or None (passes)."""
     parts = reply.split(";", 2)
     if len(parts) != 3:
         return "garbled"
@@ -361,20 +582,104 @@ def test_compound_state_reply_parser(reply):
     assert transport.sent.count(STATE_COMMAND) == 1
 
 
-# -- the simulator answers as the drivers expect ---------------------------------------
+BANDS = st.one_of(st.just("+2.00000000E+01"), st.sampled_from(["+3.00000000E+00", "+2.00000000E+02"]), READINGS)
+AC_CONFS = st.one_of(st.just('"VOLT:AC +1.000000E+00,+1.000000E-06"'),
+                     st.sampled_from(['"VOLT:AC +1.000000E+01,+1.000000E-05"', '"VOLT +1.000000E+00,+1.000000E-06"']))
 
 
-def test_simulator_configuration_query_reflects_range_and_integration_time():
+def expected_ac_outcome(reply: str) -> str | None:
+    """As `expected_state_outcome`, for AC volts on the 1 V range, medium filter."""
+    parts = reply.split(";", 3)
+    if len(parts) != 4:
+        return "garbled"
+    esr, conf, band, err = parts
+    if not (MANUAL_ESR_FORMAT.fullmatch(esr) and 0 <= int(esr) <= 255 and MANUAL_CONF_FORMAT.fullmatch(conf)
+            and manual_reading_format(band) and MANUAL_ERROR_FORMAT.fullmatch(err)):
+        return "garbled"
+    if int(esr) & 128:
+        return "*ESR?"
+    function, _, numbers = conf[1:-1].partition(" ")
+    if function != "VOLT:AC" or abs(float(numbers.split(",")[0]) - 1.0) > 1e-6:
+        return "CONF?"
+    if abs(float(band) - 20.0) > 20.0 * 1e-6:
+        return "DET:BAND?"
+    if int(err.partition(",")[0]) != 0:
+        return "SYST:ERR?"
+    return None
+
+
+@PROPERTY
+@given(st.one_of(replies(st.tuples(ESR_REPLIES, AC_CONFS, BANDS, ERR_REPLIES).map(";".join), max_size=120),
+                 st.tuples(replies(ESR_REPLIES, 8), replies(AC_CONFS, 50), replies(BANDS, 20),
+                           replies(ERR_REPLIES)).map(";".join)))
+def test_compound_state_reply_parser_for_ac_voltage(reply):
+    transport = AnsweringTransport({AC_STATE_COMMAND: [wire(reply)]}, {"SYST:ERR?": b'+0,"No error"\n'}, name="dmm")
+    dmm = Keysight34401A(transport, VirtualClock())
+    dmm.configure(ACV, 1.0, 10)
+    expected = expected_ac_outcome(reply)
+    try:
+        dmm.confirm_state()
+    except GarbledReply as e:
+        assert expected == "garbled" and e.command == AC_STATE_COMMAND
+    except InstrumentError as e:
+        assert expected == e.command
+    except CalstationError:
+        pytest.fail("only GarbledReply or InstrumentError may come from confirm_state")
+    else:
+        assert expected is None
+    assert transport.sent.count(AC_STATE_COMMAND) == 1
+
+
+# -- the simulator --------------------------------------------------------------------
+
+
+def dmm_on(function: Function, value: float, dut: DutErrors | None = None, seed: int = 0,
+           **options: float) -> Sim34401A:
+    """A simulated meter whose input sees ``value`` of ``function``."""
+    sim = Sim34401A(rng=np.random.default_rng(seed), errors=dut, **options)
+    sim.connect("input", lambda: Stimulus(function.value, value, 1000.0 if function.is_ac else 0.0))
+    return sim
+
+
+def test_simulator_configuration_query_reflects_function_range_and_integration_time():
     sim = Sim34401A()
     assert sim.handle("CONF?") == '"VOLT +1.000000E+01,+1.000000E-05"'  # *RST: autorange, 10 PLC
     sim.handle("CONF:VOLT:DC 0.1;VOLT:DC:NPLC 100")
     assert sim.handle("CONF?") == '"VOLT +1.000000E-01,+3.000000E-08"'
     sim.handle("CONF:VOLT:DC 10,3E-5")  # the resolution selects the integration time: 1 PLC
     assert sim.nplc == 1.0 and sim.handle("CONF?") == '"VOLT +1.000000E+01,+3.000000E-05"'
+    sim.handle("CONF:CURR:DC 0.1")
+    assert sim.handle("CONF?") == '"CURR +1.000000E-01,+1.000000E-07"'
+    sim.handle("CONF:VOLT:AC 1")
+    assert sim.handle("CONF?") == '"VOLT:AC +1.000000E+00,+1.000000E-06"'
+    sim.handle("CONFIGURE:RESISTANCE 100;:SENSE:RESISTANCE:NPLCYCLES 1")
+    assert sim.handle("CONF?") == '"RES +1.000000E+02,+3.000000E-04"'
+    sim.handle("CONF:FRES 1E6")
+    assert sim.handle("CONF?;FRES:NPLC?") == '"FRES +1.000000E+06,+1.000000E+00";+1.00000000E+01'
+    assert sim.handle("SYST:ERR?") == '+0,"No error"'
+
+
+def test_simulator_keeps_settings_per_function():
+    sim = Sim34401A()
+    sim.handle("CONF:VOLT:DC 1;VOLT:DC:NPLC 100;CONF:CURR:DC 3;CURR:DC:NPLC 0.2")
+    assert (sim.function, sim.range, sim.nplc) == (DCI, 3.0, 0.2)
+    assert sim.handle("VOLT:DC:NPLC?;VOLT:DC:RANG?") == "+1.00000000E+02;+1.00000000E+00"
+
+
+def test_simulator_ac_filter_and_no_integration_time_in_ac():
+    sim = Sim34401A()
+    assert sim.handle("DET:BAND?") == "+2.00000000E+01"  # *RST: medium
+    sim.handle("DET:BAND 3;DET:BAND?")
+    assert sim.ac_filter == 3.0
+    sim.handle("SENS:DET:BAND 1000")  # inputs from 1 kHz: the fast filter serves
+    assert sim.handle("DET:BAND?") == "+2.00000000E+02"
+    sim.handle("DET:BAND 1;VOLT:AC:NPLC 10;DET:BAND DEF")
+    assert sim.handle("SYST:ERR?;SYST:ERR?;SYST:ERR?") == '-222,"Data out of range";-113,"Undefined header";+0,"No error"'
+    assert sim.ac_filter == 20.0
 
 
 def test_simulator_with_autorange_reports_the_range_of_its_last_reading():
-    sim = Sim34401A(leads=lambda: 0.05, errors=DutErrors(noise=0))
+    sim = dmm_on(DCV, 0.05, DutErrors(noise=0))
     sim.handle("*RST")
     sim.handle("READ?")
     assert sim.handle("CONF?") == '"VOLT +1.000000E-01,+1.000000E-07"'
@@ -382,12 +687,14 @@ def test_simulator_with_autorange_reports_the_range_of_its_last_reading():
 
 def test_power_cycle_restores_the_reset_defaults_and_sets_pon():
     sim = Sim34401A()
-    sim.handle("SYST:REM;CONF:VOLT:DC 1;VOLT:DC:NPLC 100;SAMP:COUN 5;TRIG:SOUR BUS;FOO")
+    sim.handle("SYST:REM;CONF:CURR:DC 1;CURR:DC:NPLC 100;DET:BAND 3;SAMP:COUN 5;TRIG:SOUR BUS;FOO")
     assert sim.errors
     stream = sim.stream()
     assert stream.feed(b"CONF:VOLT:DC 0") == b""  # a partial line, then the power goes
     sim.power_cycle()
-    assert (sim.range, sim.autorange, sim.nplc, sim.sample_count, sim.trigger_source) == (10.0, True, 10.0, 1, "IMM")
+    assert (sim.function, sim.range, sim.autorange, sim.nplc, sim.sample_count, sim.trigger_source) == (
+        DCV, 10.0, True, 10.0, 1, "IMM")
+    assert sim.ac_filter == 20.0 and sim.settings[DCI].nplc == 10.0
     assert sim.remote is False and not sim.errors
     assert stream.feed(b".1\n") == b""  # the partial line was forgotten: '.1' is not a command
     assert sim.handle("SYST:ERR?") == '-113,"Undefined header"'
@@ -400,10 +707,133 @@ def test_simulator_answers_the_compound_state_query_in_one_reply():
     sim.handle("CONF:VOLT:DC 0.1;VOLT:DC:NPLC 100")
     assert sim.handle("*ESR?;CONF?;:SYST:ERR?") == '+0;"VOLT +1.000000E-01,+3.000000E-08";+0,"No error"'
     assert sim.handle(":SYST:ERR?") == '+0,"No error"'  # a leading colon: from the root
+    sim.handle("CONF:VOLT:AC 10")
+    assert sim.handle("*ESR?;CONF?;:DET:BAND?;:SYST:ERR?") == (
+        '+0;"VOLT:AC +1.000000E+01,+1.000000E-05";+2.00000000E+01;+0,"No error"')
     sim.power_cycle()
     sim.handle("FOO")
     assert sim.handle("*ESR?;CONF?;:SYST:ERR?") == '+160;"VOLT +1.000000E+01,+1.000000E-05";-113,"Undefined header"'
     assert (sim.handle("*ESR?;CONF?;:SYST:ERR?") or "").startswith("+0;")  # *ESR? read clears it
+
+
+def test_simulator_reading_format_and_scpi_errors():
+    sim = dmm_on(DCV, 10.0)
+    sim.handle("CONF:VOLT:DC 10")
+    assert re.fullmatch(r"[+-]\d\.\d{8}E[+-]\d\d", sim.handle("READ?") or "")
+    sim.handle("VOLT:DC:FOO 1")
+    sim.handle("CONF:VOLT:DC 2000")
+    sim.handle("VOLT:DC:NPLC 1000")
+    sim.handle("CONF:CURR:DC 10")
+    assert sim.handle("SYST:ERR?;SYST:ERR?;SYST:ERR?;SYST:ERR?;SYST:ERR?") == (
+        '-113,"Undefined header";-222,"Data out of range";-222,"Data out of range";-222,"Data out of range";'
+        '+0,"No error"')
+
+
+def test_simulator_configuration_commands():
+    sim = dmm_on(DCV, 0.05)
+    sim.handle("CONFIGURE:VOLTAGE:DC 0.1;:SENSE:VOLTAGE:DC:NPLCYCLES 100")
+    assert (sim.range, sim.nplc, sim.autorange) == (0.1, 100.0, False)
+    assert sim.handle("VOLT:DC:RANG?;VOLT:DC:NPLC?") == "+1.00000000E-01;+1.00000000E+02"
+    sim.handle("CONF:VOLT:DC 5")  # rounds up to the 10 V range
+    assert sim.range == 10.0 and sim.nplc == 10.0
+    sim.handle("SAMP:COUN 3")
+    assert len((sim.handle("READ?") or "").split(",")) == 3
+    assert sim.handle("SYST:ERR?") == '+0,"No error"'
+
+
+def test_simulator_overload_value():
+    sim = dmm_on(DCV, 1.5)
+    sim.handle("CONF:VOLT:DC 1")
+    assert sim.handle("READ?") == "+9.90000000E+37"
+    sim = dmm_on(DCV, -1.5)
+    sim.handle("CONF:VOLT:DC 1")
+    assert sim.handle("READ?") == "-9.90000000E+37"
+    sim.handle("CONF:VOLT:DC 10")
+    assert float(sim.handle("READ?") or "nan") == pytest.approx(-1.5, abs=1e-4)
+
+
+def test_simulator_quantises_to_the_datasheet_digit_of_its_nplc():
+    sim = dmm_on(DCV, 1.234567891, DutErrors(offset=0, gain=0, noise=0))
+    for nplc, expected in ((10, "+1.23457000E+00"), (1, "+1.23460000E+00"), (0.2, "+1.23460000E+00"),
+                           (0.02, "+1.23500000E+00")):
+        sim.handle(f"CONF:VOLT:DC 10;VOLT:DC:NPLC {nplc}")
+        assert sim.handle("READ?") == expected
+
+
+def test_simulator_readings_are_seeded():
+    def readings(seed: int) -> list[str]:
+        sim = dmm_on(DCV, 10.0, seed=seed)
+        sim.handle("CONF:VOLT:DC 10;VOLT:DC:NPLC 1")
+        return [sim.handle("READ?") or "" for _ in range(10)]
+
+    assert readings(1) == readings(1)
+    assert readings(1) != readings(2)
+    assert len(set(readings(1))) > 1  # there is noise
+
+
+QUIET = DutErrors(offset=0, gain=0, noise=0, dci_offset=0, dci_gain=0, acv_offset=0, acv_gain=0, acv_noise=0,
+                  ohms_offset=0, ohms_gain=0)
+
+
+@pytest.mark.parametrize(
+    ("function", "conf", "value", "expected"),
+    [
+        (DCI, "CONF:CURR:DC 0.1", 0.0123456789, 0.0123457),
+        (ACV, "CONF:VOLT:AC 1", 0.7071067812, 0.707107),
+        (ACV, "CONF:VOLT:AC 1", -0.5, 0.5),  # RMS: positive
+        (R4W, "CONF:FRES 1000", 999.87654321, 999.877),
+        (R2W, "CONF:RES 1000", 999.87654321, 999.887),  # + 0.01 Ohm of leads
+    ],
+)
+def test_simulator_reads_each_function(function, conf, value, expected):
+    sim = dmm_on(function, value, QUIET)
+    sim.handle(conf)
+    assert float(sim.handle("READ?") or "nan") == pytest.approx(expected, abs=1e-9)
+
+
+def test_two_wire_resistance_adds_the_leads_and_four_wire_does_not():
+    sim = dmm_on(R2W, 100.0, QUIET, lead_resistance=0.25)
+    sim.handle("CONF:RES 100")
+    assert float(sim.handle("READ?") or "nan") == pytest.approx(100.25, abs=1e-9)
+    sim = dmm_on(R4W, 100.0, QUIET, lead_resistance=0.25)
+    sim.handle("CONF:FRES 100")
+    assert float(sim.handle("READ?") or "nan") == pytest.approx(100.0, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("stimulus", "conf"),
+    [(DCV, "CONF:CURR:DC 0.01"), (DCI, "CONF:VOLT:DC 0.1"), (ACV, "CONF:VOLT:DC 1"), (DCV, "CONF:VOLT:AC 0.1"),
+     (R2W, "CONF:VOLT:DC 0.1"), (R4W, "CONF:CURR:DC 0.01")],
+)
+def test_a_stimulus_of_another_function_reads_as_an_open_input_near_zero(stimulus, conf):
+    sim = dmm_on(stimulus, 0.005)
+    sim.handle(conf)
+    range_ = float(sim.handle(conf.split()[0].removeprefix("CONF:") + ":RANG?") or "nan")
+    assert abs(float(sim.handle("READ?") or "nan")) < range_ * 1e-4
+
+
+@pytest.mark.parametrize(("stimulus", "conf"), [(DCV, "CONF:RES 100"), (R2W, "CONF:FRES 100"),
+                                                (R4W, "CONF:RES 100"), (ACV, "CONF:FRES 1E6")])
+def test_a_stimulus_of_another_function_reads_as_overload_on_resistance(stimulus, conf):
+    sim = dmm_on(stimulus, 50.0)
+    sim.handle(conf)
+    assert sim.handle("READ?") == "+9.90000000E+37"
+
+
+def test_simulator_faults():
+    sim = dmm_on(DCV, 10.0)
+    sim.handle("CONF:VOLT:DC 10;VOLT:DC:NPLC 1")
+    sim.fault = "stuck"
+    stuck = {sim.handle("READ?") for _ in range(5)}
+    assert len(stuck) == 1
+    sim.fault = "dropout"
+    reply = sim.handle("READ?") or ""
+    with pytest.raises(ValueError):
+        float(reply)
+    sim.fault = "silent"
+    assert sim.handle("*IDN?") is None
+    sim.fault = None
+    assert sim.handle("*IDN?") == "HEWLETT-PACKARD,34401A,0,11-5-2"
 
 
 # -- the driver against its simulator, with faults, over every transport ---------------
@@ -428,28 +858,56 @@ def meter_on_10_v(r: Reached, timeout_s: float = 2.0) -> tuple[Keysight34401A, f
     return dmm, clean
 
 
-def test_confirm_state_passes_on_an_undisturbed_meter(reached: Reached):
+def test_identifies_and_initializes(reached: Reached):
     dmm = meter(reached)
+    sim = reached.bench.dmm
+    sim.push_error(-113, "Undefined header")
+    assert dmm.identify().matches(dmm.manufacturers, dmm.models)
+    dmm.initialize()
+    assert not sim.errors
+    assert sim.remote is (reached.kind == "pty")
+
+
+def test_confirm_state_passes_on_an_undisturbed_meter_in_every_function(reached: Reached):
+    dmm = meter(reached)
+    sim = reached.bench.dmm
     dmm.initialize()
     dmm.confirm_state()
-    for range_, nplc in ((10.0, 10), (0.1, 100), (1000.0, 0.02)):
-        dmm.configure(DCV, range_, nplc)
-        dmm.read()
-        dmm.read_many(3)
+    for function, range_, nplc in ((DCV, 10.0, 10), (DCV, 0.1, 100), (DCV, 1000.0, 0.02), (DCI, 0.01, 1),
+                                   (ACV, 750.0, 10), (R2W, 1e8, 0.2), (R4W, 100.0, 10)):
+        dmm.configure(function, range_, nplc)
+        assert (sim.function, sim.range, sim.autorange) == (function, range_, False)
+        assert dmm.resolution() == dmm.resolution_for(function, range_, nplc)
+        dmm.read_many(2)
         dmm.confirm_state()
 
 
 def test_confirm_state_is_one_message_and_one_reply(reached: Reached):
     dmm = meter(reached)
     sim = reached.bench.dmm
-    dmm.configure(DCV, 10.0, 10)
-    before = len(reached.log.entries())
-    received = len(sim.received)
-    dmm.confirm_state()
-    assert list(sim.received)[received:] == ["*ESR?;CONF?;:SYST:ERR?"]
-    assert [(e.instrument, e.direction, e.data) for e in reached.log.entries()[before:]] == [
-        ("dmm", "tx", b"*ESR?;CONF?;:SYST:ERR?\n"),
-        ("dmm", "rx", b'+0;"VOLT +1.000000E+01,+1.000000E-05";+0,"No error"\n')]
+    for function, range_, command, reply in (
+            (DCV, 10.0, "*ESR?;CONF?;:SYST:ERR?", '+0;"VOLT +1.000000E+01,+1.000000E-05";+0,"No error"'),
+            (ACV, 1.0, "*ESR?;CONF?;:DET:BAND?;:SYST:ERR?",
+             '+0;"VOLT:AC +1.000000E+00,+1.000000E-06";+2.00000000E+01;+0,"No error"')):
+        dmm.configure(function, range_, 10)
+        before = len(reached.log.entries())
+        received = len(sim.received)
+        dmm.confirm_state()
+        assert list(sim.received)[received:] == [command]
+        assert [(e.instrument, e.direction, e.data) for e in reached.log.entries()[before:]] == [
+            ("dmm", "tx", command.encode() + b"\n"), ("dmm", "rx", reply.encode() + b"\n")]
+
+
+def test_another_function_selected_behind_the_drivers_back_is_caught(reached: Reached):
+    dmm = meter(reached)
+    dmm.configure(R4W, 1e3, 10)
+    reached.bench.dmm.handle("CONF:RES 1000")  # someone at the front panel: 2-wire
+    with pytest.raises(InstrumentError, match="dmm: command 'CONF\\?' failed: the meter is set to \"RES "):
+        dmm.confirm_state()
+    dmm.configure(ACV, 10.0, 10)
+    reached.bench.dmm.handle("DET:BAND 3")
+    with pytest.raises(InstrumentError, match="dmm: command 'DET:BAND\\?' failed"):
+        dmm.confirm_state()
 
 
 @pytest.mark.parametrize("fault", ["garble", "truncate, termination kept"])
@@ -466,19 +924,20 @@ def test_garbled_or_truncated_state_replies_are_refused(reached: Reached, fault)
     dmm.confirm_state()
 
 
-@pytest.mark.parametrize("range_", [1.0, 10.0])
-def test_power_cycle_during_configuration_is_caught(reached: Reached, range_):
+@pytest.mark.parametrize(("function", "range_", "second"), [(DCV, 1.0, b"VOLT:DC:NPLC"), (ACV, 1.0, b"DET:BAND"),
+                                                             (R4W, 1e3, b"FRES:NPLC")])
+def test_power_cycle_during_configuration_is_caught(reached: Reached, function, range_, second):
     dmm = meter(reached)
     sim = reached.bench.dmm
     dmm.initialize()
-    power_cut = faults.once(faults.when(b"VOLT:DC:NPLC", sim.power_cycle))
+    power_cut = faults.once(faults.when(second, sim.power_cycle))
     sim.line_fault = power_cut
-    dmm.configure(DCV, range_, 10)  # the power goes between CONF and NPLC: no error is queued
+    dmm.configure(function, range_, 10)  # the power goes between CONF and its second command: no error queued
     assert power_cut.fired == 1 and sim.autorange  # the meter is not as configured
     with pytest.raises(InstrumentError) as err:
         dmm.confirm_state()
     assert str(err.value).startswith("dmm: command '*ESR?' failed: the meter was switched off and on")
-    dmm.configure(DCV, range_, 10)
+    dmm.configure(function, range_, 10)
     dmm.confirm_state()  # configured again: fine
 
 
@@ -490,6 +949,16 @@ def test_a_queued_error_is_caught(reached: Reached):
         dmm.confirm_state()
     assert str(err.value).startswith("dmm: command 'SYST:ERR?' failed: error -410, Query INTERRUPTED")
     assert not reached.bench.dmm.errors
+
+
+def test_instrument_error_names_instrument_command_and_message(reached: Reached):
+    dmm = meter(reached)
+    reached.bench.dmm.push_error(-222, "Data out of range")
+    with pytest.raises(InstrumentError) as err:
+        dmm.configure(DCI, 1.0, 10)
+    assert err.value.instrument == "dmm"
+    assert err.value.command == "CONF:CURR:DC 1"
+    assert "-222, Data out of range" in str(err.value)
 
 
 def test_a_reset_by_someone_else_is_caught(reached: Reached):
@@ -513,6 +982,23 @@ def test_link_down_is_a_one_line_transport_error(reached: Reached):
         dmm = meter(reached)
     dmm.configure(DCV, 10.0, 10)
     dmm.confirm_state()
+
+
+def test_garbled_reading_from_a_dropout(reached: Reached):
+    dmm = meter(reached)
+    dmm.configure(DCV, 10.0, 10)
+    reached.bench.dmm.fault = "dropout"
+    with pytest.raises(GarbledReply) as err:
+        dmm.read()
+    assert err.value.instrument == "dmm" and err.value.command == "READ?"
+    assert "is not a number" in str(err.value)
+
+
+def test_silent_times_out(reached: Reached):
+    dmm = meter(reached, timeout_s=0.2)
+    reached.bench.dmm.fault = "silent"
+    with pytest.raises(InstrumentTimeout, match="dmm: no reply to 'READ\\?'"):
+        dmm.read()
 
 
 @pytest.mark.parametrize("fault", ["garble", "truncate, termination kept"])
@@ -567,3 +1053,11 @@ def test_no_wrong_reading_gets_through_garbling_and_truncation():
                 outcomes["refused"] += 1
         assert garble.fired > 20 and cut.fired > 20
         assert outcomes["refused"] >= garble.fired and outcomes["value"] > 100
+
+
+def test_an_open_resistance_input_is_an_overload_error(reached: Reached):
+    dmm = meter(reached)
+    dmm.configure(R4W, 1e3, 10)  # the calibrator is in standby: nothing at its terminals
+    with pytest.raises(InstrumentError, match="overload"):
+        dmm.read()
+    assert math.isfinite(dmm.resolution())

@@ -315,7 +315,7 @@ def test_confirm_state_passes_only_for_well_formed_replies_saying_so(func, tarm,
     transport.answers = {q: [r.encode("latin-1") + b"\n"] for q, r in (("FUNC?", func), ("TARM?", tarm),
                                                                        ("ERRSTR?", err))}
     transport.sent.clear()
-    func_ok = re.fullmatch(rf"[0-9]{{1,2}},{MANUAL_NUMBER}", func) is not None
+    func_ok = re.fullmatch(rf"[1-9][0-9]?,{MANUAL_NUMBER}", func) is not None
     tarm_ok = tarm in ("1", "2", "3", "4", "5", "7", "8")
     err_ok = MANUAL_ERRSTR.fullmatch(err) is not None
     try:
@@ -325,13 +325,14 @@ def test_confirm_state_passes_only_for_well_formed_replies_saying_so(func, tarm,
     except InstrumentError as e:
         assert func_ok and tarm_ok and err_ok
         number, range_ = func.split(",")
-        assert {"TARM?": tarm != "4", "FUNC?": number != "1" or float(range_) != 10.0,
+        assert {"TARM?": tarm != "4", "FUNC?": int(number) != 1 or float(range_) != 10.0,
                 "ERRSTR?": not err.startswith("0,")}[e.command]
     except CalstationError:
         pytest.fail("only GarbledReply or InstrumentError may come from confirm_state")
     else:
         assert func_ok and tarm_ok and err_ok and tarm == "4" and int(err.partition(",")[0]) == 0
-        assert func.startswith("1,") and float(func[2:]) == 10.0
+        number, range_ = func.split(",")
+        assert int(number) == 1 and float(range_) == 10.0
     assert transport.sent[:3] == ["FUNC?", "TARM?", "ERRSTR?"]  # all three read before any is judged
 
 
