@@ -1,9 +1,11 @@
-"""The run window's parts: results table model, error plot, prompt dialog,
-and how numbers are written.
+"""The run window's parts: results table model, error plot, prompt dialog.
 
 Every view here is fed from engine events (`RunStarted`, `PlanChecked`,
-`PointStarted`, `PointDone`); none reads the run file. The plot keeps at
-most `ErrorPlot.max_points` points, the table one row per planned point.
+`PointStarted`, `PointDone`); none reads the run file. A point's
+uncertainty budget, which its row's tooltip shows, is given to the model
+with `ResultsModel.set_budgets`. Numbers are written as the certificate
+writes them (`station.certificates.numbers`). The plot keeps at most
+`ErrorPlot.max_points` points, the table one row per planned point.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import html
 import math
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -21,8 +23,17 @@ from PyQt6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt
 from PyQt6.QtGui import QBrush, QColor, QFont
 from PyQt6.QtWidgets import QMessageBox, QPushButton, QVBoxLayout, QWidget
 
+from station.certificates.numbers import (
+    format_error,
+    format_frequency,
+    format_level,
+    format_significant,
+    format_uncertainty,
+    format_value,
+    significant,
+)
+from station.metrology.budget import Component
 from station.metrology.result import PointResult
-from station.metrology.uncertainty import decimals_of, round_uncertainty
 from station.procedure import TestPoint
 from station.prompts import ABORT, Prompt
 
@@ -35,62 +46,7 @@ PENDING_FG = QColor("#9e9e9e")
 LIMIT_COLOR = "#c62828"
 
 # -- numbers --------------------------------------------------------------------------
-_PREFIXES: tuple[tuple[float, str], ...] = (
-    (1e-9, "n"),
-    (1e-6, "µ"),
-    (1e-3, "m"),
-    (1.0, ""),
-)
-_MAX_DECIMALS = 9
-
-
-def si_scale(magnitude: float) -> tuple[float, str]:
-    """The prefix a quantity of this size is written with (n, µ, m or none).
-
-    Nothing above the base unit: a technician says "the 1000 V range".
-    """
-    m = abs(magnitude)
-    if m == 0 or not math.isfinite(m):
-        return 1.0, ""
-    for scale, prefix in reversed(_PREFIXES):
-        if m >= scale * (1 - 1e-9):
-            return scale, prefix
-    return _PREFIXES[0]
-
-
-def _decimals(u_rounded: float, scale: float) -> int:
-    return min(_MAX_DECIMALS, decimals_of(u_rounded / scale))
-
-
-def format_level(value: float, unit: str, range_: float) -> str:
-    """A range or nominal value, in the prefix of the range: ``100 mV``, ``-10 V``."""
-    scale, prefix = si_scale(range_)
-    return f"{value / scale:g} {prefix}{unit}"
-
-
-def format_reading(value: float, unit: str, range_: float, expanded_uncertainty: float) -> str:
-    """A reference, indication or limit: the range's prefix, as many decimals
-    as the rounded expanded uncertainty carries (GUM 7.2.6)."""
-    scale, prefix = si_scale(range_)
-    d = _decimals(round_uncertainty(expanded_uncertainty), scale)
-    return f"{value / scale:.{d}f} {prefix}{unit}"
-
-
-def format_error(error: float, unit: str, expanded_uncertainty: float) -> str:
-    """The error, signed, to the resolution of its uncertainty: ``+1.2 µV``."""
-    u = round_uncertainty(expanded_uncertainty)
-    scale, prefix = si_scale(max(abs(error), u))
-    d = _decimals(u, scale)
-    return f"{error / scale:+.{d}f} {prefix}{unit}"
-
-
-def format_uncertainty(expanded_uncertainty: float, unit: str) -> str:
-    """U rounded up to two significant digits: ``4.1 µV``."""
-    u = round_uncertainty(expanded_uncertainty)
-    scale, prefix = si_scale(u)
-    return f"{u / scale:.{_decimals(u, scale)}f} {prefix}{unit}"
-
-
+# Written as the certificate writes them: station.certificates.numbers.
 def format_tur(tur: float) -> str:
     if not math.isfinite(tur):
         return "∞"
@@ -108,6 +64,7 @@ RowState = Literal["pending", "measuring", "done", "earlier", "not measured"]
 
 COLUMNS: tuple[str, ...] = (
     "#",
+    "Function",
     "Range",
     "Nominal",
     "Reference",
@@ -125,6 +82,7 @@ COL_DECISION = COLUMNS.index("Decision")
 COL_TUR = COLUMNS.index("TUR")
 
 _TIPS: dict[str, str] = {
+    "Nominal": "Nominal value (and frequency, for an AC point)",
     "Reference": "Value applied by the standard",
     "Indication": "Mean of the DUT's readings",
     "Error": "Indication - reference",
@@ -139,16 +97,18 @@ _TIPS: dict[str, str] = {
 
 @dataclass
 class Row:
-    """One planned point and, once taken, its result."""
+    """One planned point and, once taken, its result and its uncertainty budget."""
 
     index: int
     function: str
     range: float
     nominal: float
     unit: str
+    frequency: float = 0.0
     state: RowState = "pending"
     planned_tur: float | None = None
     result: PointResult | None = None
+    budget: tuple[Component, ...] = ()
 
 
 class ResultsModel(QAbstractTableModel):
@@ -165,7 +125,7 @@ class ResultsModel(QAbstractTableModel):
         self.beginResetModel()
         earlier = set(completed)
         self._rows = [
-            Row(i, str(p.function), p.range, p.nominal, p.unit,
+            Row(i, str(p.function), p.range, p.nominal, p.unit, p.frequency,
                 "earlier" if i in earlier else "pending")
             for i, p in enumerate(points)
         ]
@@ -191,21 +151,32 @@ class ResultsModel(QAbstractTableModel):
             self._rows[index].state = "measuring"
             self._changed(index, index)
 
-    def set_result(self, result: PointResult) -> None:
+    def set_result(self, result: PointResult, budget: Sequence[Component] = ()) -> None:
+        """A point was taken; ``budget``: its uncertainty budget, when known."""
         i = result.index
         if i >= len(self._rows):  # a result for a point we were not told about
             self.beginInsertRows(QModelIndex(), len(self._rows), i)
             self._rows.extend(
-                Row(k, result.function, result.range, result.nominal, result.unit)
+                Row(k, result.function, result.range, result.nominal, result.unit, result.frequency)
                 for k in range(len(self._rows), i + 1)
             )
             self.endInsertRows()
         row = self._rows[i]
-        row.function, row.range, row.nominal, row.unit = (
-            result.function, result.range, result.nominal, result.unit)
+        row.function, row.range, row.nominal, row.unit, row.frequency = (
+            result.function, result.range, result.nominal, result.unit, result.frequency)
         row.result = result
+        row.budget = tuple(budget) or row.budget
         row.state = "done"
         self._changed(i, i)
+
+    def set_budgets(self, budgets: Mapping[int, Sequence[Component]]) -> None:
+        """The uncertainty budgets of taken points, by point index (as the
+        run file's ``/budget`` holds them: `RunFile.budgets`)."""
+        for i, components in budgets.items():
+            if 0 <= i < len(self._rows) and components:
+                self._rows[i].budget = tuple(components)
+        if self._rows:
+            self._changed(0, len(self._rows) - 1)
 
     def finish(self) -> None:
         """The run ended: points neither taken nor taken earlier were not measured."""
@@ -269,12 +240,7 @@ class ResultsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.FontRole and col == COL_DECISION:
             return self._bold
         if role == Qt.ItemDataRole.ToolTipRole and row.result is not None:
-            r = row.result
-            return (f"n = {r.n} readings, s = {r.std_dev:.3g} {r.unit}\n"
-                    f"u(standard) = {r.u_standard:.3g}, u(resolution) = {r.u_resolution:.3g}, "
-                    f"u(repeatability) = {r.u_repeatability:.3g} {r.unit}\n"
-                    f"u_c = {r.u_combined:.3g} {r.unit}, ν_eff = {r.nu_eff:.3g}, "
-                    f"guard band = {r.guard_band:.3g} {r.unit}")
+            return budget_tooltip(row.result, row.budget)
         return None
 
     @staticmethod
@@ -283,10 +249,13 @@ class ResultsModel(QAbstractTableModel):
         name = COLUMNS[col]
         if name == "#":
             return str(row.index + 1)
+        if name == "Function":
+            return row.function
         if name == "Range":
-            return format_level(row.range, row.unit, row.range)
+            return format_level(row.range, row.unit, row.range) if row.range > 0 else "—"
         if name == "Nominal":
-            return format_level(row.nominal, row.unit, row.range)
+            level = format_level(row.nominal, row.unit, row.range)
+            return f"{level}, {format_frequency(row.frequency)}" if row.frequency > 0 else level
         r = row.result
         if r is None:
             if name == "TUR" and row.planned_tur is not None:
@@ -297,15 +266,15 @@ class ResultsModel(QAbstractTableModel):
             return ""
         U = r.expanded_uncertainty
         if name == "Reference":
-            return format_reading(r.reference, r.unit, r.range, U)
+            return format_value(r.reference, r.unit, r.range, U)
         if name == "Indication":
-            return format_reading(r.indication, r.unit, r.range, U)
+            return format_value(r.indication, r.unit, r.range, U)
         if name == "Error":
             return format_error(r.error, r.unit, U)
         if name == "Lower limit":
-            return format_reading(r.lower_limit, r.unit, r.range, U)
+            return format_value(r.lower_limit, r.unit, r.range, U)
         if name == "Upper limit":
-            return format_reading(r.upper_limit, r.unit, r.range, U)
+            return format_value(r.upper_limit, r.unit, r.range, U)
         if name == "U":
             return format_uncertainty(U, r.unit)
         if name == "k":
@@ -316,6 +285,48 @@ class ResultsModel(QAbstractTableModel):
             p = percent_of_tolerance(r)
             return "—" if math.isnan(p) else f"{p:+.1f} %"
         return r.decision.upper()
+
+
+def _dof(nu: float) -> str:
+    return "∞" if not math.isfinite(nu) or nu > 1e7 else significant(nu, 3) if nu >= 100 else f"{nu:.1f}"
+
+
+def budget_tooltip(r: PointResult, budget: Sequence[Component]) -> str:
+    """A taken point's uncertainty budget, as rich text: every component
+    as recorded (name, type, distribution, standard uncertainty, share of
+    u_c², where it comes from), then u_c, ν_eff, k and U."""
+    e = html.escape
+    unit = r.unit
+    where = f"{r.function} {format_level(r.nominal, unit, r.range)}"
+    if r.frequency > 0:
+        where += f" at {format_frequency(r.frequency)}"
+    if r.range > 0:
+        where += f", {format_level(r.range, unit, r.range)} range"
+    parts = [f"<b>Point {r.index + 1}</b>: {e(where)}<br>"
+             f"n = {r.n} readings, s = {e(format_significant(r.std_dev, unit))}"]
+    if budget:
+        u2 = r.u_combined**2
+        rows = "".join(
+            "<tr>"
+            f"<td>{e(c.name)}</td><td>{c.kind}, {e(c.distribution)}</td>"
+            f"<td align='right'>{e(format_significant(c.contribution, unit))}</td>"
+            f"<td align='right'>{100.0 * c.contribution**2 / u2 if u2 > 0 else 0.0:.0f} %</td>"
+            f"<td>{e(c.description)}</td>"
+            "</tr>"
+            for c in budget
+        )
+        parts.append(
+            "<table cellspacing='0' cellpadding='2'>"
+            "<tr><th align='left'>component</th><th align='left'>type</th><th>u</th>"
+            "<th>share</th><th align='left'>source</th></tr>"
+            f"{rows}</table>")
+    else:
+        parts.append("<i>uncertainty budget: in the run file; shown here when the run ends</i>")
+    parts.append(
+        f"u<sub>c</sub> = {e(format_significant(r.u_combined, unit))}, ν<sub>eff</sub> = {_dof(r.nu_eff)}, "
+        f"k = {r.coverage_factor:.2f}, U = {e(format_uncertainty(r.expanded_uncertainty, unit))}"
+        + (f", guard band {e(format_uncertainty(r.guard_band, unit))}" if r.guard_band > 0 else ""))
+    return "<br>".join(parts)
 
 
 # -- the error plot ------------------------------------------------------------------------

@@ -59,6 +59,11 @@ class TemperatureIndicator(MessageInstrument):
 
     ``TemperatureIndicator(transport, clock, serial=None)``; open the
     transport with ``read_termination="\\r\\n"``.
+
+    It has no ``confirm_state`` (not `SelfChecking`): such indicators keep
+    no error queue and no status register, so a power cycle or a changed
+    setting cannot be seen from the wire. Each reading's strict format
+    and the engine's spread check are what guard its readings.
     """
 
     manufacturers: ClassVar[tuple[str, ...]] = ("*",)

@@ -158,18 +158,23 @@ class Keysight3458A(MessageInstrument):
         ``MEM OFF``, ``MATH OFF``, ``AZERO ON``, each checked with ``ERRSTR?``.
 
         No ``RESET`` or ``PRESET``: they would also discard what the
-        operator set at the front panel for this bench and a reading does
-        not depend on (display, beeper, line-frequency reference, the
-        reading memory's setup); nothing they would set is left unset here.
-        Only what a reading depends on is set: ``TARM HOLD`` first stops the readings
-        the meter takes on its own after power-on (trigger arm AUTO), so
-        none is waiting when the driver queries; one reading per trigger,
-        readings straight to the bus (no reading memory) as 15-byte ASCII
-        with EOI on each (``END ALWAYS``); no math (a front-panel NULL or
-        SCALE would change every reading of the reference); autozero on
-        (the datasheet's accuracy assumes it). ``ERR?`` reads and clears
-        the error register, so errors left from before the run do not count
-        against it. Function, range, NPLC and digits are set by `configure`."""
+        operator set at the front panel for this bench (display, beeper,
+        input impedance ``FIXEDZ``, ``DELAY``, ``LFILTER``, stored states).
+        Only what a reading depends on is set: ``TARM HOLD`` first stops
+        the readings the meter takes on its own after power-on (trigger arm
+        AUTO); one reading per trigger, readings straight to the bus (no
+        reading memory) as 15-byte ASCII with EOI on each (``END ALWAYS``);
+        no math (a front-panel NULL or SCALE would change every reading of
+        the reference); autozero on (the datasheet's accuracy assumes it).
+        ``ERR?`` reads and clears the error register, so errors left from
+        before the run do not count against it. Function, range, NPLC and
+        digits are set by `configure`.
+
+        A reading the free-running meter left in its output buffer before
+        ``TARM HOLD`` is assumed discarded by the next command (UNVERIFIED);
+        if it is not, it arrives as the reply to ``ERR?`` and is refused
+        (`GarbledReply`). A GPIB device clear would settle it, but the
+        transports offer none."""
         self.transport.write("TARM HOLD")
         self.error_register()  # reading it clears it
         self._readings = None
@@ -232,8 +237,12 @@ class Keysight3458A(MessageInstrument):
         finest step there is 10 nV (the datasheet format has no resolution
         per range; listed in the datasheet's ``unverified``)."""
         self._check_function(function, "NDIG")
+        sheet = DATASHEET.function(function)
+        if not sheet.has_range(range_):
+            raise InstrumentError(self.name, f"DCV {nrf(range_)}", f"{range_:g} V is not a DC voltage range of "
+                                  "the 3458A", "use one of " + ", ".join(f"{r:g}" for r in sheet.ranges) + " V")
         self._digits(function, nplc, f"NPLC {nrf(nplc)}")
-        return DATASHEET.function(function).digit(range_, nplc)
+        return sheet.digit(range_, nplc)
 
     def read(self) -> float:
         """``TARM SGL``: arm once (the trigger is AUTO), one reading in the

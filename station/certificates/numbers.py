@@ -24,7 +24,7 @@ from dataclasses import dataclass
 __all__ = [
     "MICRO", "PREFIXES", "Rounding", "Scale", "decimals_of", "fixed", "format_error",
     "format_frequency", "format_level", "format_significant", "format_uncertainty", "format_value", "number",
-    "round_uncertainty", "rounding", "scale_of",
+    "round_uncertainty", "rounding", "scale_of", "significant",
 ]
 
 MICRO = "\u00b5"  # MICRO SIGN, in cp1252 (the Greek small mu U+03BC is not)
@@ -197,16 +197,26 @@ def format_uncertainty(expanded_uncertainty: float, unit: str) -> str:
     return f"{r.U} {s.unit(unit)}"
 
 
+def significant(value: float, digits: int = 2) -> str:
+    """``value`` rounded to nearest at ``digits`` significant digits, in
+    fixed notation: ``290``, ``0.011``, ``100`` (99.96)."""
+    if value == 0 or not math.isfinite(value):
+        return number(value) if math.isfinite(value) else f"{value}"
+    places = digits - 1 - math.floor(math.log10(abs(value)))
+    r = round(value, places)
+    if r:  # a carry into the next decade (99.96 -> 100) takes a place less
+        places = digits - 1 - math.floor(math.log10(abs(r)))
+    return fixed(r, max(0, places))
+
+
 def format_significant(value: float, unit: str, digits: int = 2) -> str:
     """A value to ``digits`` significant digits, in its own prefix, rounded
     to nearest (a standard uncertainty in a budget: ``11 µV``, ``290 nV``)."""
-    if value == 0 or not math.isfinite(value):
-        return f"{value:g} {unit}"
     s = scale_of(value, unit)
-    text = f"{s.of(value):#.{digits}g}".rstrip(".")
-    again = scale_of(float(text) * s.factor, unit)  # 999.7 -> 1.0e+03: the next prefix
+    text = significant(s.of(value), digits)
+    again = scale_of(float(text) * s.factor, unit)  # 999.7 uV -> 1000 uV: the next prefix
     if again != s:
-        s, text = again, f"{again.of(float(text) * s.factor):#.{digits}g}".rstrip(".")
+        s, text = again, significant(again.of(float(text) * s.factor), digits)
     return f"{text} {s.unit(unit)}"
 
 

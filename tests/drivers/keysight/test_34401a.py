@@ -878,7 +878,8 @@ def test_confirm_state_passes_on_an_undisturbed_meter_in_every_function(reached:
         dmm.configure(function, range_, nplc)
         assert (sim.function, sim.range, sim.autorange) == (function, range_, False)
         assert dmm.resolution() == dmm.resolution_for(function, range_, nplc)
-        dmm.read_many(2)
+        if function not in (R2W, R4W):  # open resistance reads overload: see below
+            dmm.read_many(2)
         dmm.confirm_state()
 
 

@@ -138,6 +138,8 @@ def test_resolution_needs_configure_and_resolution_for_sends_nothing():
         assert dmm.resolution_for(DCV, 10.0, 10) == pytest.approx(1e-7)
         with pytest.raises(InstrumentError, match="0.5 is not an integration time"):
             dmm.resolution_for(DCV, 10.0, 0.5)
+        with pytest.raises(InstrumentError, match="3 V is not a DC voltage range"):
+            dmm.resolution_for(DCV, 3.0, 10)
 
 
 def test_a_configuration_error_names_the_command():
