@@ -1,9 +1,11 @@
 """The run window: start a calibration, watch it, answer its prompts, get
 the certificate.
 
-Everything the window shows comes from engine events, handed over to the
-GUI thread by `gui.worker.RunWorker`; the run file is only opened by the
-certificate renderer, after the run, on a thread of its own.
+Everything the window shows while a run goes comes from engine events,
+handed over to the GUI thread by `gui.worker.RunWorker`. The run file is
+opened only once its run has ended (the engine has closed it): to read the
+points' uncertainty budgets for the results' tooltips, and by the
+certificate renderer, on a thread of its own.
 """
 
 from __future__ import annotations
@@ -34,9 +36,11 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from gui.widgets import COLUMNS, ErrorPlot, ResultsModel, choice_of, format_level, prompt_dialog
+from gui.widgets import COLUMNS, ErrorPlot, ResultsModel, choice_of, prompt_dialog
 from gui.worker import PromptRequest, RunSession, RunWorker, queued
+from station.certificates.numbers import format_frequency, format_level
 from station.engine import RunOutcome
+from station.errors import CalstationError
 from station.events import (
     Message,
     PlanChecked,
@@ -47,6 +51,7 @@ from station.events import (
     StateChanged,
 )
 from station.metrology.result import PointResult
+from station.runfile.reader import RunFile
 
 ABORT_REASON = "aborted by the operator from the GUI"
 LOG_LINES = 2000  # the operator log keeps this many lines
@@ -309,10 +314,11 @@ class MainWindow(QMainWindow):
             p = event.point
             self.model.mark_measuring(event.index)
             self.table.scrollTo(self.model.index(event.index, 0))
+            at = f" at {format_frequency(p.frequency)}" if p.frequency > 0 else ""
+            on = f" on the {format_level(p.range, p.unit, p.range)} range" if p.range > 0 else ""
             self.status_label.setText(
                 f"Point {event.index + 1} of {self._total}: {p.function} "
-                f"{format_level(p.nominal, p.unit, p.range)} on the "
-                f"{format_level(p.range, p.unit, p.range)} range, applying and reading…")
+                f"{format_level(p.nominal, p.unit, p.range)}{at}{on}, applying and reading…")
         elif isinstance(event, PointDone):
             self.model.set_result(event.result)
             self.plot.add(event.result)
@@ -356,6 +362,7 @@ class MainWindow(QMainWindow):
         self.run_path = outcome.path
         self.state = outcome.status
         self.model.finish()
+        self._read_budgets(outcome.path)
         self.status_label.setText("")
         self._close_prompts()
         results: list[PointResult] = self.model.results()
@@ -373,6 +380,19 @@ class MainWindow(QMainWindow):
         self._set_controls()
         if self._close_when_done:
             self.close()
+
+    def _read_budgets(self, path: Path) -> None:
+        """The points' uncertainty budgets, for the results' tooltips, from
+        the run file the engine has just closed (the events carry results only)."""
+        if not path.exists():
+            return
+        try:
+            with RunFile(path) as rf:
+                budgets = rf.budgets()
+        except CalstationError as e:
+            self._log(f"the uncertainty budgets could not be read from the run file: {e}")
+            return
+        self.model.set_budgets(budgets)
 
     def _on_failed(self, message: str) -> None:
         self.state = "failed"

@@ -414,7 +414,8 @@ class ErrorPlot(QWidget):
                 line = pg.InfiniteLine(
                     pos=i + 0.5, angle=90, movable=False,
                     pen=pg.mkPen("#bdbdbd", width=1, style=Qt.PenStyle.DotLine),
-                    label=f"{format_level(p.range, p.unit, p.range)} range",
+                    label=(f"{p.function} {format_level(p.range, p.unit, p.range)}" if p.range > 0
+                           else str(p.function)),
                     labelOpts={"position": 0.97, "color": "#616161", "anchors": [(0, 0), (0, 0)]},
                 )
                 item.addItem(line)

@@ -7,8 +7,9 @@ touched from the engine thread. `QtPromptChannel.ask` does the same for
 prompts and then blocks the engine thread on a `threading.Event` until the
 GUI answers (or the run is torn down, which answers Abort).
 
-`SimulatedSession` builds engines for the built-in demo: the Keysight 34401A
-DC voltage procedure on the in-process simulated bench, on a `PacedClock`.
+`SimulatedSession` builds engines for the built-in demo: by default the
+Keysight 34401A DC voltage procedure, on the simulated bench its procedure
+names (`station.simulated.SimulatedStation`), in process, on a `PacedClock`.
 """
 
 from __future__ import annotations
@@ -22,16 +23,18 @@ from typing import Protocol
 
 from PyQt6.QtCore import QObject, Qt, pyqtBoundSignal, pyqtSignal
 
-from drivers.clock import PacedClock
+from drivers.clock import Clock, PacedClock, VirtualClock
 from station import library
 from station.engine import Engine, RunOutcome
 from station.errors import PlanRefused
 from station.events import Event, Listener
 from station.metrology.decision import DecisionRule
+from station.procedure import Procedure
 from station.prompts import ABORT, Prompt, PromptChannel
-from station.simulated import SimulatedStation, demo_job, simulated_bench_config
+from station.simulated import SimulatedStation
 
 DEMO_PROCEDURE = "keysight-34401a-dcv"
+DEMO_TITLE = "Keysight 34401A DC voltage"
 
 
 def queued(signal: pyqtBoundSignal, slot: Callable[..., object] | pyqtBoundSignal) -> None:
@@ -146,8 +149,9 @@ DEMO_PACE = 0.1
 
 @dataclass
 class SimulatedSession:
-    """The built-in demonstration: 34401A DC voltage on the simulated bench,
-    in process, on a `PacedClock`. Run files go to ``out_dir``."""
+    """The built-in demonstration: a procedure (34401A DC voltage unless
+    ``procedure`` names another) on its simulated bench, in process, on a
+    `PacedClock`. Run files go to ``out_dir``."""
 
     out_dir: Path
     readings: int = 10
@@ -156,35 +160,46 @@ class SimulatedSession:
     seed: int = 0
     rule: DecisionRule = DecisionRule.SIMPLE
     bench_options: dict[str, object] = field(default_factory=dict)
+    procedure: str = DEMO_PROCEDURE
     station: SimulatedStation | None = field(default=None, init=False)
     run_path: Path | None = field(default=None, init=False)
 
     @property
     def title(self) -> str:
-        return "Keysight 34401A DC voltage: simulated bench"
+        name = DEMO_TITLE if self.procedure == DEMO_PROCEDURE else self._procedure().title
+        return f"{name}: simulated bench"
+
+    def _procedure(self) -> Procedure:
+        return library.load(self.procedure, readings=self.readings, settle_s=self.settle_s)
+
+    def _station(self, procedure: Procedure, clock: Clock) -> SimulatedStation:
+        return SimulatedStation(transport="inprocess", seed=self.seed, clock=clock,
+                                bench_options=dict(self.bench_options), procedure=procedure)
 
     def details(self) -> list[tuple[str, str]]:
-        procedure = library.load(DEMO_PROCEDURE, readings=self.readings, settle_s=self.settle_s)
-        job = demo_job()
-        std = simulated_bench_config({"calibrator": "sim://calibrator", "dmm": "sim://dmm"}).instruments["standard"]
-        return [
+        procedure = self._procedure()
+        with self._station(procedure, VirtualClock()) as station:
+            bench, job = station.bench(), station.job()
+        lines = [
             ("Procedure", f"{procedure.title} ({procedure.name} {procedure.version}), "
                           f"{len(procedure.points())} points"),
             ("DUT", f"{job.dut_manufacturer} {job.dut_model}, serial {job.dut_serial} (simulated)"),
-            ("Standard", f"{std.description}, {std.asset_id}, {std.specification} specification, "
-                         f"due {std.calibration_due}"),
-            ("Decision rule", self.rule.statement.split("):")[0] + ")"),
-            ("Output folder", str(self.out_dir)),
         ]
+        for role, cfg in bench.instruments.items():
+            if role == procedure.dut_role:
+                continue
+            lines.append((role.capitalize(), f"{cfg.description}, {cfg.asset_id}, {cfg.specification} "
+                                             f"specification, due {cfg.calibration_due}"))
+        return [*lines, ("Decision rule", self.rule.statement.split("):")[0] + ")"),
+                ("Output folder", str(self.out_dir))]
 
     def make_engine(self, prompts: PromptChannel, listeners: Sequence[Listener]) -> Engine:
         self.close()
-        procedure = library.load(DEMO_PROCEDURE, readings=self.readings, settle_s=self.settle_s)
-        station = SimulatedStation(transport="inprocess", seed=self.seed, clock=PacedClock(self.pace),
-                                   bench_options=dict(self.bench_options))
+        procedure = self._procedure()
+        station = self._station(procedure, PacedClock(self.pace))
         self.station = station
         self.run_path = path = self._new_path(procedure.name)
-        return Engine(procedure, station.bench(), demo_job(), path, prompts=prompts, rule=self.rule,
+        return Engine(procedure, station.bench(), station.job(), path, prompts=prompts, rule=self.rule,
                       clock=station.clock, simulators=station.simulators, listeners=listeners)
 
     def _new_path(self, name: str) -> Path:
