@@ -295,7 +295,9 @@ def budget_tooltip(r: PointResult, budget: Sequence[Component]) -> str:
     """A taken point's uncertainty budget, as rich text: every component
     as recorded (name, type, distribution, standard uncertainty, share of
     u_c², where it comes from), then u_c, ν_eff, k and U."""
-    e = html.escape
+    def e(text: str) -> str:
+        return html.escape(text, quote=False)
+
     unit = r.unit
     where = f"{r.function} {format_level(r.nominal, unit, r.range)}"
     if r.frequency > 0:

@@ -19,5 +19,5 @@ class TemperatureIndicatorDrywell(ComparisonInEnvironment):
         "certificate, is the reference value (calstation procedure temperature-indicator-drywell)."
     )
     setpoints = (0.0, 50.0, 100.0, 140.0)
-    tolerance = 0.1  # +/- degrees C: the indicator's stated accuracy
+    tolerance = 0.2  # +/- degrees C: the indicator's stated accuracy, probe included
     simulated_bench = "drywell-comparison"

@@ -172,8 +172,10 @@ class Progress:
                 print(f"note: planned TUR below 4:1 at point(s) {', '.join(low)}", file=self.stream)
         elif isinstance(event, PointDone):
             r = event.result
-            text = (f"{event.done:3d}/{event.total} {r.function} {r.nominal:g} {r.unit} "
-                    f"({r.range:g} {r.unit} range): error {r.error:+.3g} {r.unit}, {r.decision}")
+            at = f" at {r.frequency:g} Hz" if r.frequency else ""
+            on = f" ({r.range:g} {r.unit} range)" if r.range else ""
+            text = (f"{event.done:3d}/{event.total} {r.function} {r.nominal:g} {r.unit}{at}{on}: "
+                    f"error {r.error:+.3g} {r.unit}, {r.decision}")
             if self.tty:
                 width = 30
                 filled = int(width * event.done / max(event.total, 1))

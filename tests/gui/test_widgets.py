@@ -21,16 +21,13 @@ from gui.widgets import (
     PASS_BG,
     ErrorPlot,
     ResultsModel,
-    format_error,
-    format_level,
-    format_reading,
     format_tur,
-    format_uncertainty,
     prompt_dialog,
-    si_scale,
 )
 from gui.worker import PromptRequest, QtPromptChannel, SimulatedSession
+from station.certificates.numbers import MICRO
 from station.events import PlanChecked, PointDone, PointStarted, RunStarted
+from station.metrology.budget import MODELS, Component, Distribution, Inputs
 from station.metrology.result import PointResult
 from station.procedure import TestPoint
 from station.prompts import ABORT, CONTINUE, Prompt
@@ -39,14 +36,22 @@ pytestmark = pytest.mark.gui
 
 
 def result(index: int, rng: float = 10.0, nominal: float = 10.0, error: float = 20e-6,
-           tol: float = 380e-6, U: float = 41.3e-6, decision: str = "pass") -> PointResult:
+           tol: float = 380e-6, U: float = 41.3e-6, decision: str = "pass", function: str = "DCV",
+           unit: str = "V", frequency: float = 0.0) -> PointResult:
     return PointResult(
-        index=index, function="DCV", range=rng, nominal=nominal, unit="V", reference=nominal,
-        indication=nominal + error, error=error, lower_limit=nominal - tol, upper_limit=nominal + tol,
-        expanded_uncertainty=U, coverage_factor=2.0, tur=tol / U, decision=decision,  # type: ignore[arg-type]
-        phase="as_found", n=10, std_dev=1e-6, u_standard=2e-5, u_resolution=3e-6,
-        u_repeatability=3e-7, u_combined=2.06e-5, nu_eff=1e6, guard_band=0.0, t_start=0.0, t_end=1.0,
+        index=index, function=function, range=rng, nominal=nominal, frequency=frequency, unit=unit,
+        reference=nominal, indication=nominal + error, error=error, lower_limit=nominal - tol,
+        upper_limit=nominal + tol, expanded_uncertainty=U, coverage_factor=2.0, tur=tol / U,
+        decision=decision, phase="as_found", n=10, std_dev=1e-6, correction=0.0,  # type: ignore[arg-type]
+        u_combined=U / 2.0, nu_eff=1e6, guard_band=0.0, t_start=0.0, t_end=1.0,
     )
+
+
+def budget(extra: tuple[Component, ...] = ()) -> list[Component]:
+    """A meter's budget at 10 V: the standard's specification, the DUT's digit, ten readings."""
+    b = MODELS["meter"].budget(Inputs(30e-6, Distribution.RECTANGULAR, dut_digit=1e-5),
+                               dut=[10.0 + k * 1e-6 for k in range(10)])
+    return [*b.components, *extra]
 
 
 def points(n: int) -> tuple[TestPoint, ...]:
@@ -54,19 +59,49 @@ def points(n: int) -> tuple[TestPoint, ...]:
 
 
 # -- numbers ------------------------------------------------------------------------------------
-def test_numbers_are_written_as_a_technician_reads_them() -> None:
-    assert si_scale(0.1) == (1e-3, "m") and si_scale(1000.0) == (1.0, "") and si_scale(0.0) == (1.0, "")
-    assert format_level(0.1, "V", 0.1) == "100 mV"
-    assert format_level(-1000.0, "V", 1000.0) == "-1000 V"
-    assert format_level(0.0, "V", 0.1) == "0 mV"
-    # reference/indication: as many decimals as U (rounded up to 2 digits) carries
-    assert format_reading(10.000012345, "V", 10.0, 41.3e-6) == "10.000012 V"
-    assert format_reading(0.1000015, "V", 0.1, 2.9e-6) == "100.0015 mV"
-    assert format_uncertainty(41.3e-6, "V") == "42 µV"  # rounded up, never down
-    assert format_uncertainty(2.0e-3, "V") == "2.0 mV"
-    assert format_error(23.7e-6, "V", 41.3e-6) == "+24 µV"
-    assert format_error(-0.2e-3, "V", 2.0e-3) == "-0.2 mV"
+def test_the_table_writes_numbers_as_the_certificate_does(qtbot) -> None:
+    """Through station.certificates.numbers (property-tested in tests/certificates)."""
+    m = ResultsModel()
+    m.start((TestPoint(Function.DCV, 0.1, 0.1), TestPoint(Function.ACV, 1.0, 1.0, frequency=1e3),
+             TestPoint(Function.R4W, 10e3, 10e3), TestPoint(Function.TEMP, 0.0, 140.0)))
+    m.set_result(result(0, rng=0.1, nominal=0.1, error=1.5e-6, U=2.9e-6))
+    m.set_result(result(1, rng=1.0, nominal=1.0, function="ACV", frequency=1e3, error=-0.2e-3, U=2.0e-3))
+    m.set_result(result(2, rng=10e3, nominal=10e3, function="R4W", unit="Ohm", error=0.3, U=0.41))
+    m.set_result(result(3, rng=0.0, nominal=140.0, function="TEMP", unit="\u00b0C", error=0.012,
+                        U=0.0213, tol=0.1))
+
+    def cells(row: int, *names: str) -> list[str]:
+        return [m.data(m.index(row, COLUMNS.index(n))) for n in names]
+
+    assert cells(0, "Function", "Range", "Nominal", "Indication", "Error", "U") == [
+        "DCV", "100 mV", "100 mV", "100.0015 mV", f"+1.5 {MICRO}V", f"2.9 {MICRO}V"]
+    assert cells(1, "Function", "Nominal", "Error", "U") == ["ACV", "1 V, 1 kHz", "-0.2 mV", "2.0 mV"]
+    assert cells(2, "Range", "Reference", "U") == ["10 kOhm", "10.00000 kOhm", "410 mOhm"]
+    assert cells(3, "Range", "Nominal", "Indication", "U") == ["—", "140 \u00b0C", "140.012 \u00b0C",
+                                                              "0.022 \u00b0C"]
     assert format_tur(2.94) == "2.9" and format_tur(float("inf")) == "∞" and format_tur(250.0) == "250"
+
+
+def test_the_tooltip_is_the_points_recorded_budget(qtbot) -> None:
+    m = ResultsModel()
+    m.start(points(2))
+    emf = Component("thermal EMF", "B", "rectangular", 2e-6, 3**0.5, 1.0, float("inf"),
+                    "thermal EMF of the connections")
+    components = budget((emf,))
+    m.set_result(result(0))
+    tip = m.data(m.index(0, 0), Qt.ItemDataRole.ToolTipRole)
+    assert "run ends" in tip and "thermal EMF" not in tip  # not known yet: said so
+    m.set_budgets({0: components})
+    tip = m.data(m.index(0, 0), Qt.ItemDataRole.ToolTipRole)
+    for c in components:  # every component as recorded: its name and where it comes from
+        assert c.name in tip and c.description in tip
+    assert "thermal EMF of the connections" in tip and "DUT repeatability" in tip
+    # its standard uncertainty in the result's unit: 2 uV / sqrt(3) = 1.2 uV
+    assert f"1.2 {MICRO}V" in tip
+    assert f"U = 42 {MICRO}V" in tip  # the same rounding as the table
+    # given with the result, the budget is there at once
+    m.set_result(result(1), components)
+    assert "thermal EMF" in m.data(m.index(1, 0), Qt.ItemDataRole.ToolTipRole)
 
 
 # -- the table ----------------------------------------------------------------------------------
@@ -87,7 +122,7 @@ def test_results_model_follows_the_events(qtbot) -> None:
     assert isinstance(bg, QBrush) and bg.color() == PASS_BG
     assert m.data(m.index(1, COL_DECISION), Qt.ItemDataRole.BackgroundRole).color() == FAIL_BG
     assert m.data(m.index(1, COLUMNS.index("Error / tol."))) == "+131.6 %"
-    assert m.data(m.index(0, COLUMNS.index("U"))) == "42 µV"
+    assert m.data(m.index(0, COLUMNS.index("U"))) == f"42 {MICRO}V"
     m.finish()
     assert [m.data(m.index(r, COL_DECISION)) for r in range(4)] == [
         "PASS", "FAIL", "not measured", "not measured"]
