@@ -198,7 +198,7 @@ class MainWindow(QMainWindow):
         header = self.table.horizontalHeader()
         assert header is not None
         header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        for name in ("#", "k", "TUR"):
+        for name in ("#", "Function", "k", "TUR"):
             header.setSectionResizeMode(COLUMNS.index(name), QHeaderView.ResizeMode.ResizeToContents)
         header.setMinimumSectionSize(60)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignCenter)

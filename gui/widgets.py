@@ -304,31 +304,29 @@ def budget_tooltip(r: PointResult, budget: Sequence[Component]) -> str:
         where += f" at {format_frequency(r.frequency)}"
     if r.range > 0:
         where += f", {format_level(r.range, unit, r.range)} range"
-    parts = [f"<b>Point {r.index + 1}</b>: {e(where)}<br>"
-             f"n = {r.n} readings, s = {e(format_significant(r.std_dev, unit))}"]
+    head = (f"<b>Point {r.index + 1}</b>: {e(where)}<br>"
+            f"n = {r.n} readings, s = {e(format_significant(r.std_dev, unit))}")
     if budget:
         u2 = r.u_combined**2
         rows = "".join(
             "<tr>"
-            f"<td>{e(c.name)}</td><td>{c.kind}, {e(c.distribution)}</td>"
-            f"<td align='right'>{e(format_significant(c.contribution, unit))}</td>"
-            f"<td align='right'>{100.0 * c.contribution**2 / u2 if u2 > 0 else 0.0:.0f} %</td>"
-            f"<td>{e(c.description)}</td>"
+            f"<td style='white-space:nowrap'>{e(c.name)}</td><td style='white-space:nowrap'>{c.kind}, {e(c.distribution)}</td>"
+            f"<td style='white-space:nowrap' align='right'>{e(format_significant(c.contribution, unit))}</td>"
+            f"<td style='white-space:nowrap' align='right'>{100.0 * c.contribution**2 / u2 if u2 > 0 else 0.0:.0f} %</td>"
+            f"<td style='white-space:nowrap'>{e(c.description)}</td>"
             "</tr>"
             for c in budget
         )
-        parts.append(
-            "<table cellspacing='0' cellpadding='2'>"
-            "<tr><th align='left'>component</th><th align='left'>type</th><th>u</th>"
-            "<th>share</th><th align='left'>source</th></tr>"
-            f"{rows}</table>")
+        table = ("<table cellspacing='0' cellpadding='3'>"
+                 "<tr><th align='left'>component</th><th align='left'>type</th><th align='right'>u</th>"
+                 "<th align='right' style='white-space:nowrap'>share of u<sub>c</sub>²</th><th align='left'>source</th></tr>"
+                 f"{rows}</table>")
     else:
-        parts.append("<i>uncertainty budget: in the run file; shown here when the run ends</i>")
-    parts.append(
-        f"u<sub>c</sub> = {e(format_significant(r.u_combined, unit))}, ν<sub>eff</sub> = {_dof(r.nu_eff)}, "
-        f"k = {r.coverage_factor:.2f}, U = {e(format_uncertainty(r.expanded_uncertainty, unit))}"
-        + (f", guard band {e(format_uncertainty(r.guard_band, unit))}" if r.guard_band > 0 else ""))
-    return "<br>".join(parts)
+        table = "<p><i>uncertainty budget: in the run file; shown here when the run ends</i></p>"
+    total = (f"u<sub>c</sub> = {e(format_significant(r.u_combined, unit))}, ν<sub>eff</sub> = {_dof(r.nu_eff)}, "
+             f"k = {r.coverage_factor:.2f}, U = {e(format_uncertainty(r.expanded_uncertainty, unit))}"
+             + (f", guard band {e(format_uncertainty(r.guard_band, unit))}" if r.guard_band > 0 else ""))
+    return f"<p style='white-space:pre'>{head}</p>{table}<p>{total}</p>"
 
 
 # -- the error plot ------------------------------------------------------------------------

@@ -16,6 +16,16 @@ point re-derived from its raw readings) before anything is printed, and the
 printed results are those re-derived from ``/raw/readings``. Every fixed phrase
 is in `TEXT_EN`, so a bilingual certificate needs a second table and an
 embedded font, not a new layout.
+
+One layout serves every kind of calibration: the item is the instrument
+recorded as kind ``dut`` (whatever its procedure calls the role), every
+instrument of kind ``standard`` is listed with its certificate (and its
+reference probe's); the results are one table per function, its ranges in
+it, every value in its range's prefix and unit, with the frequency of AC
+points; the uncertainty statement lists the components of the budgets
+recorded in ``/budget`` (not a fixed sentence), and the notes say how this
+run's reference values and indications were obtained. Numbers are written
+by `station.certificates.numbers`, as the GUI writes them.
 """
 
 from __future__ import annotations
@@ -51,6 +61,7 @@ from reportlab.platypus.flowables import Flowable
 from drivers.errors import CalstationError
 from drivers.roles import Function
 from station.certificates.numbers import (
+    Scale,
     fixed,
     format_frequency,
     format_level,
@@ -172,7 +183,7 @@ TEXT_EN: dict[str, str] = {
     "according to JCGM 100:2008 (GUM) and JJF 1059.1-2012. <i>U</i> is rounded up to two "
     "significant digits and each result is rounded to the same decimal place. The uncertainty "
     "does not include the long-term stability of the item.",
-    "nu_infinite": "infinite (type B components only)",
+    "nu_infinite": "infinite",
     "nu_large": "over {n}",
     "nu_range": "{lo} to {hi}",
     # section 5
@@ -193,8 +204,8 @@ TEXT_EN: dict[str, str] = {
     "as_found": "Results as found (before adjustment)",
     "as_left": "Results as left (after adjustment)",
     "as_found_only": "Results as found and as left",
-    "range_caption": "{function}, {range} range",
-    "function_caption": "{function}",
+    "range_row": "{range} range",
+    "values_in": "values in {u}",
     "c_no": "No.",
     "c_nominal": "Nominal ({u})",
     "c_frequency": "Frequency",
@@ -435,12 +446,11 @@ class _Row:
     decision: str
 
 
-def _row(p: PointResult, unit: str, range_: float, magnitude: float) -> _Row:
-    """A point's row, in the prefix of its table (its range's, or for a
-    function without ranges, its largest value's)."""
-    r = rounding(p.expanded_uncertainty, scale_of(range_ if range_ > 0 else magnitude, unit))
+def _row(p: PointResult, scale: Scale) -> _Row:
+    """A point's row, every value in ``scale`` (its table's range's prefix)."""
+    r = rounding(p.expanded_uncertainty, scale)
     return _Row(
-        nominal=number(r.scale.of(p.nominal)),
+        nominal=number(scale.of(p.nominal)),
         frequency=format_frequency(p.frequency) if p.frequency > 0 else "",
         reference=r.value(p.reference),
         indication=r.value(p.indication),
@@ -484,6 +494,7 @@ BOTTOM = 24 * mm
 WIDTH = PAGE_W - 2 * MARGIN_X
 DARK = colors.Color(0.12, 0.20, 0.35)
 SHADE = colors.Color(0.91, 0.93, 0.96)
+SHADE_LIGHT = colors.Color(0.96, 0.97, 0.98)
 LINE = colors.Color(0.55, 0.60, 0.68)
 RED = colors.Color(0.75, 0.05, 0.05)
 
@@ -502,6 +513,7 @@ _H3 = ParagraphStyle("h3", parent=_BASE, fontName="Helvetica-Bold", fontSize=9, 
                      spaceBefore=6, spaceAfter=2, keepWithNext=1)
 _HEAD = ParagraphStyle("head", parent=_SMALL, fontName="Helvetica-Bold", alignment=TA_CENTER)
 _CELL = ParagraphStyle("cell", parent=_SMALL)
+_RANGE = ParagraphStyle("range", parent=_SMALL, fontName="Helvetica-Bold")
 _REMARK = ParagraphStyle("remark", parent=_BASE, fontName="Helvetica-Bold", fontSize=10,
                          leading=13, textColor=RED)
 _END = ParagraphStyle("end", parent=_BASE, fontName="Helvetica-Bold", alignment=TA_CENTER,
@@ -762,15 +774,26 @@ def _conformity(d: _Data) -> list[Flowable]:
     return [_p(T["s_conf"], _H1), _fields(rows)]
 
 
+def _table_scale(points: Sequence[PointResult]) -> Scale:
+    """The prefix a range's values are written in: the range's, or for a
+    function without ranges, that of its largest value."""
+    first = points[0]
+    return scale_of(first.range if first.range > 0 else max(abs(p.nominal) for p in points), first.unit)
+
+
 def _results_table(points: Sequence[PointResult], conformity: bool) -> list[Flowable]:
-    """One table: the points of one function on one range (every value in
-    the range's prefix; a function without ranges, in that of its largest
-    value), with their frequency when they are AC points."""
+    """One function's table: its points range by range, each range under a
+    row naming it, every value in the range's prefix; the frequency of AC
+    points. The unit is in the column heads when every range of the table
+    is written in the same one, else in each range's row."""
     T = TEXT_EN
     first = points[0]
-    magnitude = max(abs(p.nominal) for p in points)
-    scale = scale_of(first.range if first.range > 0 else magnitude, first.unit)
-    unit = scale.unit(first.unit)
+    ranges: dict[float, list[PointResult]] = {}
+    for p in points:
+        ranges.setdefault(p.range, []).append(p)
+    scales = {r: _table_scale(g) for r, g in ranges.items()}
+    units = {s.unit(first.unit) for s in scales.values()}
+    one_unit = len(units) == 1
     ac = any(p.frequency > 0 for p in points)
     cols = ["c_no", "c_nominal", *(["c_frequency"] if ac else []), "c_reference", "c_indication",
             "c_error", "c_lower", "c_upper", "c_U", "c_k"]
@@ -780,32 +803,40 @@ def _results_table(points: Sequence[PointResult], conformity: bool) -> list[Flow
         widths.append(15)
     fit = WIDTH / (sum(widths) * mm)
     col_w = [w * mm * fit for w in widths]
-    data: list[list[Any]] = [[_p(T[c].format(u=escape(unit)), _HEAD) for c in cols]]
-    fail_rows = []
-    for i, p in enumerate(points, start=1):
-        r = _row(p, first.unit, first.range, magnitude)
-        cells: list[Any] = [str(p.index + 1), r.nominal, *([r.frequency] if ac else []), r.reference,
-                            r.indication, r.error, r.lower, r.upper, r.U, r.k]
-        if conformity:
-            cells.append(r.decision)
-            if p.decision != "pass":
-                fail_rows.append(i)
-        data.append(cells)
-    function = escape(_function_name(first.function))
-    caption = (T["range_caption"].format(function=function,
-                                         range=escape(format_level(first.range, first.unit, first.range)))
-               if first.range > 0 else T["function_caption"].format(function=function))
-    table = Table(data, colWidths=col_w, repeatRows=1)
-    style = [
+    head_unit = escape(next(iter(units))) if one_unit else ""
+    data: list[list[Any]] = [[_p(T[c].format(u=head_unit) if one_unit else
+                                 T[c].replace(" ({u})", ""), _HEAD) for c in cols]]
+    style: list[tuple[Any, ...]] = [
         *_grid(col_w),
         ("FONT", (0, 1), (-1, -1), "Helvetica", 8),
         ("ALIGN", (0, 1), (-2 if conformity else -1, -1), "RIGHT"),
         ("ALIGN", (-1, 1), (-1, -1), "CENTER"),
     ]
-    for i in fail_rows:
-        style += [("TEXTCOLOR", (-1, i), (-1, i), RED), ("FONT", (-1, i), (-1, i), "Helvetica-Bold", 8)]
+    for range_, group in ranges.items():
+        scale = scales[range_]
+        unit = escape(scale.unit(first.unit))
+        if range_ > 0 or not one_unit:
+            label = T["range_row"].format(range=escape(format_level(range_, first.unit, range_))) \
+                if range_ > 0 else ""
+            if not one_unit:
+                label = (label + "; " if label else "") + T["values_in"].format(u=unit)
+            row = len(data)
+            data.append([_p(label, _RANGE)] + [""] * (len(cols) - 1))
+            style += [("SPAN", (0, row), (-1, row)), ("BACKGROUND", (0, row), (-1, row), SHADE_LIGHT)]
+        for p in group:
+            r = _row(p, scale)
+            cells: list[Any] = [str(p.index + 1), r.nominal, *([r.frequency] if ac else []), r.reference,
+                                r.indication, r.error, r.lower, r.upper, r.U, r.k]
+            if conformity:
+                cells.append(r.decision)
+                if p.decision != "pass":
+                    i = len(data)
+                    style += [("TEXTCOLOR", (-1, i), (-1, i), RED),
+                              ("FONT", (-1, i), (-1, i), "Helvetica-Bold", 8)]
+            data.append(cells)
+    table = Table(data, colWidths=col_w, repeatRows=1)
     table.setStyle(TableStyle(style))
-    return [_p(caption, _H3), table]
+    return [_p(escape(_function_name(first.function)), _H3), table]
 
 
 def _notes(d: _Data) -> str:
@@ -841,10 +872,11 @@ def _results(d: _Data) -> list[Flowable]:
         heading = (T["as_found_only"] if only_found
                    else T[phase] if phase in _PHASE_ORDER else escape(phase))
         lead.append(_p(heading, _H2))
-        # one table per function and range: a function's ranges together, in the run's order
-        groups: dict[tuple[str, float], list[PointResult]] = {}
-        for p in sorted((p for p in d.points if p.phase == phase), key=lambda p: functions.index(p.function)):
-            groups.setdefault((p.function, p.range), []).append(p)
+        # one table per function, in the run's order; a function's ranges together in it
+        groups: dict[str, list[PointResult]] = {}
+        for p in sorted((p for p in d.points if p.phase == phase),
+                        key=lambda p: (functions.index(p.function), p.index)):
+            groups.setdefault(p.function, []).append(p)
         for g in groups.values():
             out.append(KeepTogether([*lead, *_results_table(g, d.conformity)]))
             lead = []

@@ -15,11 +15,13 @@ from station.certificates.numbers import (
     format_error,
     format_frequency,
     format_level,
+    format_significant,
     format_uncertainty,
     format_value,
     number,
     rounding,
     scale_of,
+    significant,
 )
 
 PROPERTY = settings(max_examples=300, deadline=None)
@@ -43,7 +45,7 @@ def decimals(text: str) -> int:
     return len(number_part.split(".")[1]) if "." in number_part else 0
 
 
-def significant(x: float) -> float:
+def mantissa(x: float) -> float:
     """x / 10^(its second significant digit's place): an integer for two digits."""
     return x / 10.0 ** (math.floor(math.log10(x)) - 1)
 
@@ -74,6 +76,8 @@ def test_quantities_are_written_as_a_technician_reads_them() -> None:
     assert format_error(-0.2e-3, "V", 2.0e-3) == "-0.2 mV"
     assert format_error(0.0, "Ohm", 3e-3) == "+0.0 mOhm"
     assert fixed(-0.0004, 3) == "0.000" and fixed(-0.0006, 3) == "-0.001"
+    assert format_significant(11.3e-6, "V") == f"11 {MICRO}V" and format_significant(0.29e-6, "V") == "290 nV"
+    assert format_significant(999.7e-6, "V") == "1.0 mV" and significant(99.96) == "100"
     r = rounding(41.3e-6, scale_of(10.0, "V"))
     assert (r.U, r.value(10.000012345), r.signed(12.3e-6)) == ("0.000042", "10.000012", "+0.000012")
 
@@ -94,7 +98,7 @@ def test_uncertainty_is_rounded_up_to_two_significant_digits(U: float, unit: str
     shown = parse(text, unit)
     assert shown >= U * (1 - 1e-11)  # never understated (but for binary noise)
     assert shown <= U * 1.1 * (1 + 1e-9) + 1e-300  # by at most one unit of its second digit
-    assert abs(significant(shown) - round(significant(shown))) < 1e-6  # two digits
+    assert abs(mantissa(shown) - round(mantissa(shown))) < 1e-6  # two digits
 
 
 @PROPERTY
@@ -165,3 +169,17 @@ def test_an_error_is_signed_and_as_fine_as_its_uncertainty(error: float, U: floa
     assert text.split(" ")[1] == s.unit(unit)
     assert decimals(text) == r.decimals
     assert abs(float(text.split(" ")[0]) - s.of(e)) <= 0.5 * 10.0**-r.decimals * (1 + 1e-9) + 1e-9 * abs(s.of(e))
+
+
+@PROPERTY
+@given(magnitudes, signs, st.sampled_from(UNITS), st.integers(1, 4))
+def test_a_budget_figure_keeps_its_significant_digits(value: float, sign: float, unit: str,
+                                                      digits: int) -> None:
+    v = sign * value
+    text = format_significant(v, unit, digits)
+    shown = parse(text, unit)
+    # rounded to nearest at that many significant digits: within half a unit of the last
+    assert abs(shown - v) <= 0.5 * 10.0 ** (math.floor(math.log10(abs(v))) - digits + 1) * (1 + 1e-9)
+    written = text.split(" ")[0].lstrip("-")
+    figures = written.replace(".", "").lstrip("0") if "." in written else written.strip("0")
+    assert len(figures) <= digits  # no more digits than asked (zeros that only place the point aside)

@@ -307,7 +307,12 @@ def test_results_are_rounded_to_the_uncertainty(rendered: Rendered) -> None:
     assert failing.decision == "fail"
     assert row(failing).split()[-1] == "Fail"
     text = flat(" ".join(pdf_text(rendered.pdf)))
-    assert "Indication (mV)" in text and "Indication (V)" in text
+    # one DC voltage table, its ranges apart in it, each in its own prefix
+    results_text = text[text.index("6 Results"):]
+    assert results_text.count("DC voltage") == 1
+    at = [results_text.index(f"{r} range; values in {u}")
+          for r, u in (("100 mV", "mV"), ("1 V", "V"), ("10 V", "V"), ("100 V", "V"), ("1000 V", "V"))]
+    assert at == sorted(at)
     assert f"Fail at 1 of {len(PLAN)} points" in text
 
 
@@ -513,17 +518,22 @@ MIXED = [
 def test_a_mixed_function_run_shows_each_functions_unit_and_the_frequency(tmp_path: Path) -> None:
     run = tmp_path / "mixed.h5"
     results = write_run(run, points=len(MIXED), plan=MIXED)
-    text = render_text(run, tmp_path)
+    text = render_text(run, tmp_path, layout=True)
     results_text = text[text.index("6 Results"):]
-    captions = ["DC voltage, 10 V range", "DC voltage, 100 mV range", "DC current, 10 mA range",
-                "AC voltage, 1 V range", "Resistance, 4-wire, 10 kOhm range"]
-    at = [results_text.index(c) for c in captions]
-    assert at == sorted(at), "tables in the order of the run, a function's ranges together"
-    for unit in ("V", "mV", "mA", "kOhm"):
-        assert f"Indication ({unit})" in results_text and f"U ({unit})" in results_text
-    ac = section(results_text, "AC voltage, 1 V range", "Resistance, 4-wire")
+    tables = ["DC voltage", "DC current", "AC voltage", "Resistance, 4-wire"]
+    at = [results_text.index(c) for c in tables]
+    assert at == sorted(at), "one table per function, in the order of the run"
+    dcv = section(results_text, "DC voltage", "DC current")
+    # its two ranges in their own prefixes (the 100 mV point was taken last: it sits in this table)
+    assert dcv.index("10 V range; values in V") < dcv.index("100 mV range; values in mV")
+    # one unit in a table: in its heads
+    current = section(results_text, "DC current", "AC voltage")
+    assert "U (mA)" in current and "10 mA range" in current and "values in" not in current
+    ac = section(results_text, "AC voltage", "Resistance, 4-wire")
+    assert "U (V)" in ac and "1 V range" in ac
     assert "Frequency" in ac and "1 kHz" in ac and "50 kHz" in ac
-    assert "Frequency" not in section(results_text, "DC voltage, 10 V range", "DC current")
+    assert "U (kOhm)" in results_text[results_text.index("Resistance, 4-wire"):]
+    assert "Frequency" not in dcv and "U (" not in dcv
     # a row in its table's prefix: 5 mA on the 10 mA range
     lines = [ln.split() for page in pdf_text(render_pdf(run, tmp_path / "m.pdf")) for ln in page.splitlines()]
     dci = results[1]

@@ -1,21 +1,20 @@
-"""Each driver against its simulator: in process, over TCP (pyvisa-py) and
-over a pseudo-terminal (pyserial)."""
+"""The 34401A reading the 5522A through the leads of the simulated bench, in
+every function: in process, over TCP (pyvisa-py) and over a
+pseudo-terminal (pyserial). Each driver alone against its simulator is
+tested in its model's file."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
-from drivers.errors import GarbledReply, InstrumentError, InstrumentTimeout
+from drivers import registry
+from drivers.errors import InstrumentError
 from drivers.fluke.f5522a import Fluke5522A
 from drivers.keysight.k34401a import Keysight34401A
-from drivers.roles import Function, Meter, Source
-from drivers.sim.bench import SimBench
-from drivers.transport import open_transport
+from drivers.roles import Function
 from tests.drivers.conftest import Reached
 
-DCV = Function.DCV
+DCV, DCI, ACV, R2W, R4W = Function.DCV, Function.DCI, Function.ACV, Function.R2W, Function.R4W
 
 
 def calibrator(r: Reached, timeout_s: float = 2.0) -> Fluke5522A:
@@ -26,173 +25,101 @@ def dmm(r: Reached, timeout_s: float = 2.0) -> Keysight34401A:
     return Keysight34401A(r.open("dmm", timeout_s), r.bench.clock)
 
 
-# -- Fluke 5522A ------------------------------------------------------------------
-
-
-def test_5522a_identifies_and_initializes(reached: Reached):
-    cal = calibrator(reached)
-    sim = reached.bench.calibrator
-    sim.push_error(1302, "Unknown command")  # left over from someone else
-    assert isinstance(cal, Source)
-    assert cal.identify().matches(cal.manufacturers, cal.models)
-    cal.initialize()
-    assert not sim.errors
-    assert sim.operating is False
-    # REMOTE is for RS-232 only: sent over the pseudo-terminal, not otherwise
-    assert sim.remote is (reached.kind == "pty")
-
-
-def test_5522a_sources_a_settled_voltage_on_the_bench_clock(reached: Reached):
-    cal = calibrator(reached)
-    sim = reached.bench.calibrator
-    clock = reached.bench.clock
-    cal.initialize()
-    cal.set_output(DCV, 10.0)
-    assert sim.output_value == 10.0 and sim.operating is False
-    assert sim.terminal_voltage() == 0.0  # standby: nothing at the terminals
-    cal.operate()
-    assert sim.operating is True
-    assert not sim.settled()
-    t_virtual, t_real = clock.now(), time.monotonic()
-    cal.wait_settled(timeout_s=5.0)
-    assert clock.now() - t_virtual >= sim.settle_time_s  # virtual time advanced...
-    assert clock.now() - t_virtual < sim.settle_time_s + 0.1
-    assert time.monotonic() - t_real < 1.0  # ...real time did not
-    assert sim.settled()
-    # 32.99999 V range: 10 ppm + 20 uV (90 days)
-    assert abs(sim.terminal_voltage() - 10.0) <= 10.0 * 10e-6 + 20e-6
-    assert cal.output == 10.0 and cal.operating is True
-
-
-def test_5522a_safe_state_leaves_standby_at_zero(reached: Reached):
-    cal = calibrator(reached)
-    sim = reached.bench.calibrator
-    cal.set_output(DCV, 10.0)
-    cal.operate()
-    cal.safe_state()
-    assert sim.operating is False
-    assert sim.output_value == 0.0
-    assert sim.terminal_voltage() == 0.0
-
-
-def test_5522a_instrument_error_names_instrument_command_and_message(reached: Reached):
-    cal = calibrator(reached)
-    reached.bench.calibrator.push_error(104, "Hardware relay trip occurred")
-    with pytest.raises(InstrumentError) as err:
-        cal.operate()
-    assert str(err.value) == ("calibrator: command 'OPER' failed: error 104: Hardware relay trip occurred; "
-                              "see the calibrator's manual, Appendix D (error messages)")
-    assert not reached.bench.calibrator.errors  # the queue was drained
-
-
-def test_5522a_goes_to_standby_when_raised_above_33_v(reached: Reached):
-    cal = calibrator(reached)
-    cal.set_output(DCV, 10.0)
-    cal.operate()
-    cal.set_output(DCV, 100.0)
-    assert cal.operating is False  # the calibrator's own safety rule
+def source(cal: Fluke5522A, function: Function, value: float, frequency: float = 0.0) -> None:
+    cal.set_output(function, value, frequency)
     cal.operate()
     cal.wait_settled(5.0)
-    assert reached.bench.calibrator.operating is True
 
 
-def test_5522a_settling_timeout():
-    with SimBench(settle_time_s=100.0) as bench:
-        cal = Fluke5522A(open_transport("sim://calibrator", name="calibrator", simulators=bench.simulators),
-                         bench.clock)
-        cal.set_output(DCV, 1.0)
-        cal.operate()
-        with pytest.raises(InstrumentTimeout, match="calibrator: output not settled"):
-            cal.wait_settled(timeout_s=2.0)
-        assert bench.clock.now() == pytest.approx(2.0, abs=0.06)
+def limit(function: Function, value: float, range_: float, frequency: float) -> float:
+    """The two specifications combined: the 34401A's 1-year on ``range_``
+    and the 5522A's 90-day, both from their datasheets."""
+    meter = registry.datasheet("keysight-34401a").function(function).spec("1y")
+    standard = registry.datasheet("fluke-5522a").function(function).spec("90d")
+    return meter.half_width(value, range_, frequency) + standard.half_width(value, None, frequency)
 
 
-def test_5522a_silent_times_out(reached: Reached):
-    cal = calibrator(reached, timeout_s=0.2)
-    reached.bench.calibrator.silent = True
-    with pytest.raises(InstrumentTimeout, match="calibrator: no reply to '\\*IDN\\?' within 0.2 s"):
-        cal.identify()
-
-
-# -- Keysight 34401A ---------------------------------------------------------------
-
-
-def test_34401a_identifies_and_initializes(reached: Reached):
-    meter = dmm(reached)
-    sim = reached.bench.dmm
-    sim.push_error(-113, "Undefined header")
-    assert isinstance(meter, Meter)
-    assert meter.identify().matches(meter.manufacturers, meter.models)
-    meter.initialize()
-    assert not sim.errors
-    assert sim.remote is (reached.kind == "pty")
-
-
-def test_34401a_reads_the_calibrator_through_the_leads(reached: Reached):
+@pytest.mark.parametrize(
+    ("function", "range_", "value", "frequency"),
+    [(DCV, 10.0, 10.0, 0.0), (DCV, 0.1, -0.05, 0.0), (DCI, 0.1, 0.1, 0.0), (DCI, 3.0, -2.0, 0.0),
+     (ACV, 1.0, 1.0, 1000.0), (ACV, 100.0, 50.0, 1000.0), (R2W, 100.0, 100.0, 0.0), (R4W, 1e3, 1e3, 0.0),
+     (R4W, 1e6, 5e5, 0.0)],
+)
+def test_the_dmm_reads_each_calibrator_function_within_the_two_specifications(reached: Reached, function, range_,
+                                                                                value, frequency):
     cal, meter = calibrator(reached), dmm(reached)
-    bench = reached.bench
     meter.initialize()
+    cal.initialize()
+    meter.configure(function, range_, 10)
+    source(cal, function, value, frequency)
+    readings = meter.read_many(5)
+    allowed = limit(function, value, range_, frequency)
+    for reading in readings:
+        assert abs(reading - value) <= allowed, (reading, value, allowed)
+        digit = meter.resolution()
+        assert reading / digit == pytest.approx(round(reading / digit), abs=1e-6)  # quantised to one digit
+    meter.confirm_state()
+    cal.confirm_state()
+
+
+def test_two_wire_reads_the_leads_and_four_wire_does_not(reached: Reached):
+    cal, meter = calibrator(reached), dmm(reached)
+    leads = reached.bench.dmm.lead_resistance
+    assert 0 < leads < 0.2  # within the 2-wire floor of the 34401A's datasheet
+    readings = {}
+    for function in (R2W, R4W):
+        meter.configure(function, 100.0, 100)
+        source(cal, function, 100.0)
+        readings[function] = sum(meter.read_many(5)) / 5
+    assert readings[R2W] - readings[R4W] == pytest.approx(leads, abs=2e-3)
+
+
+@pytest.mark.parametrize(
+    ("sourced", "value", "frequency", "measured", "range_"),
+    [(DCV, 1.0, 0.0, DCI, 0.01), (DCI, 0.1, 0.0, DCV, 0.1), (ACV, 1.0, 1000.0, DCV, 1.0), (DCV, 1.0, 0.0, ACV, 1.0)],
+)
+def test_another_function_reads_as_an_open_input_near_zero(reached: Reached, sourced, value, frequency, measured,
+                                                           range_):
+    cal, meter = calibrator(reached), dmm(reached)
+    source(cal, sourced, value, frequency)
+    meter.configure(measured, range_, 10)
+    assert abs(meter.read()) < range_ * 1e-4
+
+
+@pytest.mark.parametrize(("sourced", "value", "measured"),
+                         [(DCV, 1.0, R2W), (DCI, 0.01, R4W), (R2W, 100.0, R4W), (R4W, 100.0, R2W)])
+def test_another_function_reads_as_an_open_input_overload_on_resistance(reached: Reached, sourced, value, measured):
+    cal, meter = calibrator(reached), dmm(reached)
+    source(cal, sourced, value)
+    meter.configure(measured, 100.0, 10)
+    with pytest.raises(InstrumentError, match="dmm: command 'READ\\?' failed: overload"):
+        meter.read()
+
+
+def test_standby_leaves_the_dmm_an_open_input(reached: Reached):
+    cal, meter = calibrator(reached), dmm(reached)
     meter.configure(DCV, 10.0, 10)
-    assert (bench.dmm.range, bench.dmm.nplc, bench.dmm.autorange) == (10.0, 10.0, False)
-    assert meter.resolution() == pytest.approx(10e-6)
-    cal.set_output(DCV, 10.0)
-    cal.operate()
-    cal.wait_settled(5.0)
-    readings = [meter.read() for _ in range(5)]
-    for value in readings:
-        # 34401A 1-year spec on 10 V: 0.0035 % of reading + 0.0005 % of range = 400 uV
-        assert abs(value - 10.0) < 400e-6
-        assert value / 10e-6 == pytest.approx(round(value / 10e-6), abs=1e-6)  # quantised to 10 uV
+    source(cal, DCV, 10.0)
+    assert abs(meter.read() - 10.0) < limit(DCV, 10.0, 10.0, 0.0)
     cal.standby()
     assert abs(meter.read()) < 20e-6  # standby: the meter sees 0 V
 
 
-def test_34401a_block_of_readings_from_one_trigger(reached: Reached):
+def test_block_of_readings_from_one_trigger(reached: Reached):
     cal, meter = calibrator(reached), dmm(reached)
     meter.initialize()
     meter.configure(DCV, 1.0, 10)
-    cal.set_output(DCV, 1.0)
-    cal.operate()
-    cal.wait_settled(5.0)
+    source(cal, DCV, 1.0)
     block = meter.read_many(20)
     assert len(block) == 20
-    assert all(abs(v - 1.0) < 47e-6 for v in block)  # 1-year spec on the 1 V range
+    assert all(abs(v - 1.0) < limit(DCV, 1.0, 1.0, 0.0) for v in block)
     assert reached.bench.dmm.sample_count == 20
     assert len({round(v / 1e-6) for v in block}) > 1  # twenty readings, not one repeated
 
 
-def test_34401a_instrument_error_names_instrument_command_and_message(reached: Reached):
-    meter = dmm(reached)
-    reached.bench.dmm.push_error(-222, "Data out of range")
-    with pytest.raises(InstrumentError) as err:
-        meter.configure(DCV, 1.0, 10)
-    assert err.value.instrument == "dmm"
-    assert err.value.command == "CONF:VOLT:DC 1"
-    assert "-222, Data out of range" in str(err.value)
-
-
-def test_34401a_garbled_reply(reached: Reached):
-    meter = dmm(reached)
-    meter.configure(DCV, 10.0, 10)
-    reached.bench.dmm.fault = "dropout"
-    with pytest.raises(GarbledReply) as err:
-        meter.read()
-    assert err.value.instrument == "dmm" and err.value.command == "READ?"
-    assert "is not a number" in str(err.value)
-
-
-def test_34401a_silent_times_out(reached: Reached):
-    meter = dmm(reached, timeout_s=0.2)
-    reached.bench.dmm.fault = "silent"
-    with pytest.raises(InstrumentTimeout, match="dmm: no reply to 'READ\\?'"):
-        meter.read()
-
-
-def test_34401a_overload(reached: Reached):
+def test_overload(reached: Reached):
     cal, meter = calibrator(reached), dmm(reached)
-    cal.set_output(DCV, 10.0)
-    cal.operate()
-    cal.wait_settled(5.0)
+    source(cal, DCV, 10.0)
     meter.configure(DCV, 1.0, 10)
     with pytest.raises(InstrumentError, match="overload"):
         meter.read()

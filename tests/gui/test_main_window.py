@@ -19,7 +19,7 @@ from PyQt6.QtWidgets import QMessageBox, QPushButton
 
 from gui import app
 from gui.main_window import ABORT_REASON, MainWindow
-from gui.widgets import COL_DECISION
+from gui.widgets import COL_DECISION, COLUMNS
 from gui.worker import SimulatedSession
 from station.errors import ConfigError
 from station.prompts import CONTINUE
@@ -105,6 +105,12 @@ def test_a_whole_run_through_the_window(qtbot, make_window) -> None:
         # the table shows what the run file holds
         assert [p.decision.upper() for p in rf.points] == decisions(window)
         answers = [text for _, kind, text in rf.events() if kind == "answer"]
+        budgets = rf.budgets()
+    # each row's tooltip is its point's budget, as recorded
+    m = window.model
+    for row in (0, POINTS - 1):
+        tip = m.data(m.index(row, COL_DECISION), Qt.ItemDataRole.ToolTipRole)
+        assert budgets[row] and all(c.name in tip and c.description in tip for c in budgets[row])
     assert answers == ["Connect the leads: Continue", "Hazardous voltage: Continue"]
     assert window.start_button.isEnabled() and not window.abort_button.isEnabled()
 
@@ -328,7 +334,7 @@ def test_main_opens_the_simulated_run_window(tmp_path: Path) -> None:
 
 
 def test_an_out_of_tolerance_dut_shows_red(qtbot, make_window) -> None:
-    from drivers.sim.bench import DutErrors
+    from drivers.keysight.k34401a_sim import DutErrors
 
     window, _ = make_window(pace=0.0, bench_options={"dut": DutErrors(gain=80e-6)})
     click(qtbot, window.start_button)
@@ -342,3 +348,31 @@ def test_an_out_of_tolerance_dut_shows_red(qtbot, make_window) -> None:
     failed = [p for p in window.plot.points() if not p.passed]
     assert len(failed) == outcome.out_of_tolerance and all(abs(p.y) > 100 for p in failed)
     assert "OUT OF TOLERANCE" in window.banner.text() and f"{outcome.out_of_tolerance}</b> fail" in window.summary_label.text()
+
+
+def test_a_mixed_function_procedure_shows_each_function_in_its_unit(qtbot, make_window) -> None:
+    window, session = make_window(pace=0.0, procedure="keysight-34401a-basic")
+    from station import library
+
+    title = library.load("keysight-34401a-basic").title
+    assert window.windowTitle() == f"calstation: {title}: simulated bench"
+    click(qtbot, window.start_button)
+    drive(qtbot, window, finished(window), [])
+    outcome = window.outcome
+    assert outcome is not None and outcome.status == "completed", window.banner.text()
+    m = window.model
+
+    def cell(row: int, name: str) -> str:
+        return str(m.data(m.index(row, COLUMNS.index(name))))
+
+    with RunFile(outcome.path) as rf:
+        plan = rf.plan
+    assert [cell(r, "Function") for r in range(m.rowCount())] == [p.function for p in plan]
+    units = {"DCV": "V", "ACV": "V", "DCI": "A", "R2W": "Ohm", "R4W": "Ohm"}
+    for r, p in enumerate(plan):
+        assert cell(r, "U").endswith(units[p.function]), (r, cell(r, "U"))
+        if p.frequency > 0:
+            assert cell(r, "Nominal").endswith("kHz") or cell(r, "Nominal").endswith(" Hz")
+    ac = next(r for r, p in enumerate(plan) if p.function == "ACV")
+    tip = m.data(m.index(ac, 0), Qt.ItemDataRole.ToolTipRole)
+    assert "ACV" in tip and "DUT repeatability" in tip
