@@ -320,7 +320,7 @@ class MainWindow(QMainWindow):
                 f"Point {event.index + 1} of {self._total}: {p.function} "
                 f"{format_level(p.nominal, p.unit, p.range)}{at}{on}, applying and reading…")
         elif isinstance(event, PointDone):
-            self.model.set_result(event.result)
+            self.model.set_result(event.result, event.budget)
             self.plot.add(event.result)
             self.progress.setRange(0, max(1, event.total))
             self.progress.setValue(event.done)
@@ -383,7 +383,8 @@ class MainWindow(QMainWindow):
 
     def _read_budgets(self, path: Path) -> None:
         """The points' uncertainty budgets, for the results' tooltips, from
-        the run file the engine has just closed (the events carry results only)."""
+        the run file the engine has just closed: those of a resumed run's
+        earlier points, which no event of this session carried."""
         if not path.exists():
             return
         try:

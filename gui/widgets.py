@@ -2,8 +2,9 @@
 
 Every view here is fed from engine events (`RunStarted`, `PlanChecked`,
 `PointStarted`, `PointDone`); none reads the run file. A point's
-uncertainty budget, which its row's tooltip shows, is given to the model
-with `ResultsModel.set_budgets`. Numbers are written as the certificate
+uncertainty budget, which its row's tooltip shows, comes with its
+`PointDone` (and, for the points of an earlier session of a resumed run,
+from the run file when the run ends, `ResultsModel.set_budgets`). Numbers are written as the certificate
 writes them (`station.certificates.numbers`). The plot keeps at most
 `ErrorPlot.max_points` points, the table one row per planned point.
 """

@@ -521,7 +521,8 @@ class Engine:
         for role, ident in self._instruments.identities.items():
             cfg = self.bench.instruments[role]
             fields = {k: str(v) for k, v in asdict(cfg).items()
-                      if k in ("asset_id", "description", "calibration_due", "certificate", "traceability")}
+                      if k in ("asset_id", "description", "calibration_due", "certificate", "traceability",
+                               "probe_certificate")}
             fields.update(manufacturer=ident.manufacturer, model=ident.model, serial=ident.serial,
                           idn=ident.raw)
             checks.append((f"instrument {role!r} ({cfg.resource})", fields))
@@ -568,8 +569,8 @@ class Engine:
                 manufacturer=ident.manufacturer, model=ident.model, serial=ident.serial,
                 firmware=ident.firmware, idn=ident.raw, asset_id=cfg.asset_id,
                 description=cfg.description, calibration_due="" if is_dut else cfg.calibration_due,
-                certificate="" if is_dut else cfg.certificate + (
-                    f"; probe: {cfg.probe_certificate}" if cfg.probe_certificate else ""),
+                certificate="" if is_dut else cfg.certificate,
+                probe_certificate="" if is_dut else cfg.probe_certificate,
                 traceability="" if is_dut else cfg.traceability,
                 specification=used,
                 distribution="" if is_dut else cfg.distribution,
@@ -596,6 +597,7 @@ class Engine:
             job=self.job.as_attrs(),
             instruments=tuple(records),
             plan=plan,
+            extra={"measurement": proc.measurement, "dut_role": proc.dut_role},
         )
 
     def _previous(self) -> list[int]:
@@ -778,7 +780,7 @@ class Engine:
                                        "check the disk, then resume the run") from err
                 done.add(i)
                 results.append(result)
-                self._emit(PointDone(result, len(done), total))
+                self._emit(PointDone(result, len(done), total, budget.components))
             self.checkpoint()
             self.procedure.teardown(ctx)
             return "completed", "all points completed"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 if TYPE_CHECKING:
+    from station.metrology.budget import Component
     from station.metrology.result import PointResult
     from station.procedure import TestPoint
 
@@ -42,6 +43,7 @@ class PointDone(NamedTuple):
     result: PointResult
     done: int  # points completed so far, this run and earlier
     total: int
+    budget: tuple[Component, ...] = ()  # the point's uncertainty budget, as /budget records it
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,6 @@ OUT_REL_TOLERANCE = 1e-6
 #: The absolute floor of that comparison: float noise around 0, far below
 #: the calibrator's finest step (0.1 uV on the 330 mV range).
 OUT_ABS_TOLERANCE = 1e-12
-OUT_ABS_TOLERANCE_V = OUT_ABS_TOLERANCE  # the name it had when only volts were driven
 
 _NR3 = r"[+-]?\d\.\d{1,14}E[+-]\d{2}"
 #: ``ERR?``: ``<code>,"<text>"``, the text printable ASCII without quotes.

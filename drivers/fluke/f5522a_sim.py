@@ -45,17 +45,14 @@ import numpy as np
 
 from drivers.clock import Clock
 from drivers.datasheet import Table
-from drivers.fluke.f5522a import COMPENSATION, UNITS, sheet
+from drivers.fluke.f5522a import COMPENSATION, HIGH_VOLTAGE_V, ISR_SETTLED, UNITS, sheet
 from drivers.roles import Function
 from drivers.sim.base import OPEN, SimulatedInstrument, Stimulus
 
-#: Changing to this or more from below goes to standby (safety).
-HIGH_VOLTAGE_V = 33.0
 #: The interval of the specification the simulated errors are drawn within.
 SPEC_INTERVAL = "90d"
 
 ISR_OPER = 1 << 0  # UNVERIFIED bit number (5520A manual, ISR? table)
-ISR_SETTLED = 1 << 12  # bit 12 = settled
 
 # ESR bits (IEEE 488.2)
 ESR_QYE, ESR_DDE, ESR_EXE, ESR_CME = 4, 8, 16, 32
@@ -301,7 +298,7 @@ class Sim5522A(SimulatedInstrument):
             if function != self.output_function:
                 operating = False  # another function: standby (UNVERIFIED, the safe choice)
             elif function in (Function.DCV, Function.ACV) and abs(self.output_value) < HIGH_VOLTAGE_V <= abs(value):
-                operating = False  # the safety rule
+                operating = False  # the safety rule (HIGH_VOLTAGE_V: the driver's, typed once)
         if function != self.output_function:
             self.compensation = "NONE"  # resistance starts uncompensated
         self._change(operating, function, value, frequency)

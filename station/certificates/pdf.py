@@ -240,8 +240,6 @@ _NO = {"no", "false", "0", "off"}
 #: The fields of an InstrumentRecord the certificate prints.
 _RECORD_TEXT = ("role", "manufacturer", "model", "serial", "idn", "asset_id", "description",
                 "calibration_due", "certificate", "traceability", "specification", "distribution")
-#: How the engine appends a reference probe's certificate to its readout's.
-_PROBE = "; probe: "
 
 
 # -- what goes on the certificate, all from the run file ---------------------------
@@ -415,11 +413,9 @@ def _collect(rf: RunFile) -> _Data:
                 f"on {due.isoformat()}, before this calibration ({last.date().isoformat()}); "
                 "repeat the calibration with a standard in calibration"
             )
-        # the engine records a reference probe's certificate after its readout's
-        own, _, probe = r.certificate.partition(_PROBE)
         what = f"instrument {r.role!r} field"
-        standards.append(_Standard(r, due, _check(path, what, "certificate", own),
-                                   _check(path, what, "certificate", probe)))
+        standards.append(_Standard(r, due, _check(path, what, "certificate", r.certificate),
+                                   _check(path, what, "probe_certificate", r.probe_certificate)))
     conformity = bool(attrs.get("decision_statement")) and (
         job.get("statement_of_conformity", "yes").strip().lower() not in _NO
     )

@@ -29,7 +29,7 @@ MULTILINE = frozenset({
 })
 #: Fields printed in a narrow column of the standards' table (section 3):
 #: shorter limits, at which that table still fits a page.
-NARROW = {"asset_id": 40, "certificate": 60, "calibration_due": 20, "traceability": 300,
+NARROW = {"asset_id": 40, "certificate": 60, "probe_certificate": 60, "calibration_due": 20, "traceability": 300,
           "description": 600, "manufacturer": 60, "model": 60, "serial": 60}
 ENCODING = "cp1252"
 

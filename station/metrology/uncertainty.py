@@ -57,21 +57,3 @@ def mean_and_std(values: Sequence[float]) -> tuple[float, float]:
         raise ValueError("a type A evaluation needs at least two readings")
     mean = math.fsum(values) / n
     return mean, math.sqrt(math.fsum([(v - mean) ** 2 for v in values]) / (n - 1))
-
-
-def round_uncertainty(u: float, digits: int = 2) -> float:
-    """Round an expanded uncertainty UP to ``digits`` significant digits
-    (GUM 7.2.6 allows two; rounding up never understates it)."""
-    if u <= 0 or not math.isfinite(u):
-        return u
-    exponent = math.floor(math.log10(u)) - (digits - 1)
-    scale = 10.0**exponent
-    # guard against 1.2000000001 -> 1.3 from binary representation
-    return math.ceil(round(u / scale, 6)) * scale
-
-
-def decimals_of(u_rounded: float, digits: int = 2) -> int:
-    """How many decimal places a result reported with ``u_rounded`` takes."""
-    if u_rounded <= 0 or not math.isfinite(u_rounded):
-        return 6
-    return max(0, -(math.floor(math.log10(u_rounded)) - (digits - 1)))

@@ -132,7 +132,9 @@ class RunFile:
         known = set(InstrumentRecord.__dataclass_fields__)
         for role in json.loads(self._f[L.IO].attrs["instruments"]):
             a = self._f[L.INSTRUMENTS][role].attrs
-            out.append(InstrumentRecord(**{k: _text(v) for k, v in a.items() if k in known}))
+            fields = {k: _text(v) for k, v in a.items() if k in known}
+            fields.setdefault("kind", "")  # written before format 3
+            out.append(InstrumentRecord(**fields))
         return out
 
     @property
@@ -379,9 +381,10 @@ class RunFile:
             ref = ref_raw.get(recorded.index, empty)
             budget = budgets.get(recorded.index, [])
             taken = len(dut) if len(dut) else len(ref)
-            if taken != recorded.n or not budget:
-                return (f"{_point_text(p)} has {taken} raw reading(s) and {len(budget)} budget "
-                        f"component(s), its result says {recorded.n} reading(s)")
+            if taken != recorded.n:
+                return f"{_point_text(p)} has {taken} raw reading(s), its result says {recorded.n}"
+            if not budget:
+                return f"{_point_text(p)} has no uncertainty budget in /budget"
             again = rederive(recorded, budget, dut.tolist(), ref.tolist(), rule)
             diff = differences(recorded, again)
             if diff:

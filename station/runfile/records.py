@@ -27,6 +27,7 @@ class InstrumentRecord:
     specification: str = ""  # which specification the run used for it
     distribution: str = ""
     capabilities: str = ""  # what its driver can do, comma-separated (drivers.roles)
+    probe_certificate: str = ""  # a reference thermometer's probe: its own calibration certificate
 
 
 @dataclass(frozen=True)

@@ -440,7 +440,7 @@ def test_every_field_at_the_longest_the_plan_check_allows_still_prints(tmp_path:
     standard = replace(STANDARD, **{k: longest(k) for k in ("asset_id", "description", "traceability",
                                                             "serial")},
                        # a thermometer's: its readout's certificate and its probe's
-                       certificate=f"{longest('certificate')}; probe: {longest('certificate')}")
+                       certificate=longest("certificate"), probe_certificate=longest("probe_certificate"))
     dut = replace(DUT, **{k: longest(k) for k in ("description", "serial", "asset_id")}, idn="W" * SHORT_CHARS)
     run = tmp_path / "long.h5"
     head = replace(header(fields, 4), instruments=(standard, dut))
@@ -571,7 +571,7 @@ def test_a_comparison_in_a_drywell_lists_the_probe_and_reads_in_degrees(tmp_path
                    certificate="CAL-WELL-7")
     readout = replace(STANDARD, role="reference", model="1524", asset_id="STD-1524",
                       description="Reference thermometer readout with PRT",
-                      certificate="CAL-1524-3; probe: NIM-2026-T-0042")
+                      certificate="CAL-1524-3", probe_certificate="NIM-2026-T-0042")
     indicator = replace(DUT, role="indicator", model="TI-100", description="Temperature indicator",
                         specification="Generic TI-100 temperature, 1y")
     plan = [Planned(Function.TEMP, 0.0, t) for t in (0.0, 50.0, 100.0, 140.0)]

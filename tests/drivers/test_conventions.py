@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from drivers.clock import VirtualClock
 from drivers import registry
+from drivers.clock import VirtualClock
 from drivers.registry import DRIVERS, load_driver, load_simulator
 from drivers.roles import (
     CAPABILITIES,

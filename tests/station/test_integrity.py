@@ -49,8 +49,8 @@ def sealed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     w.io_log.add(0, False, b"OUT 1 V\n")
     w.io_log.add(1, True, b"+1.00000230E+00\n")
     for i in range(6):
-        r, times, values = point(i)
-        w.point(r, times, values)
+        r, budget, times, values = point(i)
+        w.point(r, times, values, budget)
     w.finish("completed", "all points completed")
     return path
 
@@ -221,11 +221,11 @@ from tests.certificates.test_pdf import header, job, point
 from station.runfile.writer import RunWriter
 w = RunWriter.create(Path(sys.argv[1]), header(job(), 6))
 for i in range(3):
-    r, times, values = point(i)
-    w.point(r, times, values)
+    r, budget, times, values = point(i)
+    w.point(r, times, values, budget)
 # a crash in the middle of point 4's commit: its raw readings written, no /chain row
-r, times, values = point(3)
-w._raw.append_bytes(b"\\x03\\x00\\x00\\x00" + b"\\x00" * 16)
+r, budget, times, values = point(3)
+w._raw.append_bytes(b"\\x03\\x00\\x00\\x00" + b"\\x00" * 17)  # one /raw row: point 3
 w._f.flush()
 os._exit(0)
 """
@@ -241,8 +241,8 @@ def test_resume_keeps_the_committed_record_and_drops_a_crashed_commit(tmp_path: 
         assert rf.completed() == [0, 1, 2] and len(rf.raw_array()) == 30
     w = RunWriter.resume(path)
     for i in range(3, 6):
-        r, times, values = point(i)
-        w.point(r, times, values)
+        r, budget, times, values = point(i)
+        w.point(r, times, values, budget)
     w.finish("completed", "all points completed")
     with RunFile(path) as rf:
         v = rf.verify()
@@ -303,8 +303,8 @@ def test_the_file_is_synced_at_least_once_a_second_and_at_the_end(tmp_path: Path
     synced.clear()
     for i in range(12):  # a point every 0.3 s
         now[0] += 0.3
-        r, times, values = point(i)
-        w.point(r, times, values)
+        r, budget, times, values = point(i)
+        w.point(r, times, values, budget)
     assert len(synced) == 3  # at 1.2, 2.4 and 3.6 s: never more than a second without
     assert all(b - a < 1.0 + 0.3 for a, b in zip([1000.0, *synced], synced, strict=False))
     synced.clear()
@@ -456,8 +456,8 @@ def _written(path: Path, indexes: list[int], planned: int = 6, status: str = "ab
     """A run file whose chain is intact but whose points are ``indexes``."""
     w = RunWriter.create(path, header(job(), planned))
     for i in indexes:
-        r, times, values = point(i % 17)
-        w.point(r._replace(index=i), times, values)
+        r, budget, times, values = point(i % 17)
+        w.point(r._replace(index=i), times, values, budget)
     w.finish(status, "test")
     return path
 
@@ -483,8 +483,8 @@ def test_a_point_without_all_its_raw_readings_is_refused(tmp_path: Path) -> None
     path = tmp_path / "run.h5"
     w = RunWriter.create(path, header(job(), 6))
     for i in range(3):
-        r, times, values = point(i)
-        w.point(r, times[: 5 if i == 1 else 10], values[: 5 if i == 1 else 10])
+        r, budget, times, values = point(i)
+        w.point(r, times[: 5 if i == 1 else 10], values[: 5 if i == 1 else 10], budget)
     w.finish("aborted", "test")
     ok, message = _verify(path)
     assert not ok and "point 2" in message and "5 raw reading(s), its result says 10" in message, message

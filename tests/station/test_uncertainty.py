@@ -11,9 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drivers import registry
+from station.certificates.numbers import decimals_of, round_uncertainty
 from station.metrology.budget import MODELS, Distribution, Inputs
 from station.metrology.decision import DecisionRule, decide, tur
-from station.metrology.uncertainty import coverage_factor, decimals_of, round_uncertainty
+from station.metrology.uncertainty import coverage_factor
 
 readings = st.lists(st.floats(min_value=9.9999, max_value=10.0001), min_size=2, max_size=30)
 

@@ -634,9 +634,9 @@ def test_compound_state_reply_parser_for_ac_voltage(reply):
 
 
 def dmm_on(function: Function, value: float, dut: DutErrors | None = None, seed: int = 0,
-           **options: float) -> Sim34401A:
+           lead_resistance: float = 0.01) -> Sim34401A:
     """A simulated meter whose input sees ``value`` of ``function``."""
-    sim = Sim34401A(rng=np.random.default_rng(seed), errors=dut, **options)
+    sim = Sim34401A(rng=np.random.default_rng(seed), errors=dut, lead_resistance=lead_resistance)
     sim.connect("input", lambda: Stimulus(function.value, value, 1000.0 if function.is_ac else 0.0))
     return sim
 
