@@ -420,6 +420,7 @@ def load(path: Path | str) -> Datasheet:
     return _Reader(Path(path)).load()
 
 
+@cache
 def beside(module_file: str, name: str) -> Path:
     """The datasheet ``name`` in the folder of ``module_file`` (a driver's ``__file__``)."""
     return Path(module_file).resolve().with_name(name)

@@ -109,22 +109,25 @@ MODES: dict[Function, _Mode] = {
 }
 
 
-def sheet() -> datasheet.Datasheet:
-    """The 34401A datasheet (``k34401a.toml`` beside this module; read once)."""
-    return datasheet.load(datasheet.beside(__file__, "k34401a.toml"))
+def sheet(name: str = "k34401a.toml") -> datasheet.Datasheet:
+    """The datasheet ``name`` beside this module, by default the 34401A's
+    (``k34401a.toml``; read once). A model of the family has its own."""
+    return datasheet.load(datasheet.beside(__file__, name))
 
 
-def ac_filter() -> float:
+def ac_filter(ds: datasheet.Datasheet | None = None) -> float:
     """The AC filter `configure` selects for AC voltage, Hz: the medium
-    one (datasheet ``functions.ACV.performance.filter_medium``)."""
-    return sheet().function(Function.ACV).figure("filter_medium", 0.0)
+    one (datasheet ``functions.ACV.performance.filter_medium``; ``ds``,
+    by default the 34401A's)."""
+    return (ds or sheet()).function(Function.ACV).figure("filter_medium", 0.0)
 
 
-def conf_resolution(function: Function, range_: float, nplc: float) -> float:
+def conf_resolution(function: Function, range_: float, nplc: float,
+                    ds: datasheet.Datasheet | None = None) -> float:
     """The resolution ``CONF?`` reports for ``function`` on ``range_`` at
     ``nplc`` (the User's Guide's integration-time table, in the datasheet's
-    ``performance.conf_resolution``)."""
-    return range_ * sheet().function(function).figure("conf_resolution", nplc)
+    ``performance.conf_resolution``; ``ds``, by default the 34401A's)."""
+    return range_ * (ds or sheet()).function(function).figure("conf_resolution", nplc)
 
 
 class Keysight34401A(MessageInstrument):
@@ -140,6 +143,10 @@ class Keysight34401A(MessageInstrument):
     functions: ClassVar[tuple[Function, ...]] = tuple(MODES)
     error_queue_size: ClassVar[int] = 20  # SYST:ERR?; the queue holds 20
     error_help: ClassVar[str] = "see the 34401A User's Guide, chapter 5 (error messages)"
+    #: The model's datasheet, beside this module (a model of the family names its own).
+    datasheet_file: ClassVar[str] = "k34401a.toml"
+    #: The command that selects the AC filter (User's Guide, "AC Signal Filter").
+    ac_filter_command: ClassVar[str] = "DET:BAND"
 
     def __init__(self, transport: Transport, clock: Clock, serial: bool | None = None) -> None:
         super().__init__(transport, clock, serial)
@@ -160,14 +167,19 @@ class Keysight34401A(MessageInstrument):
             self.transport.write("SYST:REM")
         self.check_errors("SYST:REM" if self.serial else "*CLS")
 
+    @classmethod
+    def sheet(cls) -> datasheet.Datasheet:
+        """The model's datasheet (`datasheet_file`; read once)."""
+        return sheet(cls.datasheet_file)
+
     # -- Meter
 
     def ranges(self, function: Function) -> tuple[float, ...]:
-        """The full scales of ``function``'s ranges, from the datasheet:
-        DCV 100 mV..1000 V, DCI 10 mA..3 A, ACV 100 mV..750 V, R2W and R4W
-        100 Ohm..100 MOhm (in V, A, Ohm)."""
+        """The full scales of ``function``'s ranges, from the model's
+        datasheet (34401A: DCV 100 mV..1000 V, DCI 10 mA..3 A, ACV
+        100 mV..750 V, R2W and R4W 100 Ohm..100 MOhm; in V, A, Ohm)."""
         self._mode(function)
-        return sheet().function(function).ranges
+        return self.sheet().function(function).ranges
 
     def configure(self, function: Function, range_: float, nplc: float) -> None:
         """``CONF:<function> <range>`` then ``<function>:NPLC <nplc>`` (DC
@@ -181,7 +193,7 @@ class Keysight34401A(MessageInstrument):
         ignored, and the medium AC filter (for inputs of 20 Hz and above,
         such as 1 kHz) is selected instead."""
         mode = self._mode(function)
-        fs = sheet().function(function)
+        fs = self.sheet().function(function)
         command = f"{mode.configure} {nrf(range_)}"
         if not fs.has_range(range_):
             raise InstrumentError(
@@ -189,12 +201,12 @@ class Keysight34401A(MessageInstrument):
                 "use one of " + ", ".join(f"{r:g}" for r in fs.ranges) + f" {function.unit}",
             )
         if function.is_ac:
-            second = f"DET:BAND {nrf(ac_filter())}"
+            second = f"{self.ac_filter_command} {nrf(ac_filter(self.sheet()))}"
         else:
             second = f"{mode.sense}:NPLC {nrf(nplc)}"
             if not any(math.isclose(n, nplc, rel_tol=1e-9) for n in fs.nplc):
                 raise InstrumentError(
-                    self.name, second, f"{nplc:g} is not an integration time of the 34401A",
+                    self.name, second, f"{nplc:g} is not an integration time of the {self.models[0]}",
                     "use one of " + ", ".join(f"{n:g}" for n in fs.nplc) + " PLC",
                 )
         self._config = None
@@ -221,7 +233,7 @@ class Keysight34401A(MessageInstrument):
         1 PLC; 4.5 at 0.02 PLC). AC voltage: 6.5 digits whatever ``nplc``.
         Sends nothing."""
         self._mode(function)
-        fs = sheet().function(function)
+        fs = self.sheet().function(function)
         if function.is_ac:
             return range_ * 10.0 ** -int(fs.figure("digits", 0.0))
         return fs.digit(range_, nplc)
@@ -285,7 +297,8 @@ class Keysight34401A(MessageInstrument):
         function, range_, nplc = self._wanted
         hint = "the point's readings are invalid; check the meter, then configure it again"
         ac = function.is_ac
-        queries = ("*ESR?", "CONF?", ":DET:BAND?", ":SYST:ERR?") if ac else ("*ESR?", "CONF?", ":SYST:ERR?")
+        band_query = f"{self.ac_filter_command}?"
+        queries = ("*ESR?", "CONF?", f":{band_query}", ":SYST:ERR?") if ac else ("*ESR?", "CONF?", ":SYST:ERR?")
         command, parts = self._query_parts(queries)
         status = self._parse_esr(parts[0], command)
         match = CONF_FORMAT.fullmatch(parts[1])
@@ -294,7 +307,7 @@ class Keysight34401A(MessageInstrument):
         band = None
         if ac:
             if not BAND_FORMAT.fullmatch(parts[2]):
-                raise self._garbled(command, parts[2], "a number SD.DDDDDDDDESDD", "DET:BAND?")
+                raise self._garbled(command, parts[2], "a number SD.DDDDDDDDESDD", band_query)
             band = float(parts[2])
         error = self._parse_error(parts[-1], command)
         if status & ESR_PON:
@@ -310,7 +323,7 @@ class Keysight34401A(MessageInstrument):
             expected = f'"{mode.conf_name} {range_:+.6E},..."'
             resolution_ok = True
         else:
-            resolution = conf_resolution(function, range_, nplc)
+            resolution = conf_resolution(function, range_, nplc, self.sheet())
             want = f"{function.description} on the {range_:g} {unit} range at {nplc:g} PLC"
             expected = f'"{mode.conf_name} {range_:+.6E},{resolution:+.6E}"'
             resolution_ok = abs(got_resolution - resolution) <= resolution * CONF_TOLERANCE
@@ -319,10 +332,10 @@ class Keysight34401A(MessageInstrument):
                 self.name, "CONF?", f"the meter is set to {parts[1]}, not to {want} ({expected})", hint,
             )
         if band is not None:
-            wanted_band = ac_filter()
+            wanted_band = ac_filter(self.sheet())
             if not math.isclose(band, wanted_band, rel_tol=CONF_TOLERANCE):
                 raise InstrumentError(
-                    self.name, "DET:BAND?", f"the AC filter is {band:g} Hz, not {wanted_band:g} Hz as configured",
+                    self.name, band_query, f"the AC filter is {band:g} Hz, not {wanted_band:g} Hz as configured",
                     hint,
                 )
         if error[0] != 0:

@@ -44,10 +44,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 
+from drivers import datasheet
 from drivers.clock import Clock
 from drivers.keysight.k34401a import conf_resolution, sheet
 from drivers.roles import Function
@@ -83,18 +84,20 @@ RESET_NPLC = 10.0  # *RST and the CONF default (User's Guide, "Measurement Confi
 _OHMS = (Function.R2W, Function.R4W)
 
 
-def resolution(function: Function, range_: float, nplc: float) -> float:
+def resolution(function: Function, range_: float, nplc: float, ds: datasheet.Datasheet | None = None) -> float:
     """One least significant digit on ``range_`` at ``nplc`` (the
-    datasheet's digits: range x 10^-int(digits); AC: 6.5 digits)."""
-    fs = sheet().function(function)
+    datasheet's digits: range x 10^-int(digits); AC: 6.5 digits; ``ds``,
+    by default the 34401A's)."""
+    fs = (ds or sheet()).function(function)
     if function.is_ac:
         return range_ * 10.0 ** -int(fs.figure("digits", 0.0))
     return fs.digit(range_, nplc)
 
 
-def ac_filters() -> tuple[float, ...]:
-    """The AC filters ``DET:BAND`` selects, Hz, ascending (datasheet)."""
-    fs = sheet().function(Function.ACV)
+def ac_filters(ds: datasheet.Datasheet | None = None) -> tuple[float, ...]:
+    """The AC filters ``DET:BAND`` selects, Hz, ascending (datasheet ``ds``,
+    by default the 34401A's)."""
+    fs = (ds or sheet()).function(Function.ACV)
     return tuple(fs.figure(name, 0.0) for name in ("filter_slow", "filter_medium", "filter_fast"))
 
 
@@ -156,6 +159,12 @@ class Sim34401A(SimulatedInstrument):
     esr_format = "{:+d}"
     error_queue_size = 20
     inputs = ("input",)
+    #: The model's datasheet, beside the driver (a model of the family names its own).
+    datasheet_file: ClassVar[str] = "k34401a.toml"
+    #: The header that selects the AC filter (User's Guide, "AC Signal Filter").
+    ac_filter_header: ClassVar[str] = "[SENSe:]DETector:BANDwidth"
+    #: The meter's errors when none are given.
+    default_errors: ClassVar[DutErrors] = DutErrors()
 
     def __init__(
         self,
@@ -167,7 +176,7 @@ class Sim34401A(SimulatedInstrument):
     ) -> None:
         super().__init__(name, clock)
         self.rng = rng if rng is not None else np.random.default_rng(0)
-        self.dut = errors if errors is not None else DutErrors()
+        self.dut = errors if errors is not None else self.default_errors
         self.lead_resistance = float(lead_resistance)
         self.fault: Fault | None = self.dut.fault
         self._stuck_value: float | None = None
@@ -182,8 +191,8 @@ class Sim34401A(SimulatedInstrument):
             ("SYSTem:REMote", self._syst_rem),
             ("SYSTem:LOCal", self._syst_loc),
             ("CONFigure?", self._configure_query),
-            ("[SENSe:]DETector:BANDwidth", self._band),
-            ("[SENSe:]DETector:BANDwidth?", self._band_query),
+            (self.ac_filter_header, self._band),
+            (self.ac_filter_header + "?", self._band_query),
             ("[SENSe:]ZERO:AUTO", self._zero_auto),
             ("SAMPle:COUNt", self._sample_count),
             ("SAMPle:COUNt?", self._sample_count_query),
@@ -213,6 +222,10 @@ class Sim34401A(SimulatedInstrument):
                     (sense + ":NPLCycles?", lambda a: self._nplc_query(f, a))]
         return out
 
+    def sheet(self) -> datasheet.Datasheet:
+        """The model's datasheet (`datasheet_file`; read once)."""
+        return sheet(self.datasheet_file)
+
     # -- state
 
     def reset(self) -> None:
@@ -221,7 +234,7 @@ class Sim34401A(SimulatedInstrument):
         self.settings: dict[Function, _Setting] = {f: _Setting(r) for f, r in RESET_RANGES.items()}
         #: The range the last reading used (= `range` unless autoranging).
         self.present_range = self.settings[self.function].range
-        self.ac_filter = ac_filters()[1]  # medium (20 Hz)
+        self.ac_filter = ac_filters(self.sheet())[1]  # medium (20 Hz)
         self.autozero = True
         self.sample_count = 1
         self.trigger_source = "IMM"
@@ -261,7 +274,7 @@ class Sim34401A(SimulatedInstrument):
         setting = self.settings[self.function]
         if not setting.autorange:
             return setting.range
-        fs = sheet().function(self.function)
+        fs = self.sheet().function(self.function)
         for r in fs.ranges:
             if abs(x) <= r * fs.overrange:
                 return r
@@ -282,10 +295,10 @@ class Sim34401A(SimulatedInstrument):
             rng_fs = self._effective_range(x)
             self.present_range = rng_fs
             value = self._with_errors(x, rng_fs)
-            if abs(value) > rng_fs * sheet().function(f).overrange:
+            if abs(value) > rng_fs * self.sheet().function(f).overrange:
                 value = math.copysign(OVERLOAD, value)
             else:
-                step = resolution(f, rng_fs, self.nplc)
+                step = resolution(f, rng_fs, self.nplc, self.sheet())
                 value = round(value / step) * step
         if self.fault == "stuck":
             self._stuck_value = value
@@ -390,7 +403,7 @@ class Sim34401A(SimulatedInstrument):
         fixed range (AUTO or none: autorange), NPLC from the resolution
         (default 10 PLC; AC: the resolution is taken and not used), one
         sample, immediate trigger."""
-        fs = sheet().function(f)
+        fs = self.sheet().function(f)
         params = [p.strip() for p in argument.split(",")] if argument else []
         if len(params) > 2:
             self._error(ERR_PARAMETER_NOT_ALLOWED)
@@ -420,7 +433,7 @@ class Sim34401A(SimulatedInstrument):
                     return None
                 # The integration time that gives this resolution or better.
                 candidates = [n for n in reversed(fs.nplc)
-                              if conf_resolution(f, range_, n) <= float(wanted) * (1 + 1e-9)]
+                              if conf_resolution(f, range_, n, self.sheet()) <= float(wanted) * (1 + 1e-9)]
                 if not candidates:
                     self._error(ERR_DATA_OUT_OF_RANGE)
                     return None
@@ -439,7 +452,8 @@ class Sim34401A(SimulatedInstrument):
         if not self._no_argument(argument):
             return None
         f, present = self.function, self.present_range
-        res = resolution(f, present, self.nplc) if f.is_ac else conf_resolution(f, present, self.nplc)
+        ds = self.sheet()
+        res = resolution(f, present, self.nplc, ds) if f.is_ac else conf_resolution(f, present, self.nplc, ds)
         return f'"{SCPI_NAMES[f]} {present:+.6E},{res:+.6E}"'
 
     def _measure(self, f: Function, argument: str) -> str | None:
@@ -447,7 +461,7 @@ class Sim34401A(SimulatedInstrument):
         return self._read("")
 
     def _nplc(self, f: Function, argument: str) -> str | None:
-        value = self._number(argument, sheet().function(f).nplc, RESET_NPLC)
+        value = self._number(argument, self.sheet().function(f).nplc, RESET_NPLC)
         if value is not None:
             self.settings[f].nplc = value
         return None
@@ -456,7 +470,7 @@ class Sim34401A(SimulatedInstrument):
         return f"{self.settings[f].nplc:+.8E}" if self._no_argument(argument) else None
 
     def _range(self, f: Function, argument: str) -> str | None:
-        ranges = sheet().function(f).ranges
+        ranges = self.sheet().function(f).ranges
         value = self._number(argument, ranges, ranges[-1])
         if value is not None:
             self.settings[f].range = value
@@ -487,7 +501,7 @@ class Sim34401A(SimulatedInstrument):
     def _band(self, argument: str) -> str | None:
         """``DET:BAND {<lowest frequency>|MIN|MAX|DEF}``: the filter for
         inputs at or above that frequency (3, 20 or 200 Hz)."""
-        filters = ac_filters()
+        filters = ac_filters(self.sheet())
         arg = argument.strip().upper()
         if not arg:
             self._error(ERR_MISSING_PARAMETER)

@@ -145,15 +145,17 @@ def point_row(r: PointResult) -> bytes:
     return _POINT_ROW.pack(*values)
 
 
+_BUDGET_ROW = struct.Struct("<i32s1s16sddddddb128s")
+assert _BUDGET_ROW.size == L.BUDGET_DTYPE.itemsize
+
+
 def budget_rows(point: int, components: Sequence[Component]) -> bytes:
     """The /budget rows of a point's components, as bytes in the file's layout."""
-    rows = np.array(
-        [(point, _fixed(c.name, 32), c.kind.encode("ascii"), _fixed(c.distribution, 16), c.half_width,
-          c.divisor, c.sensitivity, c.dof, c.u, c.contribution, c.readings, _fixed(c.description, 128))
-         for c in components],
-        dtype=L.BUDGET_DTYPE,
-    )
-    return rows.tobytes()
+    pack = _BUDGET_ROW.pack
+    return b"".join(
+        pack(point, _fixed(c.name, 32), c.kind.encode("ascii"), _fixed(c.distribution, 16), c.half_width,
+             c.divisor, c.sensitivity, c.dof, c.u, c.contribution, c.readings, _fixed(c.description, 128))
+        for c in components)
 
 
 def _build(f: h5py.File, header: RunHeader) -> None:
