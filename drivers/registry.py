@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from drivers import datasheet as ds
@@ -80,6 +81,7 @@ def load_simulator(key: str) -> type:
     return _load(entry(key).simulator)
 
 
+@cache
 def datasheet(key: str) -> ds.Datasheet:
-    """The datasheet of the model the driver ``key`` speaks to."""
+    """The datasheet of the model the driver ``key`` speaks to (read once a process)."""
     return ds.load(entry(key).datasheet_path)
