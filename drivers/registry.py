@@ -42,6 +42,7 @@ DRIVERS: dict[str, DriverEntry] = {
         DriverEntry("fluke-5522a", "drivers.fluke.f5522a:Fluke5522A", "drivers.fluke.f5522a_sim:Sim5522A"),
         DriverEntry("keysight-34401a", "drivers.keysight.k34401a:Keysight34401A",
                     "drivers.keysight.k34401a_sim:Sim34401A"),
+        DriverEntry("keysight-34461a", "drivers.keysight.k34461a:Keysight34461A", "drivers.keysight.k34461a_sim:Sim34461A"),
         DriverEntry("keysight-3458a", "drivers.keysight.k3458a:Keysight3458A",
                     "drivers.keysight.k3458a_sim:Sim3458A"),
         DriverEntry("fluke-9142", "drivers.fluke.f9142:Fluke9142", "drivers.fluke.f9142_sim:Sim9142"),

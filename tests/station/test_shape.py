@@ -207,3 +207,23 @@ rows = [{ from = -25, to = 0, floor = 0.2 }, { from = 0, to = 150, floor = 0.1, 
         sheet.function("TEMP").spec("24h")
     with pytest.raises(ds.DatasheetError, match="no R4W function"):
         sheet.function("R4W")
+
+
+def test_a_datasheet_that_does_not_parse_refuses_the_plan_naming_the_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A lab edits a model's datasheet and breaks it: the run is refused at
+    the plan check, before anything is energised, naming the file and key."""
+    from drivers import registry
+
+    broken = tmp_path / "k34401a.toml"
+    text = registry.entry("keysight-34401a").datasheet_path.read_text(encoding="utf-8")
+    broken.write_text(text.replace("reading_pct = 0.0035", 'reading_pct = "0.0035"', 1), encoding="utf-8")
+    real = registry.datasheet
+    monkeypatch.setattr(registry, "datasheet",
+                        lambda key: ds.load(broken) if key == "keysight-34401a" else real(key))
+    out = tmp_path / "run.h5"
+    code = main(["run", "keysight-34401a-dcv", "--simulated", "--yes", "--out", str(out)])
+    line = _one_line(capsys.readouterr().err)
+    assert code == EXIT_PLAN_REFUSED
+    assert str(broken) in line and "reading_pct" in line and "a number" in line
+    assert not out.exists()
