@@ -225,9 +225,7 @@ class Sim5522A(SimulatedInstrument):
         return handler(argument)
 
     def _error(self, error: tuple[int, str, int]) -> None:
-        code, text, esr_bit = error
-        self.esr |= esr_bit
-        self.push_error(code, text)
+        self.queue_error(error)
 
     def overflow_error(self) -> tuple[int, str]:
         return (1, "Error queue overflow")

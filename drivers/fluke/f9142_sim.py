@@ -305,19 +305,10 @@ class Sim9142(SimulatedInstrument):
         return super().handle(line)
 
     def execute(self, header: str, argument: str) -> str | None:
-        common = self.common_commands().get(header)
-        if common is not None:
-            return common(argument)
-        handler = self._dispatch.find(header)
-        if handler is None:
-            self._error(ERR_UNDEFINED_HEADER)
-            return None
-        return handler(argument)
+        return self.dispatch(self._dispatch, header, argument, ERR_UNDEFINED_HEADER)
 
     def _error(self, error: tuple[int, str, int]) -> None:
-        code, text, esr_bit = error
-        self.esr |= esr_bit
-        self.push_error(code, text)
+        self.queue_error(error)
 
     def overflow_error(self) -> tuple[int, str]:
         return ERR_QUEUE_OVERFLOW

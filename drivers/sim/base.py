@@ -277,6 +277,27 @@ class SimulatedInstrument:
             return
         self.errors.append((code, text))
 
+    def queue_error(self, error: tuple[int, str, int]) -> None:
+        """Queue ``(code, text, esr_bit)`` and set its bit in the standard
+        event status register (command, execution, device-dependent or
+        query error, IEEE 488.2 11.5.1)."""
+        code, text, esr_bit = error
+        self.esr |= esr_bit
+        self.push_error(code, text)
+
+    def dispatch(self, table: ScpiDispatcher, header: str, argument: str,
+                 unknown: tuple[int, str, int]) -> str | None:
+        """Run ``header`` from the common commands or ``table``; queue
+        ``unknown`` for a header neither holds."""
+        common = self.common_commands().get(header)
+        if common is not None:
+            return common(argument)
+        handler = table.find(header)
+        if handler is None:
+            self.queue_error(unknown)
+            return None
+        return handler(argument)
+
     def pop_error(self) -> tuple[int, str] | None:
         """The oldest queued error, removed from the queue; None if empty."""
         return self.errors.popleft() if self.errors else None

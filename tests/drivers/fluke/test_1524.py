@@ -4,7 +4,6 @@ over TCP and a pseudo-terminal, with faults."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +22,7 @@ from drivers.sim import faults
 from drivers.sim.base import Stimulus
 from drivers.sim.bench import SimBench
 from drivers.transport import open_transport
-from tests.drivers.conftest import Reached
+from tests.drivers.conftest import Reached, reached_on
 from tests.drivers.protocol import AnsweringTransport, ProtocolTransport
 from tests.drivers.strategies import PROPERTY, replies, wire
 
@@ -273,27 +272,7 @@ def test_a_power_cycle_sets_pon_and_celsius():
 # -- the driver against its simulator, over every transport --------------------------
 
 
-@pytest.fixture
-def bench() -> Iterator[SimBench]:
-    b = SimBench("drywell-comparison", seed=1)
-    yield b
-    b.close()
-
-
-@pytest.fixture(params=["sim", "tcp", "pty"])
-def reached(request: pytest.FixtureRequest, bench: SimBench) -> Iterator[Reached]:
-    if request.param == "sim":
-        resources = {k: f"sim://{k}" for k in bench.simulators}
-    elif request.param == "tcp":
-        resources = bench.serve_tcp()
-    else:
-        if os.name != "posix":
-            pytest.skip("pseudo-terminals need POSIX")
-        resources = bench.serve_pty()
-    r = Reached(bench, request.param, resources)
-    yield r
-    for t in r.opened:
-        t.close()
+reached = reached_on("drywell-comparison")
 
 
 def readout_on(r: Reached, timeout_s: float = 2.0) -> Fluke1524:

@@ -5,7 +5,6 @@ over TCP and a pseudo-terminal, with faults."""
 from __future__ import annotations
 
 import math
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -25,7 +24,7 @@ from drivers.roles import Controller, Function, SafeState, SelfChecking, capabil
 from drivers.sim import faults
 from drivers.sim.bench import SimBench
 from drivers.transport import open_transport
-from tests.drivers.conftest import Reached
+from tests.drivers.conftest import Reached, reached_on
 from tests.drivers.protocol import AnsweringTransport, ProtocolTransport
 from tests.drivers.strategies import PROPERTY, replies, wire
 
@@ -505,27 +504,7 @@ def test_the_datasheet_has_every_figure_the_simulator_and_metrology_use():
 # -- the driver against its simulator, over every transport --------------------------
 
 
-@pytest.fixture
-def bench() -> Iterator[SimBench]:
-    b = SimBench("drywell-comparison", seed=1)
-    yield b
-    b.close()
-
-
-@pytest.fixture(params=["sim", "tcp", "pty"])
-def reached(request: pytest.FixtureRequest, bench: SimBench) -> Iterator[Reached]:
-    if request.param == "sim":
-        resources = {k: f"sim://{k}" for k in bench.simulators}
-    elif request.param == "tcp":
-        resources = bench.serve_tcp()
-    else:
-        if os.name != "posix":
-            pytest.skip("pseudo-terminals need POSIX")
-        resources = bench.serve_pty()
-    r = Reached(bench, request.param, resources)
-    yield r
-    for t in r.opened:
-        t.close()
+reached = reached_on("drywell-comparison")
 
 
 def well_on(r: Reached, timeout_s: float = 2.0) -> Fluke9142:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
@@ -31,8 +30,7 @@ from drivers.keysight.k3458a_sim import ERR_TRIGGER_TOO_FAST, Sim3458A
 from drivers.roles import Function, Meter, SelfChecking, capabilities_of
 from drivers.sim import faults
 from drivers.sim.base import Stimulus
-from drivers.sim.bench import SimBench
-from drivers.transport import IOLog, Transport, open_transport
+from tests.drivers.conftest import Reached, reached_on
 from tests.drivers.protocol import AnsweringTransport, Pair, ProtocolTransport
 from tests.drivers.strategies import PROPERTY, replies
 
@@ -489,37 +487,18 @@ def test_reset_and_preset_leave_the_trigger_arm_on_auto():
 # -- the driver on its simulator, measuring the 5522A, in process and over TCP -------------
 
 
-@dataclass
-class Bench:
-    bench: SimBench
-    kind: str
-    resources: dict[str, str]
-    log: IOLog = field(default_factory=IOLog)
-    opened: list[Transport] = field(default_factory=list)
-
-    def open(self, key: str, timeout_s: float = 2.0) -> Transport:
-        rterm = Keysight3458A.read_termination if key == "reference" else "\n"
-        t = open_transport(self.resources[key], name=key, io_log=self.log, timeout_s=timeout_s,
-                           read_termination=rterm, simulators=self.bench.simulators)
-        self.opened.append(t)
-        return t
-
-    def meter(self, timeout_s: float = 2.0) -> Keysight3458A:
-        return Keysight3458A(self.open("reference", timeout_s), self.bench.clock)
-
-    def calibrator(self) -> Fluke5522A:
-        return Fluke5522A(self.open("calibrator"), self.bench.clock)
+#: The 3458A has no RS-232: in process and over TCP (a GPIB-LAN gateway) only.
+reached = reached_on("calibrator-3458a", kinds=("sim", "tcp"))
 
 
-@pytest.fixture(params=["sim", "tcp"])
-def reached(request: pytest.FixtureRequest) -> Iterator[Bench]:
-    bench = SimBench("calibrator-3458a", seed=1)
-    resources = {k: f"sim://{k}" for k in bench.simulators} if request.param == "sim" else bench.serve_tcp()
-    r = Bench(bench, request.param, resources)
-    yield r
-    for t in r.opened:
-        t.close()
-    bench.close()
+def meter(r: Reached, timeout_s: float = 2.0) -> Keysight3458A:
+    m: Keysight3458A = r.driver("reference", Keysight3458A, timeout_s)
+    return m
+
+
+def calibrator(r: Reached) -> Fluke5522A:
+    c: Fluke5522A = r.driver("calibrator", Fluke5522A)
+    return c
 
 
 def output(cal: Fluke5522A, volts: float) -> None:
@@ -531,11 +510,11 @@ def output(cal: Fluke5522A, volts: float) -> None:
 POINTS = [0.1, -0.1, 0.33, 1.0, -1.0, 3.3, 10.0, -10.0, 33.0, 100.0, -100.0, 330.0, 1000.0, -1000.0]
 
 
-def test_the_3458a_reads_the_5522a_within_the_calibrators_spec(reached: Bench):
+def test_the_3458a_reads_the_5522a_within_the_calibrators_spec(reached: Reached):
     """The issue's calibration, on the simulated bench: the 5522A (DUT) at
     its DC voltage verification points, each read by the 3458A on the
     smallest range that holds it, at 100 PLC."""
-    cal, dmm = reached.calibrator(), reached.meter()
+    cal, dmm = calibrator(reached), meter(reached)
     assert dmm.identify().matches(Keysight3458A.manufacturers, Keysight3458A.models)
     cal.initialize()
     dmm.initialize()
@@ -559,8 +538,8 @@ def test_the_3458a_reads_the_5522a_within_the_calibrators_spec(reached: Bench):
     cal.safe_state()
 
 
-def test_read_many_and_resolution_follow_the_integration_time(reached: Bench):
-    cal, dmm = reached.calibrator(), reached.meter()
+def test_read_many_and_resolution_follow_the_integration_time(reached: Reached):
+    cal, dmm = calibrator(reached), meter(reached)
     dmm.initialize()
     output(cal, 10.0)
     for nplc in SHEET.nplc:
@@ -573,8 +552,8 @@ def test_read_many_and_resolution_follow_the_integration_time(reached: Bench):
     assert reached.bench.reference.readings == (4, "AUTO")
 
 
-def test_confirm_state_is_three_queries_each_answered_with_cr_lf(reached: Bench):
-    dmm = reached.meter()
+def test_confirm_state_is_three_queries_each_answered_with_cr_lf(reached: Reached):
+    dmm = meter(reached)
     dmm.initialize()
     dmm.configure(DCV, 10.0, 100)
     before = len(reached.log.entries())
@@ -585,8 +564,8 @@ def test_confirm_state_is_three_queries_each_answered_with_cr_lf(reached: Bench)
 
 
 @pytest.mark.parametrize("when", ["after", "during configure"])
-def test_a_power_cycle_is_caught_by_confirm_state(reached: Bench, when):
-    cal, dmm, sim = reached.calibrator(), reached.meter(), reached.bench.reference
+def test_a_power_cycle_is_caught_by_confirm_state(reached: Reached, when):
+    cal, dmm, sim = calibrator(reached), meter(reached), reached.bench.reference
     output(cal, 10.0)  # autorange after power-on lands on the configured 10 V range: FUNC? alone cannot tell
     dmm.initialize()
     if when == "after":
@@ -606,8 +585,8 @@ def test_a_power_cycle_is_caught_by_confirm_state(reached: Bench, when):
     assert abs(dmm.read() - 10.0) < 1e-4
 
 
-def test_a_change_behind_the_drivers_back_is_caught(reached: Bench):
-    dmm, sim = reached.meter(), reached.bench.reference
+def test_a_change_behind_the_drivers_back_is_caught(reached: Reached):
+    dmm, sim = meter(reached), reached.bench.reference
     dmm.initialize()
     dmm.configure(DCV, 10.0, 100)
     sim.handle("DCV 100")  # someone at the front panel
@@ -627,8 +606,8 @@ def test_a_change_behind_the_drivers_back_is_caught(reached: Bench):
 
 
 @pytest.mark.parametrize("fault", ["garble", "truncate, termination kept"])
-def test_garbled_or_truncated_readings_are_refused(reached: Bench, fault):
-    cal, dmm, sim = reached.calibrator(), reached.meter(), reached.bench.reference
+def test_garbled_or_truncated_readings_are_refused(reached: Reached, fault):
+    cal, dmm, sim = calibrator(reached), meter(reached), reached.bench.reference
     output(cal, 10.0)
     dmm.initialize()
     dmm.configure(DCV, 10.0, 100)
@@ -644,8 +623,8 @@ def test_garbled_or_truncated_readings_are_refused(reached: Bench, fault):
     dmm.confirm_state()
 
 
-def test_a_reading_cut_short_without_its_termination_is_not_a_value(reached: Bench):
-    cal, dmm, sim = reached.calibrator(), reached.meter(timeout_s=0.2), reached.bench.reference
+def test_a_reading_cut_short_without_its_termination_is_not_a_value(reached: Reached):
+    cal, dmm, sim = calibrator(reached), meter(reached, timeout_s=0.2), reached.bench.reference
     output(cal, 1.0)
     dmm.initialize()
     dmm.configure(DCV, 1.0, 100)
@@ -661,8 +640,8 @@ def test_a_reading_cut_short_without_its_termination_is_not_a_value(reached: Ben
             pass
 
 
-def test_link_down_is_a_one_line_transport_error(reached: Bench):
-    dmm, sim = reached.meter(timeout_s=0.2), reached.bench.reference
+def test_link_down_is_a_one_line_transport_error(reached: Reached):
+    dmm, sim = meter(reached, timeout_s=0.2), reached.bench.reference
     dmm.initialize()
     dmm.configure(DCV, 10.0, 100)
     sim.link_down = True
@@ -671,13 +650,13 @@ def test_link_down_is_a_one_line_transport_error(reached: Bench):
     assert str(err.value).startswith("reference: ") and "\n" not in str(err.value) and "TARM SGL" in str(err.value)
     sim.link_down = False
     if reached.kind == "tcp":  # the connection was reset: open a new one
-        dmm = reached.meter()
+        dmm = meter(reached)
     dmm.configure(DCV, 10.0, 100)
     dmm.confirm_state()
 
 
-def test_the_reference_reads_about_zero_with_its_leads_off(reached: Bench):
-    cal, dmm = reached.calibrator(), reached.meter()
+def test_the_reference_reads_about_zero_with_its_leads_off(reached: Reached):
+    cal, dmm = calibrator(reached), meter(reached)
     output(cal, 10.0)
     dmm.initialize()
     dmm.configure(DCV, 0.1, 100)
@@ -685,8 +664,8 @@ def test_the_reference_reads_about_zero_with_its_leads_off(reached: Bench):
     assert abs(dmm.read()) <= SHEET.spec("24h").half_width(0.0, 0.1)
 
 
-def test_autocal_and_temperature_on_the_simulator(reached: Bench):
-    dmm, sim = reached.meter(), reached.bench.reference
+def test_autocal_and_temperature_on_the_simulator(reached: Reached):
+    dmm, sim = meter(reached), reached.bench.reference
     dmm.initialize()
     start = reached.bench.clock.now()
     dmm.autocal(sim.acal_time_s + 10.0)
