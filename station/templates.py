@@ -45,13 +45,25 @@ def _within(sheet: FunctionSheet, value: float, what: str) -> None:
                           f"{sheet.function.unit} ({sheet.datasheet}); remove the point or use another instrument")
 
 
-class _Connections(Procedure):
-    """Prompts the operator to (re)connect when a point needs another
-    connection than the one before (`connections`: function -> text)."""
+class _Tabled(Procedure):
+    """Points from a `table` of rows, and a prompt to the operator to
+    (re)connect when a point needs another connection than the one before
+    (`connections`: function -> text)."""
 
+    table: ClassVar[Sequence[Row]]
+    #: Integration time of the meter that reads, in power-line cycles.
+    nplc: ClassVar[float]
     connections: ClassVar[Mapping[Function, str]] = {}
     #: The role whose output must be off while the operator changes leads.
     output_role: ClassVar[str] = ""
+
+    def __init__(self, readings: int = 10, settle_s: float = 2.0) -> None:
+        self.readings = readings
+        self.settle_s = settle_s
+
+    def points(self) -> Sequence[TestPoint]:
+        return [TestPoint(row[0], row[1], row[2], self.readings, self.settle_s, nplc=self.nplc,
+                          frequency=row[3] if len(row) > 3 else 0.0) for row in self.table]
 
     def setup(self, ctx: Context) -> None:
         self._connection: str | None = None
@@ -66,7 +78,7 @@ class _Connections(Procedure):
         self._connection = text
 
 
-class MeterAgainstSource(_Connections):
+class MeterAgainstSource(_Tabled):
     """A meter (the DUT) reads what a source (the standard) applies.
 
     Subclasses set `table` (rows of function, DUT range, nominal[,
@@ -81,16 +93,7 @@ class MeterAgainstSource(_Connections):
     measurement = "meter"
     output_role = "standard"
     simulated_bench = "dmm-calibrator"
-    table: ClassVar[Sequence[Row]]
-    nplc: ClassVar[float] = 10.0
-
-    def __init__(self, readings: int = 10, settle_s: float = 2.0) -> None:
-        self.readings = readings
-        self.settle_s = settle_s
-
-    def points(self) -> Sequence[TestPoint]:
-        return [TestPoint(row[0], row[1], row[2], self.readings, self.settle_s, nplc=self.nplc,
-                          frequency=row[3] if len(row) > 3 else 0.0) for row in self.table]
+    nplc = 10.0
 
     def plan(self, view: PlanView, point: TestPoint) -> PointPlan:
         meter = view.instrument(self.dut_role)
@@ -120,7 +123,7 @@ class MeterAgainstSource(_Connections):
         return ctx.read(self.dut_role, point.readings, reference)
 
 
-class SourceAgainstMeter(_Connections):
+class SourceAgainstMeter(_Tabled):
     """A source (the DUT) is measured by a reference meter (the standard).
 
     Subclasses set `table` (rows of function, DUT range or 0, nominal[,
@@ -133,16 +136,7 @@ class SourceAgainstMeter(_Connections):
     }
     measurement = "source"
     output_role = "dut"
-    table: ClassVar[Sequence[Row]]
-    nplc: ClassVar[float] = 100.0
-
-    def __init__(self, readings: int = 10, settle_s: float = 2.0) -> None:
-        self.readings = readings
-        self.settle_s = settle_s
-
-    def points(self) -> Sequence[TestPoint]:
-        return [TestPoint(row[0], row[1], row[2], self.readings, self.settle_s, nplc=self.nplc,
-                          frequency=row[3] if len(row) > 3 else 0.0) for row in self.table]
+    nplc = 100.0
 
     def _standard_range(self, sheet: FunctionSheet, value: float) -> float:
         return sheet.range_for(value)

@@ -53,8 +53,8 @@ class Keysight34461A(Keysight34401A):
 
     manufacturers: ClassVar[tuple[str, ...]] = ("KEYSIGHT", "AGILENT")
     models: ClassVar[tuple[str, ...]] = ("34461A",)
-    datasheet_file: ClassVar[str] = "k34401a.toml"
-    ac_filter_command: ClassVar[str] = "DET:BAND"
+    datasheet_file: ClassVar[str] = "k34461a.toml"
+    ac_filter_command: ClassVar[str] = "VOLT:AC:BAND"
     error_help: ClassVar[str] = "see the Keysight Truevolt Series Operating and Service Guide (SCPI error messages)"
 
     def initialize(self) -> None:
