@@ -20,7 +20,7 @@ query, and each part is checked with the same format as the single query.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 from drivers.clock import Clock
@@ -35,6 +35,9 @@ _IDN_NAME = rf" *[\x21-\x2b\x2d-\x7e]{_IDN_CHAR}*"  # ...and not only blanks
 IDN_FORMAT = re.compile(rf"{_IDN_NAME},{_IDN_NAME},{_IDN_CHAR}*,{_IDN_CHAR}*", re.ASCII)
 #: ``*ESR?``: an integer (NR1, optionally signed: the 34401A answers ``+0``).
 ESR_FORMAT = re.compile(r"[+-]?\d{1,3}", re.ASCII)
+#: SCPI's error queue entry, ``SYST:ERR?``: ``<code>,"<message>"`` (SCPI
+#: 1999 21.8.8; a SCPI string: ``""`` stands for ``"``), e.g. ``+0,"No error"``.
+SCPI_ERROR_FORMAT = re.compile(r'([+-]?\d{1,3}),"((?:[\x20\x21\x23-\x7e]|"")*)"', re.ASCII)
 #: Standard event status register bit 7: power on (IEEE 488.2 11.5.1.1).
 ESR_PON = 1 << 7
 #: Separates the queries of a program message (IEEE 488.2 7.3.3) and their
@@ -167,10 +170,28 @@ class MessageInstrument:
             message = self._error_text(*first) + (f" ({cause})" if cause else "")
             raise InstrumentError(self.name, command or self.error_query, message, self.error_help)
 
-    def _parse_error(self, reply: str, command: str) -> tuple[int, str]:
+    def _parse_error(self, reply: str, command: str = "SYST:ERR?") -> tuple[int, str]:
         """One `error_query` reply (alone, or its part of ``command``'s
-        reply), strictly in the instrument's format: (code, text)."""
-        raise NotImplementedError
+        reply), strictly in the instrument's format: (code, text). This
+        default is SCPI's (`SCPI_ERROR_FORMAT`); other languages override it."""
+        match = SCPI_ERROR_FORMAT.fullmatch(reply)
+        if match is None:
+            raise self._garbled(command, reply, '<code>,"<message>"', "SYST:ERR?")
+        return int(match.group(1)), match.group(2).replace('""', '"')
+
+    @staticmethod
+    def _every_step(*steps: Callable[[], object]) -> None:
+        """Run every step even if one fails (a safe state), then raise the
+        first failure."""
+        first: BaseException | None = None
+        for step in steps:
+            try:
+                step()
+            except Exception as e:  # must try the next step, then re-raise the first
+                if first is None:
+                    first = e
+        if first is not None:
+            raise first
 
     def _error_text(self, code: int, text: str) -> str:
         """A queued error as the instrument's manual writes it."""

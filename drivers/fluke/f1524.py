@@ -43,7 +43,7 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
-from drivers.base import ESR_PON, MessageInstrument
+from drivers.base import ESR_PON, SCPI_ERROR_FORMAT, MessageInstrument
 from drivers.clock import Clock
 from drivers.datasheet import beside, load
 from drivers.errors import InstrumentError, InstrumentTimeout
@@ -61,7 +61,7 @@ READING_FORMAT = re.compile(r"[+-]?\d{1,4}\.\d{1,7}", re.ASCII)
 #: ``UNIT:TEMP?``: C, F or K.
 UNIT_FORMAT = re.compile(r"[CFK]", re.ASCII)
 #: ``SYST:ERR?``: ``<code>,"<text>"`` (a SCPI string: "" stands for ").
-SYST_ERR_FORMAT = re.compile(r'([+-]?\d{1,3}),"((?:[\x20\x21\x23-\x7e]|"")*)"', re.ASCII)
+SYST_ERR_FORMAT = SCPI_ERROR_FORMAT
 
 
 class Fluke1524(MessageInstrument):
@@ -176,9 +176,3 @@ class Fluke1524(MessageInstrument):
     def _error_text(self, code: int, text: str) -> str:
         return f"error {code}, {text}"
 
-    def _parse_error(self, reply: str, command: str = "SYST:ERR?") -> tuple[int, str]:
-        """The ``SYST:ERR?`` reply, strictly `SYST_ERR_FORMAT`: (code, text)."""
-        match = SYST_ERR_FORMAT.fullmatch(reply)
-        if match is None:
-            raise self._garbled(command, reply, '<code>,"<text>"', "SYST:ERR?")
-        return int(match.group(1)), match.group(2).replace('""', '"')

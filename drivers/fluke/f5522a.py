@@ -265,15 +265,7 @@ class Fluke5522A(MessageInstrument):
 
         Both are attempted even if the first fails; the first failure is
         then raised."""
-        first: BaseException | None = None
-        for step in (self.standby, lambda: self.set_output(Function.DCV, 0.0)):
-            try:
-                step()
-            except Exception as e:  # must try the next step, then re-raise the first
-                if first is None:
-                    first = e
-        if first is not None:
-            raise first
+        self._every_step(self.standby, lambda: self.set_output(Function.DCV, 0.0))
 
     # -- SelfChecking
 

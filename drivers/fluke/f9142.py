@@ -59,7 +59,7 @@ import math
 import re
 from typing import ClassVar
 
-from drivers.base import ESR_PON, MessageInstrument
+from drivers.base import ESR_PON, SCPI_ERROR_FORMAT, MessageInstrument
 from drivers.clock import Clock
 from drivers.datasheet import DatasheetError, beside, load
 from drivers.errors import InstrumentError
@@ -87,7 +87,7 @@ TEMP_FORMAT = re.compile(rf"({_NUMBER})(?: ?([CFK]))?", re.ASCII)
 #: ``OUTP:STAT?``, ``SOUR:STAB:TEST?``: 0 or 1.
 BOOL_FORMAT = re.compile(r"[01]", re.ASCII)
 #: ``SYST:ERR?``: ``<code>,"<text>"`` (a SCPI string: "" stands for ").
-SYST_ERR_FORMAT = re.compile(r'([+-]?\d{1,3}),"((?:[\x20\x21\x23-\x7e]|"")*)"', re.ASCII)
+SYST_ERR_FORMAT = SCPI_ERROR_FORMAT
 
 
 class Fluke9142(MessageInstrument):
@@ -171,18 +171,7 @@ class Fluke9142(MessageInstrument):
 
         Both steps are attempted even if the first fails; the first
         failure is then raised."""
-        first: BaseException | None = None
-        def hold_safe_setpoint() -> None:
-            self._program_setpoint(SAFE_SETPOINT_C)
-
-        for step in (hold_safe_setpoint, self.enable_control):
-            try:
-                step()
-            except Exception as e:  # must try the next step, then re-raise the first
-                if first is None:
-                    first = e
-        if first is not None:
-            raise first
+        self._every_step(lambda: self._program_setpoint(SAFE_SETPOINT_C), self.enable_control)
 
     # -- SelfChecking
 
@@ -310,9 +299,3 @@ class Fluke9142(MessageInstrument):
     def _error_text(self, code: int, text: str) -> str:
         return f"error {code}, {text}"
 
-    def _parse_error(self, reply: str, command: str = "SYST:ERR?") -> tuple[int, str]:
-        """The ``SYST:ERR?`` reply, strictly `SYST_ERR_FORMAT`: (code, text)."""
-        match = SYST_ERR_FORMAT.fullmatch(reply)
-        if match is None:
-            raise self._garbled(command, reply, '<code>,"<text>"', "SYST:ERR?")
-        return int(match.group(1)), match.group(2).replace('""', '"')

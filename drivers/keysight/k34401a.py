@@ -66,7 +66,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from drivers import datasheet
-from drivers.base import ESR_PON, MessageInstrument, shown
+from drivers.base import ESR_PON, SCPI_ERROR_FORMAT, MessageInstrument, shown
 from drivers.clock import Clock
 from drivers.errors import GarbledReply, InstrumentError
 from drivers.roles import Function
@@ -79,7 +79,7 @@ MAX_SAMPLES = 512  # readings the 34401A's memory holds (User's Guide, SAMPle:CO
 #: One reading: ``SD.DDDDDDDDESDD`` (User's Guide, "Output Data Formats").
 READING_FORMAT = re.compile(r"[+-]\d\.\d{8}E[+-]\d{2}", re.ASCII)
 #: ``SYST:ERR?``: ``<code>,"<message>"`` (a SCPI string: "" stands for ").
-SYST_ERR_FORMAT = re.compile(r'([+-]?\d{1,3}),"((?:[\x20\x21\x23-\x7e]|"")*)"', re.ASCII)
+SYST_ERR_FORMAT = SCPI_ERROR_FORMAT
 #: ``CONF?``: ``"<function> <range>,<resolution>"``, numbers as ``+1.000000E+01``.
 _CONF_NUMBER = r"[+-]\d\.\d{6}E[+-]\d{2}"
 CONF_FORMAT = re.compile(rf'"([A-Z:]+) ({_CONF_NUMBER}),({_CONF_NUMBER})"', re.ASCII)
@@ -370,10 +370,3 @@ class Keysight34401A(MessageInstrument):
     def _error_text(self, code: int, text: str) -> str:
         return f"error {code:+d}, {text}"
 
-    def _parse_error(self, reply: str, command: str = "SYST:ERR?") -> tuple[int, str]:
-        """The ``SYST:ERR?`` reply (alone, or its part of ``command``'s
-        reply), strictly `SYST_ERR_FORMAT`: (code, message)."""
-        match = SYST_ERR_FORMAT.fullmatch(reply)
-        if match is None:
-            raise self._garbled(command, reply, '<code>,"<message>"', "SYST:ERR?")
-        return int(match.group(1)), match.group(2).replace('""', '"')
