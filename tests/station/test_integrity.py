@@ -405,12 +405,25 @@ def _sweep(tmp_path: Path, points: int) -> Path:
 
 def _fill(folder: Path, leave: int) -> Path:
     """Fill the disk of ``folder`` until ``leave`` bytes are free (a disk
-    already too full to create the filler is full enough)."""
+    already too full to take more is full enough). Unbuffered: a write the
+    disk refuses is refused at once, not again when the file is closed."""
     filler = folder / "filler"
     try:
-        fh = open(filler, "wb")  # noqa: SIM115 - closed below
+        fh = open(filler, "wb", buffering=0)  # noqa: SIM115 - closed below
     except OSError:
         return filler
+    try:
+        while True:
+            free = shutil.disk_usage(folder).free - leave
+            if free <= 0:
+                break
+            try:
+                fh.write(b"\0" * min(free, 1 << 20))
+            except OSError:
+                break
+    finally:
+        fh.close()
+    return filler
     with fh:
         while True:
             free = shutil.disk_usage(folder).free - leave
