@@ -227,3 +227,29 @@ def test_a_datasheet_that_does_not_parse_refuses_the_plan_naming_the_file(
     assert code == EXIT_PLAN_REFUSED
     assert str(broken) in line and "reading_pct" in line and "a number" in line
     assert not out.exists()
+
+
+def test_the_gui_command_finds_the_window_through_its_entry_point(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """`calstation gui` imports no GUI module: it loads what is registered
+    under calstation.frontends (pyproject.toml), and says so when nothing is."""
+    import importlib.metadata as md
+
+    registered = md.entry_points(group="calstation.frontends", name="gui")
+    assert [ep.value for ep in registered] == ["gui.app:main"]
+    called: list[dict[str, object]] = []
+
+    def window(argv: list[str], **kw: object) -> int:
+        called.append(kw)
+        return 0
+
+    class Fake:
+        def load(self) -> object:
+            return window
+
+    monkeypatch.setattr(md, "entry_points", lambda **kw: [Fake()] if kw.get("group") == "calstation.frontends" else [])
+    assert main(["gui", "--simulated"]) == 0
+    assert called == [{"simulated": True, "out_dir": None}]
+    monkeypatch.setattr(md, "entry_points", lambda **kw: [])
+    assert main(["gui", "--simulated"]) != 0
+    assert "no GUI is installed" in _one_line(capsys.readouterr().err)
