@@ -545,10 +545,6 @@ class Engine:
             self._instruments.close()
         return list(zip(self._points, turs, self._plans, strict=True))
 
-    def planned_budget(self, i: int) -> Budget:
-        """Point ``i``'s budget as planned (type B only), after `check_plan`."""
-        return self._model.budget(self._plans[i].inputs)
-
     # -- the run file ------------------------------------------------------------
     def _header(self) -> RunHeader:
         proc = self.procedure

@@ -61,7 +61,7 @@ def bench_config(topology: Topology, resources: Mapping[str, str], today: dt.dat
     for spec in topology.instruments:
         role = roles[spec.key]
         register = {k: v for k, v in spec.register.items() if k in _CONFIG_FIELDS}
-        is_dut = procedure is not None and role == procedure.dut_role or role == "dut"
+        is_dut = role == (procedure.dut_role if procedure is not None else "dut")
         dates = {} if is_dut else {"calibrated_on": calibrated.isoformat(),
                                    "calibration_due": (calibrated + dt.timedelta(days=365)).isoformat()}
         try:

@@ -7,7 +7,7 @@ import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from station.metrology.budget import Budget, Component, Model
+from station.metrology.budget import Budget, Component, Model, combine
 from station.metrology.budget import rederive as rederive_budget
 from station.metrology.decision import Decision, DecisionRule, decide, tur
 from station.metrology.uncertainty import mean_and_std
@@ -101,8 +101,6 @@ def evaluate(
     specification limit (+/-) at the point, ``type_b`` the model's type B
     components for it (from the plan)."""
     indication, reference, n, s = indication_and_reference(measured)
-    from station.metrology.budget import combine
-
     budget = combine(list(type_b) + model.repeatability(measured.dut, measured.reference))
     U = budget.expanded
     lower, upper = reference - tolerance, reference + tolerance
@@ -142,8 +140,6 @@ def rederive(recorded: PointResult, budget: Sequence[Component], dut: Sequence[f
 def planned_tur(tolerance: float, type_b: Sequence[Component]) -> float:
     """TUR before the run: the type B components (no repeatability yet),
     with k = 2."""
-    from station.metrology.budget import combine
-
     U = 2.0 * combine(type_b).u_c
     return tur(-tolerance, tolerance, U)
 
