@@ -232,6 +232,16 @@ class Controller(Instrument, SafeState, Protocol):
 
 
 @runtime_checkable
+class Ambient(Instrument, Protocol):
+    """Capability: reads the ambient conditions of the laboratory (a
+    thermo-hygrometer), for the run's record and its limits."""
+
+    def conditions(self) -> tuple[float, float]:
+        """(temperature in degrees Celsius, relative humidity in %) now."""
+        ...
+
+
+@runtime_checkable
 class SelfChecking(Protocol):
     """An instrument whose driver can confirm, after a point, that nothing
     changed behind its back (a reset, a power cut, a corrupted command)."""
@@ -247,7 +257,7 @@ class SelfChecking(Protocol):
 #: The capabilities a procedure's role may ask for, by name (docs, messages).
 CAPABILITIES: dict[str, type] = {
     "Source": Source, "Meter": Meter, "Indicator": Indicator, "Readout": Readout,
-    "Controller": Controller, "SafeState": SafeState, "SelfChecking": SelfChecking,
+    "Controller": Controller, "Ambient": Ambient, "SafeState": SafeState, "SelfChecking": SelfChecking,
 }
 
 

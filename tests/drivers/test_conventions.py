@@ -12,6 +12,7 @@ from drivers.clock import VirtualClock
 from drivers.registry import DRIVERS, load_driver, load_simulator
 from drivers.roles import (
     CAPABILITIES,
+    Ambient,
     Controller,
     Function,
     Indicator,
@@ -29,7 +30,7 @@ from tests.drivers.protocol import ProtocolTransport
 
 KEYS = sorted(DRIVERS)
 #: The capabilities a driver may be used for; each driver has at least one.
-USES: tuple[type, ...] = (Source, Meter, Indicator, Readout, Controller)
+USES: tuple[type, ...] = (Source, Meter, Indicator, Readout, Controller, Ambient)
 
 
 def make(key: str):
