@@ -46,6 +46,7 @@ import math
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal, localcontext
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -54,8 +55,8 @@ from drivers.errors import CalstationError
 from drivers.roles import Function
 
 INTERVALS = ("24h", "90d", "1y", "2y")
-_TERMS = {"reading_pct": 1e-2, "reading_ppm": 1e-6, "range_pct": 1e-2, "range_ppm": 1e-6,
-          "floor": 1.0, "counts": 1.0}
+_TERMS = {"reading_pct": Decimal("1e-2"), "reading_ppm": Decimal("1e-6"), "range_pct": Decimal("1e-2"),
+          "range_ppm": Decimal("1e-6"), "floor": Decimal(1), "counts": Decimal(1)}
 _ROW_KEYS = {"range", "from", "to", "frequency", *_TERMS}
 
 
@@ -63,17 +64,37 @@ class DatasheetError(CalstationError):
     """A datasheet that does not parse, or lacks what a point needs."""
 
 
+def _exact(x: float | Decimal) -> Decimal:
+    """A number as it was written: a float's shortest decimal representation."""
+    return x if isinstance(x, Decimal) else Decimal(repr(float(x)))
+
+
 @dataclass(frozen=True)
 class Terms:
-    """+/-(reading x |value| + range x full scale + floor + counts x digit)."""
+    """+/-(reading x |value| + range x full scale + floor + counts x digit).
+
+    The fractions as floats (for simulators drawing errors) and exactly, as
+    the datasheet writes them (``exact``: 0.0035 % of reading is 3.5e-5, not
+    the binary float nearest it); `half_width` computes in decimal
+    arithmetic, so a 100 mV range's limit of 8.5 uV is 8.5 uV."""
 
     reading: float = 0.0  # fraction of reading (or of output)
     range: float = 0.0  # fraction of the range's full scale
     floor: float = 0.0  # absolute, in the function's unit
     counts: float = 0.0  # digits of the resolution
+    exact: tuple[Decimal, Decimal, Decimal, Decimal] | None = field(default=None, compare=False, repr=False)
+
+    def exact_half_width(self, value: float, full_scale: float, digit: float = 0.0) -> Decimal:
+        reading, range_, floor, counts = self.exact or tuple(_exact(x) for x in (
+            self.reading, self.range, self.floor, self.counts))
+        with localcontext() as ctx:
+            ctx.prec = 50
+            return (reading * abs(_exact(value)) + range_ * _exact(full_scale) + floor
+                    + counts * _exact(digit))
 
     def half_width(self, value: float, full_scale: float, digit: float = 0.0) -> float:
-        return self.reading * abs(value) + self.range * full_scale + self.floor + self.counts * digit
+        """The limit, computed exactly and rounded once to a float."""
+        return float(self.exact_half_width(value, full_scale, digit))
 
     def describe(self, unit: str) -> str:
         parts = []
@@ -315,17 +336,17 @@ class _Reader:
             unknown = sorted(set(item) - _ROW_KEYS)
             if unknown:
                 raise self.fail(f"{where}.{unknown[0]}", "one of " + ", ".join(sorted(_ROW_KEYS)), unknown[0])
-            terms = {name: self.number(item[name], f"{where}.{name}") * scale
+            terms = {name: _exact(self.number(item[name], f"{where}.{name}")) * scale
                      for name, scale in _TERMS.items() if name in item}
             if not terms:
                 raise self.fail(where, "at least one term (" + ", ".join(_TERMS) + ")", item)
             if any(v < 0 for v in terms.values()):
                 raise self.fail(where, "terms >= 0", item)
-            t = Terms(
-                reading=terms.get("reading_pct", 0.0) + terms.get("reading_ppm", 0.0),
-                range=terms.get("range_pct", 0.0) + terms.get("range_ppm", 0.0),
-                floor=terms.get("floor", 0.0), counts=terms.get("counts", 0.0),
-            )
+            zero = Decimal(0)
+            exact = (terms.get("reading_pct", zero) + terms.get("reading_ppm", zero),
+                     terms.get("range_pct", zero) + terms.get("range_ppm", zero),
+                     terms.get("floor", zero), terms.get("counts", zero))
+            t = Terms(float(exact[0]), float(exact[1]), float(exact[2]), float(exact[3]), exact=exact)
             freq = self.pair(item, f"{where}.frequency") if "frequency" in item else None
             out.append(Row(
                 t,

@@ -28,7 +28,7 @@ from station import library
 from station.engine import Engine, RunOutcome
 from station.errors import PlanRefused
 from station.events import Event, Listener
-from station.metrology.decision import DecisionRule
+from station.metrology.decision import SIMPLE, DecisionRule
 from station.procedure import Procedure
 from station.prompts import ABORT, Prompt, PromptChannel
 from station.simulated import SimulatedStation
@@ -158,7 +158,7 @@ class SimulatedSession:
     settle_s: float = 2.0
     pace: float = DEMO_PACE
     seed: int = 0
-    rule: DecisionRule = DecisionRule.SIMPLE
+    rule: DecisionRule = SIMPLE
     bench_options: dict[str, object] = field(default_factory=dict)
     procedure: str = DEMO_PROCEDURE
     station: SimulatedStation | None = field(default=None, init=False)

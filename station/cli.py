@@ -78,13 +78,16 @@ if TYPE_CHECKING:
     from station.events import Event
     from station.procedure import PointPlan, TestPoint
 
-RULES = ("simple", "guard-band")
+RULES = ("simple", "guarded", "non-binary", "guard-band")
 
 
-def _rule(name: str) -> Any:
-    from station.metrology.decision import DecisionRule
+def _rule(args: argparse.Namespace) -> Any:
+    """The decision rule the options name (``guard-band`` is ``guarded``)."""
+    from station.metrology.decision import SIMPLE, DecisionRule
 
-    return {"simple": DecisionRule.SIMPLE, "guard-band": DecisionRule.GUARD_BAND_U}[name]
+    if args.rule == "simple":
+        return SIMPLE
+    return DecisionRule("non-binary" if args.rule == "non-binary" else "guarded-acceptance", args.guard_band)
 
 
 def _say(text: str, stream: TextIO | None = None, end: str = "\n") -> None:
@@ -264,7 +267,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             bench = BenchConfig.load(Path(args.bench))
             job = Job.load(Path(args.job)) if args.job else Job()
             simulators, clock = None, None
-        engine = Engine(procedure, bench, job, path, prompts=_prompts(args), rule=_rule(args.rule),
+        engine = Engine(procedure, bench, job, path, prompts=_prompts(args), rule=_rule(args), low_tur=args.low_tur,
                         clock=clock, simulators=simulators, listeners=[Progress()],
                         resume=bool(args.resume), command="calstation run")
         if args.check:
@@ -329,7 +332,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _say(f"calstation {__version__} demo {args.name}: {what}, on the simulated bench ({args.transport})")
     with SimulatedStation(transport=args.transport, seed=args.seed, procedure=procedure) as sim:
         engine = Engine(procedure, sim.bench(), sim.job(), path, prompts=_prompts(args),
-                        rule=_rule(args.rule), clock=sim.clock, simulators=sim.simulators,
+                        rule=_rule(args), low_tur=args.low_tur, clock=sim.clock, simulators=sim.simulators,
                         listeners=[Progress()], command="calstation demo")
         with held_stops(engine.interrupt):  # as in cmd_run
             _stopped()
@@ -466,6 +469,17 @@ def _whole(low: int, high: int | None, what: str) -> Callable[[str], int]:
 
 
 _seed = _whole(0, None, "(the seed of the simulated bench)")
+
+
+def _factor(text: str) -> float:
+    """An argparse type: a guard band factor r, 0 < r <= 3."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value <= 3:
+        raise argparse.ArgumentTypeError(f"{value:g}: give a factor above 0 and at most 3")
+    return value
 #: a type A evaluation needs two readings; 10000 is an hour at 0.4 s each
 _readings = _whole(2, 10000, "readings a point")
 
@@ -496,7 +510,14 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--yes", "-y", action="store_true",
                         help="answer every prompt with its default (hazard prompts included)")
         sp.add_argument("--rule", choices=RULES, default="simple",
-                        help="decision rule: simple acceptance (w = 0) or guard band w = U")
+                        help="decision rule (ILAC-G8:09/2019): simple acceptance (w = 0), guarded acceptance "
+                             "(w = r U; guard-band is the same), non-binary (pass, conditional pass, "
+                             "conditional fail, fail)")
+        sp.add_argument("--guard-band", type=_factor, default=1.0, metavar="R",
+                        help="guard band factor r of w = r U, 0 < r <= 3 (default 1)")
+        sp.add_argument("--low-tur", choices=("note", "guard", "refuse"), default="note",
+                        help="the lab's policy for a planned TUR below 4:1: note it (default), require a "
+                             "guard band, or refuse the plan")
         sp.add_argument("--transport", choices=("inprocess", "tcp", "pty"), default="inprocess",
                         help="how the station reaches the simulated bench")
         sp.add_argument("--seed", type=_seed, default=0, help="seed of the simulated bench")

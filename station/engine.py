@@ -87,7 +87,7 @@ from station.exitcodes import (
 from station.interrupts import held_stops
 from station.locks import HeldLock, LockBusy, normalise_resource, resource_lock, run_file_lock
 from station.metrology.budget import MODELS, Budget, Component, Distribution, Model
-from station.metrology.decision import DecisionRule
+from station.metrology.decision import NOT_CONFORMING, SIMPLE, DecisionRule
 from station.metrology.result import Measured, PointResult, evaluate, planned_tur
 from station.procedure import Observation, PointPlan, Procedure, Role, TestPoint
 from station.prompts import ABORT, CONTINUE, Cancellable, Prompt, PromptChannel
@@ -107,6 +107,8 @@ _SAFE_RETRY_S = 1.0  # bench-clock seconds before each new attempt
 #: A reading further than this many (tolerance + one digit) from the
 #: median of its point's readings makes the point invalid.
 _SPREAD_LIMIT = 3.0
+#: Below this planned TUR the lab's policy (`Engine.low_tur`) applies.
+LOW_TUR = 4.0
 _STABLE_POLL_S = 5.0  # how often a controller's stability is asked while waiting for it
 
 #: Values from which a point is announced to the operator as a hazard, once
@@ -189,7 +191,7 @@ class Engine:
         path: Path,
         *,
         prompts: PromptChannel,
-        rule: DecisionRule = DecisionRule.SIMPLE,
+        rule: DecisionRule = SIMPLE,
         clock: Clock | None = None,
         simulators: Mapping[str, Any] | None = None,
         listeners: Sequence[Listener] = (),
@@ -197,6 +199,7 @@ class Engine:
         today: dt.date | None = None,
         calendar: Callable[[], dt.date] | None = None,
         command: str = "",
+        low_tur: str = "note",
     ) -> None:
         self.procedure = procedure
         self.bench = bench
@@ -204,6 +207,9 @@ class Engine:
         self.path = Path(path)
         self.prompts = prompts
         self.rule = rule
+        #: The lab's policy for a planned TUR below 4:1: "note", "guard" (a
+        #: guard band is required) or "refuse".
+        self.low_tur = low_tur
         self.clock: Clock = clock or SystemClock()
         self.simulators = simulators
         self.listeners: list[Listener] = list(listeners)
@@ -505,9 +511,24 @@ class Engine:
             self._plans.append(plan)
             self._type_b.append(type_b)
             turs.append(planned_tur(plan.tolerance, type_b))
+        self._check_low_tur(turs)
         self._check_certificate_text()
         self._planned_tur = turs
         return turs
+
+    def _check_low_tur(self, turs: Sequence[float]) -> None:
+        """The lab's policy for points whose planned TUR is below 4:1."""
+        low = [i + 1 for i, t in enumerate(turs) if t < LOW_TUR]
+        if not low or self.low_tur == "note":
+            return
+        shown = ", ".join(map(str, low[:8])) + (" ..." if len(low) > 8 else "")
+        worst = min(turs)
+        if self.low_tur == "refuse":
+            raise PlanRefused(f"point(s) {shown} have a planned TUR below {LOW_TUR:g}:1 (lowest {worst:.2f}) and "
+                              "the lab's policy refuses them: use a better standard or a wider tolerance")
+        if self.rule.kind == "simple-acceptance":
+            raise PlanRefused(f"point(s) {shown} have a planned TUR below {LOW_TUR:g}:1 (lowest {worst:.2f}) and "
+                              "the lab's policy requires a guard band there: use --rule guarded or non-binary")
 
     def _check_certificate_text(self) -> None:
         """Everything the certificate will print, checked before anything
@@ -593,7 +614,7 @@ class Engine:
             job=self.job.as_attrs(),
             instruments=tuple(records),
             plan=plan,
-            extra={"measurement": proc.measurement, "dut_role": proc.dut_role},
+            extra={"measurement": proc.measurement, "dut_role": proc.dut_role, "low_tur_policy": self.low_tur},
         )
 
     def _previous(self) -> list[int]:
@@ -615,7 +636,7 @@ class Engine:
                     f"{self.path}: procedure {self.procedure.name} changed since this run started "
                     f"(version {proc['version']}); resume it with the procedure that started it"
                 )
-            self.rule = DecisionRule(rf.attrs["decision_rule"])
+            self.rule = DecisionRule.parse(rf.attrs["decision_rule"])
             planned = [(r.function, r.range, r.nominal, r.readings, r.nplc, r.frequency) for r in rf.plan]
             mine = [(str(p.function), p.range, p.nominal, p.readings, p.nplc, p.frequency) for p in self._points]
             if planned != mine:
@@ -718,14 +739,14 @@ class Engine:
             status, reason = "failed", f"unexpected {type(e).__name__}: {e}"
         status, reason = self._end(status, reason)
         return RunOutcome(status, reason, self.path, len(done),
-                          sum(1 for r in results if r.decision == "fail") + self._failed_before(completed))
+                          sum(1 for r in results if r.decision in NOT_CONFORMING) + self._failed_before(completed))
 
     def _failed_before(self, completed: list[int]) -> int:
         if not completed:
             return 0
         earlier = set(completed)
         with RunFile(self.path) as rf:
-            return sum(1 for r in rf.points if r.decision == "fail" and r.index in earlier)
+            return sum(1 for r in rf.points if r.decision in NOT_CONFORMING and r.index in earlier)
 
     def _body(self, done: set[int], results: list[PointResult], turs: Sequence[float],
               completed: Sequence[int]) -> tuple[RunStatus, str]:

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 __all__ = [
-    "MICRO", "PREFIXES", "Rounding", "Scale", "decimals_of", "fixed", "format_error",
+    "LIMIT_EXTRA", "MICRO", "PREFIXES", "Rounding", "Scale", "decimals_of", "exact_decimal", "fixed", "format_error",
     "format_frequency", "format_level", "format_significant", "format_uncertainty", "format_value", "number",
     "round_uncertainty", "rounding", "scale_of", "significant",
 ]
@@ -71,6 +72,11 @@ def decimals_of(u_rounded: float, digits: int = 2) -> int:
     return max(0, -(math.floor(math.log10(u_rounded)) - (digits - 1)))
 
 
+#: A tolerance limit takes at most this many decimals more than U's to be
+#: printed exactly; beyond, it is rounded inward (`Rounding.limit`).
+LIMIT_EXTRA = 2
+
+
 #: No more decimals than this in a scaled value (an uncertainty far below
 #: the smallest prefix of its unit, 1e-20 of it, is not written out).
 MAX_DECIMALS = 20
@@ -98,6 +104,12 @@ class Scale:
 
 
 UNIT = Scale(0, "")
+
+
+def exact_decimal(value: float, scale: Scale = UNIT) -> Decimal:
+    """``value`` (in the base unit) in ``scale``'s unit, exactly: the float's
+    shortest decimal representation shifted by the prefix's power of ten."""
+    return Decimal(repr(float(value))).scaleb(-scale.exponent)
 
 
 def scale_of(magnitude: float, unit: str) -> Scale:
@@ -149,6 +161,20 @@ class Rounding:
         """An error, always with its sign: ``+0.024``."""
         text = self.value(value)
         return text if text.startswith("-") or not math.isfinite(value) else f"+{text}"
+
+    def limit(self, value: float, lower: bool) -> str:
+        """A tolerance limit, never printed wider than it is: at its exact
+        value (`exact_decimal` in the scaled unit) when that needs no more
+        than `LIMIT_EXTRA` decimals beyond U's, otherwise rounded INWARD
+        (a lower limit up, an upper limit down) at that many decimals."""
+        if not math.isfinite(value):
+            return fixed(value, self.decimals)
+        d = exact_decimal(value, self.scale)
+        places = max(self.decimals, -d.normalize().as_tuple().exponent)  # type: ignore[operator]
+        places = min(places, self.decimals + LIMIT_EXTRA)
+        step = Decimal(1).scaleb(-places)
+        text = str(d.quantize(step, rounding=ROUND_CEILING if lower else ROUND_FLOOR))
+        return "0" + text[2:] if text.startswith("-0") and not text.strip("-0.") else text
 
     @property
     def U(self) -> str:  # noqa: N802 - the GUM's symbol

@@ -72,6 +72,7 @@ from station.certificates.numbers import (
 from station.certificates.text import problem
 from station.errors import IntegrityError, one_line
 from station.metrology.budget import Component
+from station.metrology.decision import NOT_CONFORMING
 from station.metrology.result import PointResult
 from station.metrology.uncertainty import COVERAGE_PROBABILITY
 from station.runfile.files import write_image
@@ -183,6 +184,9 @@ TEXT_EN: dict[str, str] = {
     "according to JCGM 100:2008 (GUM) and JJF 1059.1-2012. <i>U</i> is rounded up to two "
     "significant digits and each result is rounded to the same decimal place. The uncertainty "
     "does not include the long-term stability of the item.",
+    "unc_rectangular": "At {which} point(s) the budget is dominated by a component with a "
+    "rectangular distribution: there <i>U</i> = <i>k</i> <i>u</i><sub>c</sub> covers a probability of "
+    "not less than 95 %, more than stated above (the interval is conservative; GUM G.6.6).",
     "nu_infinite": "infinite",
     "nu_large": "over {n}",
     "nu_range": "{lo} to {hi}",
@@ -193,8 +197,11 @@ TEXT_EN: dict[str, str] = {
     "conf_result": "Result",
     "conf_pass": "Pass at all {n} points: the item conforms to the specification at the "
     "points tested.",
-    "conf_fail": "Fail at {f} of {n} points (No. {which}, marked Fail in the results): the item "
-    "does not conform to the specification at the points tested.",
+    "conf_fail": "Fail or conditional fail at {f} of {n} points (No. {which}, marked so in the "
+    "results): the item does not conform to the specification at the points tested.",
+    "conf_conditional": "No point fails; {c} of {n} points (No. {which}) are a conditional pass: their "
+    "measured values lie within the tolerance limits but within the guard band of a limit, so "
+    "conformity there is not shown with the confidence the decision rule requires.",
     "conf_none": "No statement of conformity was requested; none is given. The tolerance "
     "limits of the specification are shown for information.",
     # section 6
@@ -219,6 +226,8 @@ TEXT_EN: dict[str, str] = {
     "c_decision": "Result",
     "pass": "Pass",
     "fail": "Fail",
+    "conditional pass": "Conditional pass",
+    "conditional fail": "Conditional fail",
     "notes": "No.: the point's number in the calibration record. Reference: {reference}. "
     "Indication: {indication}. Error = indication - reference. Lower and upper limit: the "
     "tolerance limits of the indication from the specification of the item. <i>U</i>: expanded "
@@ -451,12 +460,11 @@ def _row(p: PointResult, scale: Scale) -> _Row:
         reference=r.value(p.reference),
         indication=r.value(p.indication),
         error=r.value(p.error),
-        lower=r.value(p.lower_limit),
-        upper=r.value(p.upper_limit),
+        lower=r.limit(p.lower_limit, lower=True),
+        upper=r.limit(p.upper_limit, lower=False),
         U=r.U,
         k=fixed(p.coverage_factor, 2),
-        decision=TEXT_EN[p.decision] if p.decision in ("pass", "fail")
-        else escape(p.decision.capitalize()),
+        decision=TEXT_EN.get(p.decision, escape(p.decision.capitalize())),
     )
 
 
@@ -749,19 +757,37 @@ def _uncertainty(d: _Data) -> list[Flowable]:
     k_lo, k_hi = fixed(min(ks), 2), fixed(max(ks), 2)
     k_text = k_lo if k_lo == k_hi else T["nu_range"].format(lo=k_lo, hi=k_hi)
     coverage = T["unc_coverage"].format(p=f"{COVERAGE_PROBABILITY:.2f}", nu=nu_text, k=k_text)
+    flat = [p.index + 1 for p in d.points if _rectangular_dominated(d.budgets.get(p.index, ()))]
+    if flat:
+        coverage += " " + T["unc_rectangular"].format(which=T["unc_all_points"] if len(flat) == every
+                                                       else _spans(flat))
     return [_p(T["s_unc"], _H1),
             KeepTogether([_p(T["unc_text"]), Spacer(1, 4), table]), Spacer(1, 4), _p(coverage)]
+
+
+def _rectangular_dominated(components: Sequence[Component]) -> bool:
+    """Whether a rectangular component makes up more than half of u_c^2:
+    then the distribution of the error is flatter than normal and k = 2
+    covers more than 95.45 % (97 % to 100 %)."""
+    total = sum(c.contribution ** 2 for c in components)
+    flat = max((c.contribution ** 2 for c in components if c.distribution == "rectangular"), default=0.0)
+    return total > 0 and flat > 0.5 * total
 
 
 def _conformity(d: _Data) -> list[Flowable]:
     T = TEXT_EN
     if not d.conformity:
         return [_p(T["s_conf"], _H1), _p(T["conf_none"])]
-    fails = [p.index + 1 for p in d.points if p.decision != "pass"]
+    fails = [p.index + 1 for p in d.points if p.decision in NOT_CONFORMING]
+    conditional = [p.index + 1 for p in d.points if p.decision == "conditional pass"]
     n = len(d.points)
     which = ", ".join(str(i) for i in fails)
-    verdict = (T["conf_pass"].format(n=n) if not fails else
-               f"<font color='#bf0d0d'>{T['conf_fail'].format(f=len(fails), n=n, which=which)}</font>")
+    if fails:
+        verdict = f"<font color='#bf0d0d'>{T['conf_fail'].format(f=len(fails), n=n, which=which)}</font>"
+    elif conditional:
+        verdict = T["conf_conditional"].format(n=n, c=len(conditional), which=_spans(conditional))
+    else:
+        verdict = T["conf_pass"].format(n=n)
     rows = [
         (T["decision_rule"], _e(d.attrs.get("decision_statement", ""))),
         (T["conf_spec"], _e(d.dut.specification)),

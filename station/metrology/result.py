@@ -5,11 +5,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from decimal import Decimal, localcontext
 from typing import NamedTuple
 
 from station.metrology.budget import Budget, Component, Model, combine
 from station.metrology.budget import rederive as rederive_budget
-from station.metrology.decision import Decision, DecisionRule, decide, tur
+from station.metrology.decision import (
+    Decision,
+    DecisionRule,
+    decide,
+    exact,
+    limits,
+    probability_of_conformity,
+    tur,
+)
 from station.metrology.uncertainty import mean_and_std
 
 
@@ -40,6 +49,7 @@ class PointResult(NamedTuple):
     n: int  # readings averaged (the DUT's, or the reference's when the DUT is a source)
     std_dev: float  # experimental standard deviation of those readings
     correction: float  # added to the mean of the reference's readings (its certificate's correction)
+    p_conform: float  # probability that the true value lies within the limits (JCGM 106, normal)
     u_combined: float
     nu_eff: float
     guard_band: float
@@ -62,22 +72,47 @@ class Measured(NamedTuple):
     correction: float = 0.0
 
 
+def exact_mean(values: Sequence[float]) -> float:
+    """The mean of ``values`` computed in decimal arithmetic on the
+    readings as they were read (`exact`), rounded once to a float: the mean
+    of readings on the meter's display grid that all equal a limit is
+    exactly that limit."""
+    with localcontext() as ctx:
+        ctx.prec = 50
+        return float(sum((exact(v) for v in values), Decimal(0)) / len(values))
+
+
 def indication_and_reference(m: Measured) -> tuple[float, float, int, float]:
     """(indication, reference, n, s): means of the readings where there are
-    readings, the applied value where there are none."""
+    readings (`exact_mean`), the applied value where there are none."""
     if m.dut:
-        indication, s = mean_and_std(m.dut)
-        n = len(m.dut)
+        _, s = mean_and_std(m.dut)
+        indication, n = exact_mean(m.dut), len(m.dut)
     else:
         indication, s, n = m.applied, 0.0, 0
     if m.reference:
-        mean, s_ref = mean_and_std(m.reference)
-        reference = mean + m.correction
+        _, s_ref = mean_and_std(m.reference)
+        with localcontext() as ctx:
+            ctx.prec = 50
+            reference = float(exact(exact_mean(m.reference)) + exact(m.correction))
         if not m.dut:
             s, n = s_ref, len(m.reference)
     else:
         reference = m.applied
     return indication, reference, n, s
+
+
+def _judge(indication: float, reference: float, tolerance: float | None, lower: float, upper: float,
+           U: float, u_c: float, rule: DecisionRule) -> tuple[float, float, float, Decision, float]:
+    """(lower, upper, w, decision, p_conform): the limits reference -/+
+    tolerance computed exactly and rounded once to floats (or the given
+    ones, ``tolerance`` None), and the decision on their exact values."""
+    if tolerance is not None:
+        lo, hi = limits(reference, tolerance)
+        lower, upper = float(lo), float(hi)
+    w = rule.guard_band(U)
+    decision = decide(indication, lower, upper, w, rule)
+    return lower, upper, w, decision, probability_of_conformity(indication, lower, upper, u_c)
 
 
 def evaluate(
@@ -103,14 +138,13 @@ def evaluate(
     indication, reference, n, s = indication_and_reference(measured)
     budget = combine(list(type_b) + model.repeatability(measured.dut, measured.reference))
     U = budget.expanded
-    lower, upper = reference - tolerance, reference + tolerance
-    w = rule.guard_band(U)
+    lower, upper, w, decision, p = _judge(indication, reference, tolerance, 0.0, 0.0, U, budget.u_c, rule)
     result = PointResult(
         index=index, function=function, range=range_, nominal=nominal, frequency=frequency, unit=unit,
         reference=reference, indication=indication, error=indication - reference,
         lower_limit=lower, upper_limit=upper, expanded_uncertainty=U, coverage_factor=budget.k,
-        tur=tur(lower, upper, U), decision=decide(indication, lower, upper, w), phase=phase, n=n,
-        std_dev=s, correction=measured.correction, u_combined=budget.u_c, nu_eff=budget.nu_eff,
+        tur=tur(lower, upper, U), decision=decision, phase=phase, n=n,
+        std_dev=s, correction=measured.correction, p_conform=p, u_combined=budget.u_c, nu_eff=budget.nu_eff,
         guard_band=w, t_start=t_start, t_end=t_end, label=label,
     )
     return result, budget
@@ -128,12 +162,12 @@ def rederive(recorded: PointResult, budget: Sequence[Component], dut: Sequence[f
     indication, ref, n, s = indication_and_reference(Measured(applied, dut, reference, recorded.correction))
     b = rederive_budget(budget, dut, reference)
     U = b.expanded
-    w = rule.guard_band(U)
-    lower, upper = recorded.lower_limit, recorded.upper_limit
+    lower, upper, w, decision, p = _judge(indication, ref, None, recorded.lower_limit, recorded.upper_limit,
+                                          U, b.u_c, rule)
     return recorded._replace(
         indication=indication, reference=ref, error=indication - ref, n=n, std_dev=s,
         u_combined=b.u_c, nu_eff=b.nu_eff, coverage_factor=b.k, expanded_uncertainty=U,
-        tur=tur(lower, upper, U), guard_band=w, decision=decide(indication, lower, upper, w),
+        tur=tur(lower, upper, U), guard_band=w, decision=decision, p_conform=p,
     )
 
 

@@ -65,11 +65,12 @@ POINT_DTYPE = np.dtype(
         ("expanded_uncertainty", "<f8"),
         ("coverage_factor", "<f8"),
         ("tur", "<f8"),
-        ("decision", S16),
+        ("decision", S16),  # pass, fail, conditional pass, conditional fail
         ("phase", S16),
         ("n", "<i4"),
         ("std_dev", "<f8"),
         ("correction", "<f8"),
+        ("p_conform", "<f8"),
         ("u_combined", "<f8"),
         ("nu_eff", "<f8"),
         ("guard_band", "<f8"),

@@ -364,7 +364,7 @@ class RunFile:
         if len(rp) and (np.any(np.diff(rp) < 0) or rp[-1] >= len(points) or rp[0] < 0):
             return "/raw/readings holds readings of points that are not recorded, or out of order"
         try:
-            rule = DecisionRule(_text(self._f.attrs.get("decision_rule", "")))
+            rule = DecisionRule.parse(_text(self._f.attrs.get("decision_rule", "")))
         except ValueError:
             return f"unknown decision rule {_text(self._f.attrs.get('decision_rule', ''))!r}"
         dut_raw = self.raw_by_point(0)

@@ -42,7 +42,7 @@ def result(index: int, rng: float = 10.0, nominal: float = 10.0, error: float = 
         index=index, function=function, range=rng, nominal=nominal, frequency=frequency, unit=unit,
         reference=nominal, indication=nominal + error, error=error, lower_limit=nominal - tol,
         upper_limit=nominal + tol, expanded_uncertainty=U, coverage_factor=2.0, tur=tol / U,
-        decision=decision, phase="as_found", n=10, std_dev=1e-6, correction=0.0,  # type: ignore[arg-type]
+        decision=decision, phase="as_found", n=10, std_dev=1e-6, correction=0.0, p_conform=1.0,  # type: ignore[arg-type]
         u_combined=U / 2.0, nu_eff=1e6, guard_band=0.0, t_start=0.0, t_end=1.0,
     )
 

@@ -13,7 +13,7 @@ from drivers.keysight.k34401a_sim import DutErrors
 from procedures.keysight_34401a_dcv import Keysight34401aDcv
 from station.engine import EXIT_ABORTED, EXIT_FAILED, EXIT_OUT_OF_TOLERANCE, Engine
 from station.events import Event, PointDone, RunFinished
-from station.metrology.decision import DecisionRule
+from station.metrology.decision import GUARD_BAND_U, SIMPLE, DecisionRule
 from station.procedure import Context, Observation, TestPoint
 from station.prompts import ABORT, AutoAnswer, Prompt, PromptChannel
 from station.runfile.reader import RunFile
@@ -21,7 +21,7 @@ from station.simulated import SimulatedStation, demo_job
 
 
 def _engine(sim: SimulatedStation, path: Path, procedure: Keysight34401aDcv | None = None,
-            listeners: Sequence[object] = (), prompts: PromptChannel | None = None, rule: DecisionRule = DecisionRule.SIMPLE) -> Engine:
+            listeners: Sequence[object] = (), prompts: PromptChannel | None = None, rule: DecisionRule = SIMPLE) -> Engine:
     return Engine(procedure or Keysight34401aDcv(), sim.bench(), demo_job(), path,
                   prompts=prompts or AutoAnswer(), rule=rule, clock=sim.clock, simulators=sim.simulators,
                   listeners=list(listeners))  # type: ignore[arg-type]
@@ -73,9 +73,9 @@ def test_a_dut_with_a_gain_error_fails_at_full_scale(tmp_path: Path) -> None:
 
 def test_guard_band_rule_is_stated_and_applied(tmp_path: Path) -> None:
     with SimulatedStation() as sim:
-        _engine(sim, tmp_path / "run.h5", rule=DecisionRule.GUARD_BAND_U).run()
+        _engine(sim, tmp_path / "run.h5", rule=GUARD_BAND_U).run()
     with RunFile(tmp_path / "run.h5") as rf:
-        assert rf.attrs["decision_rule"] == "guard-band-u"
+        assert rf.attrs["decision_rule"] == "guarded-acceptance r=1"
         assert "guard band w = U" in rf.attrs["decision_statement"]
         for p in rf.points:
             assert p.guard_band == p.expanded_uncertainty

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from drivers import registry
 from station.certificates.numbers import decimals_of, round_uncertainty
 from station.metrology.budget import MODELS, Distribution, Inputs
-from station.metrology.decision import DecisionRule, decide, tur
+from station.metrology.decision import GUARD_BAND_U, SIMPLE, decide, tur
 from station.metrology.uncertainty import coverage_factor
 
 readings = st.lists(st.floats(min_value=9.9999, max_value=10.0001), min_size=2, max_size=30)
@@ -112,7 +112,7 @@ def test_5522a_picks_the_smallest_range_that_holds_the_value() -> None:
 def test_guard_band_turns_a_marginal_pass_into_a_fail() -> None:
     lower, upper, U = 9.9996, 10.0004, 0.0001
     marginal = 10.00035
-    assert decide(marginal, lower, upper, DecisionRule.SIMPLE.guard_band(U)) == "pass"
-    assert decide(marginal, lower, upper, DecisionRule.GUARD_BAND_U.guard_band(U)) == "fail"
+    assert decide(marginal, lower, upper, SIMPLE.guard_band(U)) == "pass"
+    assert decide(marginal, lower, upper, GUARD_BAND_U.guard_band(U)) == "fail"
     assert decide(10.00045, lower, upper, 0.0) == "fail"
     assert tur(lower, upper, U) == pytest.approx(4.0)
