@@ -16,7 +16,8 @@ number the maker prints is typed once. The layout (docs/datasheets.md)::
     limits = [-1020, 1020]                 # what a source outputs / a controller holds
     frequency = [10, 300000]               # AC: the band it covers, Hz
     nplc = [0.02, 0.2, 1, 10, 100]         # integration times...
-    digits = [4.5, 5.5, 5.5, 6.5, 6.5]     # ...and the digits each gives
+    digits = [4.5, 5.5, 5.5, 6.5, 6.5]     # ...the digits each gives
+    noise_range_pct = [0.01, 0.001, 0.001, 0, 0]  # ...and the noise each adds
     resolution = 1e-6                      # or one fixed digit (an indicator)
 
     [[functions.DCV.accuracy]]
@@ -201,6 +202,10 @@ class FunctionSheet:
     frequency: tuple[float, float] | None = None
     nplc: tuple[float, ...] = ()
     digits: tuple[float, ...] = ()
+    #: Additional noise error at each integration time, as a fraction of
+    #: range (a DMM's "performance versus integration time" table), added
+    #: to the accuracy at that integration time (`noise`).
+    noise_of_range: tuple[Decimal, ...] = ()
     fixed_resolution: float = 0.0
     accuracy: Mapping[str, Table] = field(default_factory=dict)
     tempco: Table | None = None
@@ -226,6 +231,14 @@ class FunctionSheet:
                 return range_ * 10.0 ** -int(d)
         raise DatasheetError(f"{self.datasheet}: {self.function} has no integration time of {nplc:g} "
                              f"PLC; use one of {', '.join(f'{n:g}' for n in self.nplc)}")
+
+    def noise(self, range_: float, nplc: float) -> float:
+        """The additional noise error (+/-) at ``nplc`` on ``range_``: 0 where
+        the datasheet gives none."""
+        for n, fraction in zip(self.nplc, self.noise_of_range, strict=False):
+            if math.isclose(n, nplc, rel_tol=1e-9):
+                return float(fraction * _exact(range_))
+        return 0.0
 
     def range_for(self, value: float) -> float:
         """The smallest range whose full scale holds ``value``."""
@@ -370,6 +383,9 @@ class _Reader:
         digits = self.numbers(data, f"{key}.digits", len(nplc) if nplc else None)
         if bool(nplc) != bool(digits):
             raise self.fail(f"{key}.digits", "as many digits as nplc values", data.get("digits"))
+        noise = self.numbers(data, f"{key}.noise_range_pct", len(nplc) if nplc else None)
+        if noise and not nplc:
+            raise self.fail(f"{key}.noise_range_pct", "nplc values it belongs to", data.get("noise_range_pct"))
         accuracy: dict[str, Table] = {}
         raw_acc = data.get("accuracy", [])
         if not isinstance(raw_acc, list):
@@ -403,7 +419,7 @@ class _Reader:
             function=function, datasheet=self.path.name, sheet=sheet, ranges=ranges,
             overrange=self.number(data.get("overrange", 1.0), f"{key}.overrange"),
             limits=self.pair(data, f"{key}.limits"), frequency=self.pair(data, f"{key}.frequency"),
-            nplc=nplc, digits=digits,
+            nplc=nplc, digits=digits, noise_of_range=tuple(_exact(x) * Decimal("1e-2") for x in noise),
             fixed_resolution=self.number(resolution, f"{key}.resolution"),
             accuracy=accuracy, tempco=tempco, performance=performance,
         )

@@ -47,6 +47,7 @@ DRIVERS: dict[str, DriverEntry] = {
                     "drivers.keysight.k3458a_sim:Sim3458A"),
         DriverEntry("fluke-9142", "drivers.fluke.f9142:Fluke9142", "drivers.fluke.f9142_sim:Sim9142"),
         DriverEntry("fluke-1524", "drivers.fluke.f1524:Fluke1524", "drivers.fluke.f1524_sim:Sim1524"),
+        DriverEntry("fluke-1620a", "drivers.fluke.f1620a:Fluke1620A", "drivers.fluke.f1620a_sim:Sim1620A"),
         DriverEntry("generic-temperature-indicator", "drivers.generic.indicator:TemperatureIndicator",
                     "drivers.generic.indicator_sim:SimTemperatureIndicator"),
     )

@@ -49,7 +49,10 @@ class InstrumentConfig:
     calibration_due: str = ""  # ISO date; required for a standard
     certificate: str = ""  # the standard's calibration certificate
     traceability: str = ""
-    specification: str = "90d"  # interval of the maker's specification used for it
+    #: Interval of the maker's specification used for it: 24h, 90d, 1y, 2y,
+    #: or auto (the shortest its datasheet gives that covers the time since
+    #: its calibration).
+    specification: str = "auto"
     distribution: str = "rectangular"
     timeout_s: float = 2.0
     visa_library: str = "@py"

@@ -238,6 +238,10 @@ class Engine:
         self._recorded_idn: dict[str, str] = {}  # on resume: *IDN? of each role when the run started
         self._stops: list[str] = []  # stop signals received (the first aborts)
         self._valid_until: dict[str, dt.date] = {}  # standard role -> last day it may be used
+        #: standard role -> the specification interval used for it (the bench
+        #: file's, or with "auto" the shortest one its datasheet gives that
+        #: covers the time since its calibration)
+        self._intervals: dict[str, str] = {}
         self._run_lock: HeldLock | None = None
         self._previous_ending: tuple[str, str, bool] = ("", "", False)
         #: Set when the run's ending is written (a Windows console close waits for it).
@@ -432,17 +436,29 @@ class Engine:
             raise PlanRefused(
                 f"{what} calibration expired on {due.isoformat()}; recalibrate it or use another standard"
             )
-        days = _INTERVAL_DAYS.get(cfg.specification)
-        if days is None:
-            raise ConfigError(f"{what}: specification {cfg.specification!r} is not one of {sorted(_INTERVAL_DAYS)}")
         since = cfg.calibration_date()
         if since is None:
-            raise PlanRefused(f"{what} has no calibrated_on date; its {cfg.specification} specification cannot be applied")
-        if (self.today - since).days > days:
+            raise PlanRefused(f"{what} has no calibrated_on date; no specification interval can be applied to it")
+        elapsed = (self.today - since).days
+        interval = cfg.specification
+        if interval == "auto":
+            have = set().union(*(fs.accuracy for fs in registry.datasheet(cfg.driver).functions.values()))
+            fitting = sorted((d, i) for i, d in _INTERVAL_DAYS.items() if i in have and d >= elapsed)
+            if not fitting:
+                longest = max(have, key=lambda i: _INTERVAL_DAYS.get(i, 0), default="none")
+                raise PlanRefused(
+                    f"{what} was calibrated on {since.isoformat()}, {elapsed} days ago; its datasheet specifies "
+                    f"it for at most {longest} after calibration: recalibrate it or use another standard")
+            interval = fitting[0][1]
+        days = _INTERVAL_DAYS.get(interval)
+        if days is None:
+            raise ConfigError(f"{what}: specification {interval!r} is not one of auto, {', '.join(_INTERVAL_DAYS)}")
+        if elapsed > days:
             raise PlanRefused(
-                f"{what} was calibrated on {since.isoformat()}, more than {cfg.specification} ago: its "
-                f"{cfg.specification} specification no longer applies; choose a longer specification interval"
+                f"{what} was calibrated on {since.isoformat()}, more than {interval} ago: its "
+                f"{interval} specification no longer applies; choose a longer specification interval, or auto"
             )
+        self._intervals[role] = interval
         self._valid_until[role] = min(due, since + dt.timedelta(days=days))
 
     def _check_still_valid(self) -> None:
@@ -457,7 +473,7 @@ class Engine:
                 cfg = self.bench.instruments[role]
                 raise CalstationError(
                     f"standard {role!r} ({cfg.asset_id or cfg.driver}) may be used until "
-                    f"{last.isoformat()} (calibration due {cfg.calibration_due}, {cfg.specification} "
+                    f"{last.isoformat()} (calibration due {cfg.calibration_due}, {self._intervals.get(role)} "
                     "specification) and that date passed during the run: the points measured before "
                     "are kept; recalibrate it or use another standard, then resume the run")
         self.today = today
@@ -580,7 +596,8 @@ class Engine:
                 used = "; ".join(dut_specs)
             else:
                 sheet = registry.datasheet(cfg.driver)
-                used = f"{sheet.manufacturer} {sheet.models[0]}, {cfg.specification} specification ({sheet.source})"
+                used = (f"{sheet.manufacturer} {sheet.models[0]}, {self._intervals.get(role, cfg.specification)} "
+                        f"specification ({sheet.source})")
             records.append(InstrumentRecord(
                 role=role, kind="dut" if is_dut else "standard", driver=cfg.driver, resource=cfg.resource,
                 manufacturer=ident.manufacturer, model=ident.model, serial=ident.serial,
@@ -897,7 +914,8 @@ class _PlanView:
         return registry.datasheet(self._e.bench.instruments[role].driver)
 
     def interval(self, role: str) -> str:
-        return self._e.bench.instruments[role].specification
+        cfg = self._e.bench.instruments[role]
+        return self._e._intervals.get(role, cfg.specification)
 
     def distribution(self, role: str) -> Distribution:
         cfg = self._e.bench.instruments[role]

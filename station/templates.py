@@ -107,7 +107,7 @@ class MeterAgainstSource(_Tabled):
         digit = meter.resolution_for(point.function, point.range, point.nplc)
         spec = dut.spec(self.dut_interval)
         tolerance = point.tolerance if point.tolerance is not None else spec.half_width(
-            point.nominal, point.range, point.frequency, digit)
+            point.nominal, point.range, point.frequency, digit) + dut.noise(point.range, point.nplc)
         std_sheet = view.datasheet(self.standard_role).function(point.function)
         _within(std_sheet, point.nominal, "the standard")
         interval = view.interval(self.standard_role)
