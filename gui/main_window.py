@@ -50,6 +50,7 @@ from station.events import (
     RunStarted,
     StateChanged,
 )
+from station.metrology.decision import NOT_CONFORMING
 from station.metrology.result import PointResult
 from station.runfile.reader import RunFile
 
@@ -325,7 +326,7 @@ class MainWindow(QMainWindow):
             self.progress.setRange(0, max(1, event.total))
             self.progress.setValue(event.done)
             self._summary()
-            if event.result.decision == "fail":
+            if event.result.decision in NOT_CONFORMING:
                 self._log(f"point {event.result.index + 1} is OUT OF TOLERANCE")
         elif isinstance(event, StateChanged):
             self._on_state(event.state)
@@ -344,7 +345,10 @@ class MainWindow(QMainWindow):
             self._log("paused by the operator")
         elif state == "running":
             self._banner("running", "Running.")
-            self._log("resumed by the operator")
+            self._log("running again")
+        elif state == "suspended":
+            self._banner("paused", "Held: the ambient conditions are outside the procedure's limits. The "
+                                   "run goes on by itself when they return; Abort puts the sources in standby.")
         elif state == "aborting":
             self._banner("aborting", "Aborting: putting every source in standby…")
             self._log(ABORT_REASON if not self._close_when_done else "aborting: the window is closing")
@@ -352,7 +356,7 @@ class MainWindow(QMainWindow):
 
     def _summary(self) -> None:
         results = self.model.results()
-        fails = sum(1 for r in results if r.decision == "fail")
+        fails = sum(1 for r in results if r.decision in NOT_CONFORMING)
         self.summary_label.setText(
             f"<b>{len(results) - fails}</b> pass, "
             f"<b style='color:#c62828'>{fails}</b> fail" if fails else f"<b>{len(results)}</b> pass")

@@ -267,7 +267,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             bench = BenchConfig.load(Path(args.bench))
             job = Job.load(Path(args.job)) if args.job else Job()
             simulators, clock = None, None
-        engine = Engine(procedure, bench, job, path, prompts=_prompts(args), rule=_rule(args), low_tur=args.low_tur,
+        engine = Engine(procedure, bench, job, path, prompts=_prompts(args), rule=_rule(args), low_tur=args.low_tur, uncertainty=args.uncertainty,
                         clock=clock, simulators=simulators, listeners=[Progress()],
                         resume=bool(args.resume), command="calstation run")
         if args.check:
@@ -332,7 +332,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _say(f"calstation {__version__} demo {args.name}: {what}, on the simulated bench ({args.transport})")
     with SimulatedStation(transport=args.transport, seed=args.seed, procedure=procedure) as sim:
         engine = Engine(procedure, sim.bench(), sim.job(), path, prompts=_prompts(args),
-                        rule=_rule(args), low_tur=args.low_tur, clock=sim.clock, simulators=sim.simulators,
+                        rule=_rule(args), low_tur=args.low_tur, uncertainty=args.uncertainty, clock=sim.clock, simulators=sim.simulators,
                         listeners=[Progress()], command="calstation demo")
         with held_stops(engine.interrupt):  # as in cmd_run
             _stopped()
@@ -515,6 +515,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "conditional fail, fail)")
         sp.add_argument("--guard-band", type=_factor, default=1.0, metavar="R",
                         help="guard band factor r of w = r U, 0 < r <= 3 (default 1)")
+        sp.add_argument("--uncertainty", choices=("gum", "monte-carlo"), default="gum",
+                        help="how U is evaluated: the GUM (k from Student's t, nu_eff by Welch-Satterthwaite) "
+                             "or the Monte Carlo method of GUM Supplement 1 (shortest 95 %% interval; both "
+                             "are recorded, the chosen one is certified)")
         sp.add_argument("--low-tur", choices=("note", "guard", "refuse"), default="note",
                         help="the lab's policy for a planned TUR below 4:1: note it (default), require a "
                              "guard band, or refuse the plan")

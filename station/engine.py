@@ -19,6 +19,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import inspect
+import math
+import secrets
 import shutil
 import threading
 import time
@@ -36,6 +38,7 @@ from drivers.clock import Clock, SystemClock
 from drivers.datasheet import Datasheet, DatasheetError
 from drivers.errors import InstrumentTimeout
 from drivers.roles import (
+    Ambient,
     Controller,
     Function,
     Identity,
@@ -88,7 +91,7 @@ from station.interrupts import held_stops
 from station.locks import HeldLock, LockBusy, normalise_resource, resource_lock, run_file_lock
 from station.metrology.budget import MODELS, Budget, Component, Distribution, Model
 from station.metrology.decision import NOT_CONFORMING, SIMPLE, DecisionRule
-from station.metrology.result import Measured, PointResult, evaluate, planned_tur
+from station.metrology.result import METHODS, Measured, PointResult, evaluate, planned_tur
 from station.procedure import Observation, PointPlan, Procedure, Role, TestPoint
 from station.prompts import ABORT, CONTINUE, Cancellable, Prompt, PromptChannel
 from station.runfile.reader import RunFile
@@ -107,6 +110,12 @@ _SAFE_RETRY_S = 1.0  # bench-clock seconds before each new attempt
 #: A reading further than this many (tolerance + one digit) from the
 #: median of its point's readings makes the point invalid.
 _SPREAD_LIMIT = 3.0
+#: The Monte Carlo method's type A components need at least 3 degrees of freedom.
+MC_MIN_READINGS = 4
+#: The bench file's role of a thermo-hygrometer (capability Ambient).
+AMBIENT_ROLE = "ambient"
+_AMBIENT_LOG_S = 60.0  # the conditions are logged at most this often (bench clock)
+_AMBIENT_POLL_S = 10.0  # while the run is held, the conditions are read this often
 #: Below this planned TUR the lab's policy (`Engine.low_tur`) applies.
 LOW_TUR = 4.0
 _STABLE_POLL_S = 5.0  # how often a controller's stability is asked while waiting for it
@@ -200,6 +209,7 @@ class Engine:
         calendar: Callable[[], dt.date] | None = None,
         command: str = "",
         low_tur: str = "note",
+        uncertainty: str = "gum",
     ) -> None:
         self.procedure = procedure
         self.bench = bench
@@ -210,6 +220,12 @@ class Engine:
         #: The lab's policy for a planned TUR below 4:1: "note", "guard" (a
         #: guard band is required) or "refuse".
         self.low_tur = low_tur
+        #: How U is evaluated: "gum" (k from Student's t) or "monte-carlo"
+        #: (GUM Supplement 1), with the seed every point's draws derive from.
+        if uncertainty not in METHODS:
+            raise ConfigError(f"uncertainty method {uncertainty!r} is not one of {', '.join(METHODS)}")
+        self.uncertainty = uncertainty
+        self.mc_seed = secrets.randbits(62)
         self.clock: Clock = clock or SystemClock()
         self.simulators = simulators
         self.listeners: list[Listener] = list(listeners)
@@ -224,13 +240,17 @@ class Engine:
         self._state = "running"
         self._abort_reason = ""
         self._writer: RunWriter | None = None
-        #: Every transport of the run logs here, numbered in the order of the
-        #: procedure's roles (as the run file's /io numbers them); the run file
-        #: drains it at each commit.
-        self._io_log = IOLog(list(procedure.roles))
         self._instruments = _Instruments()
         self._points: list[TestPoint] = list(procedure.points())
         self._roles: dict[str, Role] = procedure.role_needs()
+        if AMBIENT_ROLE in bench.instruments and AMBIENT_ROLE not in self._roles:
+            # the lab's thermo-hygrometer, on any bench that has one
+            self._roles[AMBIENT_ROLE] = Role((Ambient,), "the laboratory's ambient conditions")
+        self._ambient_logged = -math.inf  # bench-clock time the conditions were last logged
+        #: Every transport of the run logs here, numbered in the order of the
+        #: procedure's roles (as the run file's /io numbers them); the run file
+        #: drains it at each commit.
+        self._io_log = IOLog(list(self._roles))
         self._model: Model = MODELS[procedure.measurement]
         self._plans: list[PointPlan] = []
         self._type_b: list[tuple[Component, ...]] = []
@@ -490,14 +510,14 @@ class Engine:
         if proc.dut_role not in self._roles:
             raise PlanRefused(f"procedure {proc.name} names {proc.dut_role!r} as its DUT, but its roles are "
                               f"{', '.join(self._roles)}; fix its dut_role")
-        for role in proc.roles:
+        for role in self._roles:
             if role not in self.bench.instruments:
                 raise PlanRefused(
                     f"procedure {proc.name} needs an instrument in role {role!r}; add it to the bench file "
                     f"(it has: {', '.join(self.bench.instruments) or 'none'})"
                 )
         seen: dict[str, str] = {}
-        for role in proc.roles:
+        for role in self._roles:
             resource = self.bench.instruments[role].resource
             key = normalise_resource(resource) or resource
             if key in seen:
@@ -516,6 +536,10 @@ class Engine:
             where = f"point {i + 1} ({p.describe()})"
             if p.readings < 2:
                 raise PlanRefused(f"{where} takes {p.readings} reading(s); a type A evaluation needs at least 2")
+            if self.uncertainty == "monte-carlo" and p.readings < MC_MIN_READINGS:
+                raise PlanRefused(f"{where} takes {p.readings} readings; the Monte Carlo method needs at least "
+                                  f"{MC_MIN_READINGS} (a t distribution of fewer than 3 degrees of freedom has no "
+                                  "standard deviation): take more readings or use --uncertainty gum")
             try:
                 plan = proc.plan(view, p)
                 type_b = tuple(self._model.type_b(plan.inputs))
@@ -631,7 +655,8 @@ class Engine:
             job=self.job.as_attrs(),
             instruments=tuple(records),
             plan=plan,
-            extra={"measurement": proc.measurement, "dut_role": proc.dut_role, "low_tur_policy": self.low_tur},
+            extra={"measurement": proc.measurement, "dut_role": proc.dut_role, "low_tur_policy": self.low_tur,
+                   "uncertainty_method": self.uncertainty, "mc_seed": str(self.mc_seed)},
         )
 
     def _previous(self) -> list[int]:
@@ -654,6 +679,8 @@ class Engine:
                     f"(version {proc['version']}); resume it with the procedure that started it"
                 )
             self.rule = DecisionRule.parse(rf.attrs["decision_rule"])
+            self.uncertainty = rf.attrs.get("uncertainty_method", "gum")
+            self.mc_seed = int(rf.attrs.get("mc_seed", "0") or 0)
             planned = [(r.function, r.range, r.nominal, r.readings, r.nplc, r.frequency) for r in rf.plan]
             mine = [(str(p.function), p.range, p.nominal, p.readings, p.nplc, p.frequency) for p in self._points]
             if planned != mine:
@@ -799,10 +826,16 @@ class Engine:
                 self.checkpoint()
                 self._check_still_valid()
                 self._emit(PointStarted(i, point))
-                t0 = time.time()
-                obs = self.procedure.measure(ctx, point)
-                for drv in checking:
-                    drv.confirm_state()
+                while True:
+                    self._hold_for_ambient()
+                    t0 = time.time()
+                    obs = self.procedure.measure(ctx, point)
+                    for drv in checking:
+                        drv.confirm_state()
+                    if self._ambient_holds():
+                        break
+                    writer.event("repeated", f"point {i + 1}: the ambient conditions left the procedure's "
+                                 "limits while it was taken; it is taken again when they return")
                 result, budget = self._evaluate(i, point, obs, t0)
                 try:
                     writer.point(result, obs.times, obs.values, budget.components,
@@ -827,6 +860,47 @@ class Engine:
         except Exception as e:  # a bug in the procedure: record it, end safely
             return "failed", f"procedure {self.procedure.name} raised {type(e).__name__}: {e}"
 
+    # -- the ambient conditions ---------------------------------------------------------
+    def _ambient(self) -> tuple[float, float] | None:
+        """The conditions now (logged at most once a minute), or None with no
+        thermo-hygrometer on the bench."""
+        drv = self._instruments.drivers.get(AMBIENT_ROLE)
+        if not isinstance(drv, Ambient):
+            return None
+        t, rh = drv.conditions()
+        now = self.clock.now()
+        if now - self._ambient_logged >= _AMBIENT_LOG_S:
+            self._log("ambient", f"{t:.3f} C, {rh:.2f} %RH")
+            self._ambient_logged = now
+        return t, rh
+
+    def _ambient_holds(self) -> bool:
+        limits = self.procedure.ambient_limits
+        now = self._ambient()
+        return limits is None or now is None or limits.holds(*now)
+
+    def _hold_for_ambient(self) -> None:
+        """Hold the run (the suspender) while the ambient conditions are
+        outside the procedure's limits; pause and abort still take effect."""
+        limits = self.procedure.ambient_limits
+        now = self._ambient()
+        if limits is None or now is None or limits.holds(*now):
+            return
+        text = f"ambient {now[0]:.2f} C, {now[1]:.1f} %RH is outside {limits.describe()}"
+        self._log("suspended", f"{text}: the run waits until the conditions return")
+        self._commit()
+        self._emit(StateChanged("suspended"))
+        self._emit(Message(f"{text}: waiting for the conditions to return"))
+        while True:
+            self.wait(_AMBIENT_POLL_S)
+            now = self._ambient()
+            if now is None or limits.holds(*now):
+                break
+        back = f"ambient {now[0]:.2f} C, {now[1]:.1f} %RH" if now else "ambient"
+        self._log("resumed", f"{back} within {limits.describe()} again: the run goes on")
+        self._commit()
+        self._emit(StateChanged("running"))
+
     def _evaluate(self, i: int, point: TestPoint, obs: Observation, t0: float) -> tuple[PointResult, Budget]:
         plan = self._plans[i]
         dut = obs.values.tolist()
@@ -834,7 +908,7 @@ class Engine:
         result, budget = evaluate(
             i, str(point.function), point.unit, point.range, point.nominal, point.frequency,
             Measured(obs.reference, dut, ref, plan.correction), plan.tolerance, self._model,
-            self._type_b[i], self.rule, point.phase, t0, time.time(), point.label,
+            self._type_b[i], self.rule, point.phase, t0, time.time(), point.label, self.uncertainty, self.mc_seed,
         )
         # Readings of one settled input that scatter by several tolerances
         # are not a measurement to judge: one was changed on the way (serial

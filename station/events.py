@@ -48,9 +48,10 @@ class PointDone(NamedTuple):
 
 @dataclass(frozen=True)
 class StateChanged:
-    """The engine was paused, resumed or asked to abort."""
+    """The engine was paused, resumed or asked to abort, or holds the run
+    while the ambient conditions are outside the procedure's limits."""
 
-    state: Literal["running", "paused", "aborting"]
+    state: Literal["running", "paused", "aborting", "suspended"]
 
 
 @dataclass(frozen=True)

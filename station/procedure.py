@@ -42,6 +42,7 @@ Phase = Literal["as_found", "as_left"]
 
 __all__ = [
     "ABORT",
+    "AmbientLimits",
     "CONTINUE",
     "Context",
     "Controller",
@@ -77,6 +78,24 @@ class Role:
 
     def describe(self) -> str:
         return " and ".join(n.__name__ for n in self.needs)
+
+
+@dataclass(frozen=True)
+class AmbientLimits:
+    """The laboratory conditions a procedure's points may be taken in:
+    temperature (degrees Celsius) and relative humidity (%), each
+    (lowest, highest), inclusive."""
+
+    temperature: tuple[float, float] = (18.0, 28.0)
+    humidity: tuple[float, float] = (20.0, 80.0)
+
+    def holds(self, temperature: float, humidity: float) -> bool:
+        return (self.temperature[0] <= temperature <= self.temperature[1]
+                and self.humidity[0] <= humidity <= self.humidity[1])
+
+    def describe(self) -> str:
+        (t0, t1), (h0, h1) = self.temperature, self.humidity
+        return f"{t0:g} to {t1:g} C and {h0:g} to {h1:g} %RH"
 
 
 @dataclass(frozen=True)
@@ -222,6 +241,10 @@ class Procedure(ABC):
     dut_interval: ClassVar[str] = "1y"
     #: The simulated bench (a topology in drivers/sim/benches) this procedure runs on with --simulated.
     simulated_bench: ClassVar[str] = ""
+    #: The conditions its points may be taken in: when the bench has an
+    #: instrument in role "ambient" (a thermo-hygrometer), the engine logs
+    #: the conditions and holds the run while they are outside (None: log only).
+    ambient_limits: ClassVar[AmbientLimits | None] = None
     extra: ClassVar[dict[str, str]] = {}
 
     @abstractmethod

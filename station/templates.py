@@ -25,7 +25,16 @@ from drivers.datasheet import FunctionSheet
 from drivers.roles import Controller, Function, Indicator, Meter, Readout, SafeState, Source
 from station.errors import PlanRefused, ProcedureError
 from station.metrology.budget import ENVIRONMENT, Inputs
-from station.procedure import Context, Observation, PlanView, PointPlan, Procedure, Role, TestPoint
+from station.procedure import (
+    AmbientLimits,
+    Context,
+    Observation,
+    PlanView,
+    PointPlan,
+    Procedure,
+    Role,
+    TestPoint,
+)
 
 __all__ = ["ComparisonInEnvironment", "MeterAgainstSource", "SourceAgainstMeter"]
 
@@ -51,6 +60,8 @@ class _Tabled(Procedure):
     (`connections`: function -> text)."""
 
     table: ClassVar[Sequence[Row]]
+    #: 23 C +/- 5 C: the temperature band of the 90-day and 1-year specifications.
+    ambient_limits = AmbientLimits((18.0, 28.0), (20.0, 80.0))
     #: Integration time of the meter that reads, in power-line cycles.
     nplc: ClassVar[float]
     connections: ClassVar[Mapping[Function, str]] = {}
@@ -187,6 +198,7 @@ class ComparisonInEnvironment(Procedure):
     }
     standard_role = "reference"
     environment_role: ClassVar[str] = "well"
+    ambient_limits = AmbientLimits((18.0, 28.0), (20.0, 80.0))
     measurement = "comparison"
     function: ClassVar[Function] = Function.TEMP
     setpoints: ClassVar[Sequence[float]]

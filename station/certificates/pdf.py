@@ -187,6 +187,14 @@ TEXT_EN: dict[str, str] = {
     "unc_rectangular": "At {which} point(s) the budget is dominated by a component with a "
     "rectangular distribution: there <i>U</i> = <i>k</i> <i>u</i><sub>c</sub> covers a probability of "
     "not less than 95 %, more than stated above (the interval is conservative; GUM G.6.6).",
+    "unc_monte_carlo": "The expanded uncertainty <i>U</i> was evaluated by the Monte Carlo method of "
+    "JCGM 101:2008 (GUM Supplement 1) and JJF 1059.2-2012: the distributions of the components above "
+    "were propagated ({lo} to {hi} trials a point, adaptively, to a numerical tolerance of two "
+    "significant digits of the standard uncertainty), and <i>U</i> is the half-width of the smallest "
+    "interval about the result that contains the shortest coverage interval for a probability of 95 %. "
+    "<i>k</i> = <i>U</i>/<i>u</i><sub>c</sub> is stated for each point ({k}). <i>U</i> is rounded up to two "
+    "significant digits and each result is rounded to the same decimal place. The uncertainty does not "
+    "include the long-term stability of the item.",
     "nu_infinite": "infinite",
     "nu_large": "over {n}",
     "nu_range": "{lo} to {hi}",
@@ -758,7 +766,10 @@ def _uncertainty(d: _Data) -> list[Flowable]:
     k_text = k_lo if k_lo == k_hi else T["nu_range"].format(lo=k_lo, hi=k_hi)
     coverage = T["unc_coverage"].format(p=f"{COVERAGE_PROBABILITY:.2f}", nu=nu_text, k=k_text)
     flat = [p.index + 1 for p in d.points if _rectangular_dominated(d.budgets.get(p.index, ()))]
-    if flat:
+    if d.attrs.get("uncertainty_method") == "monte-carlo":
+        trials = [p.mc_trials for p in d.points]
+        coverage = T["unc_monte_carlo"].format(lo=f"{min(trials):,}", hi=f"{max(trials):,}", k=k_text)
+    elif flat:
         coverage += " " + T["unc_rectangular"].format(which=T["unc_all_points"] if len(flat) == every
                                                        else _spans(flat))
     return [_p(T["s_unc"], _H1),

@@ -50,6 +50,10 @@ class PointResult(NamedTuple):
     std_dev: float  # experimental standard deviation of those readings
     correction: float  # added to the mean of the reference's readings (its certificate's correction)
     p_conform: float  # probability that the true value lies within the limits (JCGM 106, normal)
+    gum_expanded: float  # the GUM's U = k u_c (k Student's t for 95.45 %, nu_eff rounded down)
+    mc_low: float  # Monte Carlo (GUM S1) shortest 95 % interval of the error, relative to it (NaN: not run)
+    mc_high: float
+    mc_trials: int  # its trials (0: not run)
     u_combined: float
     nu_eff: float
     guard_band: float
@@ -60,6 +64,28 @@ class PointResult(NamedTuple):
     @property
     def tolerance(self) -> float:
         return (self.upper_limit - self.lower_limit) / 2.0
+
+
+#: The methods of evaluating the expanded uncertainty a run may choose.
+METHODS = ("gum", "monte-carlo")
+#: The coverage probability of the Monte Carlo method's interval (GUM S1 practice).
+MC_PROBABILITY = 0.95
+
+
+def _expanded(budget: Budget, method: str, seed: int, index: int) -> tuple[float, float, float, float, int]:
+    """(U, k, mc_low, mc_high, mc_trials) by the run's method: the GUM's
+    k u_c, or the half-width of the smallest symmetric interval holding the
+    Monte Carlo method's shortest 95 % interval (its generator seeded from
+    the run's seed and the point's index, so verify draws the same)."""
+    if method != "monte-carlo":
+        return budget.expanded, budget.k, math.nan, math.nan, 0
+    import numpy as np
+
+    from station.metrology.montecarlo import propagate
+
+    mc = propagate(budget.components, MC_PROBABILITY, rng=np.random.default_rng((seed, index)))
+    U = max(-mc.low, mc.high)
+    return U, (U / budget.u_c if budget.u_c > 0 else math.nan), mc.low, mc.high, mc.trials
 
 
 class Measured(NamedTuple):
@@ -131,27 +157,30 @@ def evaluate(
     t_start: float,
     t_end: float,
     label: str = "",
+    method: str = "gum",
+    seed: int = 0,
 ) -> tuple[PointResult, Budget]:
     """The point from its readings: ``tolerance`` is the DUT's
     specification limit (+/-) at the point, ``type_b`` the model's type B
     components for it (from the plan)."""
     indication, reference, n, s = indication_and_reference(measured)
     budget = combine(list(type_b) + model.repeatability(measured.dut, measured.reference))
-    U = budget.expanded
+    U, k, mc_low, mc_high, trials = _expanded(budget, method, seed, index)
     lower, upper, w, decision, p = _judge(indication, reference, tolerance, 0.0, 0.0, U, budget.u_c, rule)
     result = PointResult(
         index=index, function=function, range=range_, nominal=nominal, frequency=frequency, unit=unit,
         reference=reference, indication=indication, error=indication - reference,
-        lower_limit=lower, upper_limit=upper, expanded_uncertainty=U, coverage_factor=budget.k,
+        lower_limit=lower, upper_limit=upper, expanded_uncertainty=U, coverage_factor=k,
         tur=tur(lower, upper, U), decision=decision, phase=phase, n=n,
-        std_dev=s, correction=measured.correction, p_conform=p, u_combined=budget.u_c, nu_eff=budget.nu_eff,
+        std_dev=s, correction=measured.correction, p_conform=p, gum_expanded=budget.expanded,
+        mc_low=mc_low, mc_high=mc_high, mc_trials=trials, u_combined=budget.u_c, nu_eff=budget.nu_eff,
         guard_band=w, t_start=t_start, t_end=t_end, label=label,
     )
     return result, budget
 
 
 def rederive(recorded: PointResult, budget: Sequence[Component], dut: Sequence[float],
-             reference: Sequence[float], rule: DecisionRule) -> PointResult:
+             reference: Sequence[float], rule: DecisionRule, method: str = "gum", seed: int = 0) -> PointResult:
     """The point as its raw readings imply it: indication, reference,
     error, type A terms, combined and expanded uncertainty, k, TUR, guard
     band and decision recomputed from the raw readings with the recorded
@@ -161,13 +190,14 @@ def rederive(recorded: PointResult, budget: Sequence[Component], dut: Sequence[f
     applied = recorded.indication if not dut else recorded.reference
     indication, ref, n, s = indication_and_reference(Measured(applied, dut, reference, recorded.correction))
     b = rederive_budget(budget, dut, reference)
-    U = b.expanded
+    U, k, mc_low, mc_high, trials = _expanded(b, method, seed, recorded.index)
     lower, upper, w, decision, p = _judge(indication, ref, None, recorded.lower_limit, recorded.upper_limit,
                                           U, b.u_c, rule)
     return recorded._replace(
         indication=indication, reference=ref, error=indication - ref, n=n, std_dev=s,
-        u_combined=b.u_c, nu_eff=b.nu_eff, coverage_factor=b.k, expanded_uncertainty=U,
-        tur=tur(lower, upper, U), guard_band=w, decision=decision, p_conform=p,
+        u_combined=b.u_c, nu_eff=b.nu_eff, coverage_factor=k, expanded_uncertainty=U,
+        tur=tur(lower, upper, U), guard_band=w, decision=decision, p_conform=p, gum_expanded=b.expanded,
+        mc_low=mc_low, mc_high=mc_high, mc_trials=trials,
     )
 
 

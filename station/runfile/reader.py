@@ -56,8 +56,14 @@ class Verification:
     uncommitted: int = 0  # rows after the last commit (an interrupted run)
 
 
+def _printable(text: str) -> str:
+    """Text from a file that may be damaged, safe in a one-line message."""
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
 def _point_text(row: Any) -> str:
-    return f"point {int(row['index']) + 1} ({_text(row['function'])} {float(row['nominal']):g} {_text(row['unit'])})"
+    function, unit = _printable(_text(row["function"])), _printable(_text(row["unit"]))
+    return f"point {int(row['index']) + 1} ({function} {float(row['nominal']):g} {unit})"
 
 
 class RunFile:
@@ -182,7 +188,7 @@ class RunFile:
             v = row[n]
             if isinstance(v, bytes | np.bytes_):
                 kw[n] = _text(v)
-            elif n in ("index", "n"):
+            elif n in ("index", "n", "mc_trials"):
                 kw[n] = int(v)
             else:
                 kw[n] = float(v)
@@ -367,6 +373,8 @@ class RunFile:
             rule = DecisionRule.parse(_text(self._f.attrs.get("decision_rule", "")))
         except ValueError:
             return f"unknown decision rule {_text(self._f.attrs.get('decision_rule', ''))!r}"
+        method = _text(self._f.attrs.get("uncertainty_method", "gum"))
+        seed = int(_text(self._f.attrs.get("mc_seed", "0")) or 0)
         dut_raw = self.raw_by_point(0)
         ref_raw = self.raw_by_point(1)
         budgets = self.budgets()
@@ -385,7 +393,7 @@ class RunFile:
                 return f"{_point_text(p)} has {taken} raw reading(s), its result says {recorded.n}"
             if not budget:
                 return f"{_point_text(p)} has no uncertainty budget in /budget"
-            again = rederive(recorded, budget, dut.tolist(), ref.tolist(), rule)
+            again = rederive(recorded, budget, dut.tolist(), ref.tolist(), rule, method, seed)
             diff = differences(recorded, again)
             if diff:
                 return (f"{_point_text(p)}: {', '.join(diff)} do(es) not follow from its raw readings; "

@@ -3,6 +3,7 @@ table, the capped plot, the prompt dialog and the blocking prompt channel."""
 
 from __future__ import annotations
 
+import math
 import threading
 from pathlib import Path
 
@@ -42,7 +43,7 @@ def result(index: int, rng: float = 10.0, nominal: float = 10.0, error: float = 
         index=index, function=function, range=rng, nominal=nominal, frequency=frequency, unit=unit,
         reference=nominal, indication=nominal + error, error=error, lower_limit=nominal - tol,
         upper_limit=nominal + tol, expanded_uncertainty=U, coverage_factor=2.0, tur=tol / U,
-        decision=decision, phase="as_found", n=10, std_dev=1e-6, correction=0.0, p_conform=1.0,  # type: ignore[arg-type]
+        decision=decision, phase="as_found", n=10, std_dev=1e-6, correction=0.0, p_conform=1.0, gum_expanded=U, mc_low=math.nan, mc_high=math.nan, mc_trials=0,  # type: ignore[arg-type]
         u_combined=U / 2.0, nu_eff=1e6, guard_band=0.0, t_start=0.0, t_end=1.0,
     )
 

@@ -303,16 +303,19 @@ def test_sim_serve_prints_resources_that_answer(calstation_cmd: list[str]) -> No
     proc = subprocess.Popen(calstation_cmd + ["sim", "serve"], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
-        lines = [proc.stdout.readline() for _ in range(5 if os.name == "posix" else 3)]
+        expected = {"calibrator": "FLUKE,5522A", "dmm": "HEWLETT-PACKARD,34401A", "ambient": "HART,1620A"}
+        kinds = 2 if os.name == "posix" else 1
+        lines = [proc.stdout.readline() for _ in range(1 + kinds * len(expected))]
         resources = {(ln.split()[0], ln.split()[1]): ln.split()[2] for ln in lines[1:]}
         assert resources[("calibrator", "TCP")].startswith("TCPIP::127.0.0.1::")
+        assert {name for name, _ in resources} == set(expected)
         for (name, kind), resource in resources.items():
             t = open_transport(resource, name=name, timeout_s=2.0)
             try:
                 idn = t.query("*IDN?")
             finally:
                 t.close()
-            assert idn.startswith("FLUKE,5522A" if name == "calibrator" else "HEWLETT-PACKARD,34401A"), (kind, idn)
+            assert idn.startswith(expected[name]), (kind, idn)
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0

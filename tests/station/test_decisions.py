@@ -6,6 +6,7 @@ and limits never printed wider than they are."""
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -140,3 +141,53 @@ def test_the_lab_s_low_tur_policy(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([*base, "--low-tur", "guard"]) == EXIT_PLAN_REFUSED
     assert "--rule guarded" in capsys.readouterr().err
     assert main([*base, "--low-tur", "guard", "--rule", "non-binary", "--guard-band", "0.5"]) == EXIT_OK
+
+
+def test_monte_carlo_is_a_per_run_choice_recorded_beside_the_gum_and_re_derived(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--uncertainty monte-carlo`: each point's shortest 95 % interval (GUM
+    S1) is in the run file beside the GUM's U, the chosen one is certified,
+    and verify draws the same numbers again from the recorded seed."""
+    from station.runfile.reader import RunFile
+
+    out = tmp_path / "mc.h5"
+    assert main(["run", "keysight-34401a-dcv", "--simulated", "--yes", "--readings", "5",
+                 "--uncertainty", "monte-carlo", "--out", str(out)]) == EXIT_OK, capsys.readouterr().err
+    assert main(["verify", str(out)]) == 0
+    with RunFile(out) as rf:
+        assert rf.attrs["uncertainty_method"] == "monte-carlo"
+        points = rf.points
+    for p in points:
+        assert p.mc_trials >= 10_000 and p.mc_low < 0 < p.mc_high
+        assert p.expanded_uncertainty == max(-p.mc_low, p.mc_high)
+        assert p.gum_expanded == pytest.approx(2.0 * p.u_combined, rel=0.1)
+    # 10 V on the 10 V range: the 5522A's rectangular specification dominates;
+    # the GUM's k = 2 interval is about a fifth wider than the 95 % one
+    ten = next(p for p in points if p.range == 10.0 and p.nominal == 10.0)
+    assert 1.1 < ten.gum_expanded / ten.expanded_uncertainty < 1.3
+    assert main(["certificate", str(out)]) == 0
+
+
+def test_monte_carlo_refuses_too_few_readings_before_anything_is_energised(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "keysight-34401a-dcv", "--simulated", "--yes", "--readings", "3",
+                 "--uncertainty", "monte-carlo", "--check"]) == EXIT_PLAN_REFUSED
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "at least 4" in err and "--uncertainty gum" in err
+
+
+def test_the_certificate_states_coverage_truthfully(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Where the rectangular specification dominates, k = 2 covers not less
+    than 95 %: the certificate says so instead of 'approximately 95.45 %' alone."""
+    import shutil
+    import subprocess
+
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    out = tmp_path / "run.h5"
+    assert main(["run", "keysight-34401a-dcv", "--simulated", "--yes", "--readings", "4", "--out", str(out)]) == 0
+    assert main(["certificate", str(out)]) == 0
+    text = " ".join(subprocess.run(["pdftotext", str(out.with_suffix(".pdf")), "-"], capture_output=True,
+                                   text=True, check=True).stdout.split())
+    assert "not less than 95 %" in text and "rectangular" in text
+    assert "A result on a limit is taken to be within it" in text

@@ -282,3 +282,39 @@ def test_a_reading_changed_on_the_way_into_another_number_is_not_recorded(tmp_pa
         assert rf.verify().ok
         done = rf.completed()
     assert done == list(range(len(done))) and len(done) == 4  # the 5th point is not recorded
+
+
+def test_the_ambient_conditions_are_logged_and_hold_the_run_while_outside_the_limits(tmp_path: Path) -> None:
+    """The room's air conditioning fails for ten minutes of bench time (+6 C):
+    the run holds by itself (no point taken while outside 18 to 28 C) and
+    goes on when the room is back; every point completes."""
+    path = tmp_path / "run.h5"
+    excursion = [[30.0, 630.0, 6.0, 0.0]]  # bench seconds from the start: 23 C -> 29 C
+    states: list[str] = []
+    with SimulatedStation(bench_options={"options": {"ambient": {"excursions": excursion}}}) as sim:
+        start = sim.clock.now()
+        held: list[float] = []
+
+        def listener(event: Event) -> None:
+            from station.events import StateChanged
+
+            if isinstance(event, StateChanged):
+                states.append(event.state)
+                held.append(sim.clock.now() - start)
+
+        outcome = _engine(sim, path, listeners=[listener]).run()
+    assert outcome.status == "completed", outcome.reason
+    assert states == ["suspended", "running"]
+    assert held[0] >= 30.0 and held[1] >= 630.0  # held from the excursion until the room was back
+    with RunFile(path) as rf:
+        events = rf.events()
+        kinds = [k for _, k, _ in events]
+        assert kinds.count("suspended") == 1 and kinds.count("resumed") == 1
+        assert kinds.index("suspended") < kinds.index("resumed")
+        text = dict((k, m) for _, k, m in events)
+        assert "outside 18 to 28 C" in text["suspended"] and "within" in text["resumed"]
+        ambient = [m for _, k, m in events if k == "ambient"]
+        assert len(ambient) >= 3 and all(m.endswith("%RH") for m in ambient)
+        assert len(rf.points) == len(rf.plan)
+        assert {r.role: r.kind for r in rf.instruments}["ambient"] == "standard"
+

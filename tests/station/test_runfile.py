@@ -64,7 +64,8 @@ def test_readings_cross_chunk_boundaries_intact(tmp_path: Path) -> None:
         values = rng.normal(10, 1e-5, 7)
         times = np.full(7, 1.7e9 + i)
         r = PointResult(i, "DCV", 10.0, 10.0, 0.0, "V", 10.0, float(values.mean()), 0.0, 9.9, 10.1, 1e-4, 2.0,
-                        4.0, "pass", "as_found", 7, 0.0, 0.0, 1.0, 0.0, 1e9, 0.0, 0.0, 0.0, f"p{i}")
+                        4.0, "pass", "as_found", 7, 0.0, 0.0, 1.0, 1e-4, float("nan"), float("nan"), 0, 0.0,
+                        1e9, 0.0, 0.0, 0.0, f"p{i}")
         ref = values[:3] - 1e-6  # a reference's readings ride along on channel 1
         w.point(r, times, values, (), times[:3], ref)
         kept[i] = values, ref
