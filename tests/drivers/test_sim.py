@@ -150,7 +150,7 @@ def test_close_stops_every_server_thread():
     before = set(threading.enumerate())
     bench = SimBench()
     resources = start_servers(bench, tcp=True, pty=os.name == "posix")
-    assert set(resources) == {"calibrator", "dmm"}
+    assert set(resources) == set(bench.simulators) == {"calibrator", "dmm", "ambient"}
     assert all(r["tcp"].startswith("TCPIP::127.0.0.1::") for r in resources.values())
     port = int(resources["dmm"]["tcp"].split("::")[2])
     client = socket.create_connection(("127.0.0.1", port), timeout=2)  # still connected at close

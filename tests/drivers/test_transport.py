@@ -103,7 +103,7 @@ def test_unknown_or_unreachable_resource(resource, bench):
 
 
 def test_unknown_sim_key_lists_the_known_ones(bench):
-    with pytest.raises(ResourceNotFound, match=r"known: calibrator, dmm"):
+    with pytest.raises(ResourceNotFound, match=r"known: (ambient, )?calibrator, dmm"):
         open_transport("sim://dvm", name="dmm", simulators=bench.simulators)
 
 
