@@ -68,6 +68,14 @@ class InstrumentConfig:
     probe_correction: float = 0.0
     probe_uncertainty: float = 0.0
     probe_k: float = 2.0
+    #: What the standard's component of a budget is: "specification" (its
+    #: maker's, `specification` and `distribution`) or "certificate" (its own
+    #: calibration certificate's expanded uncertainty, ppm of the value plus
+    #: a floor in the function's unit, with its k).
+    uncertainty_source: str = "specification"
+    certificate_uncertainty_ppm: float = 0.0
+    certificate_uncertainty_floor: float = 0.0
+    certificate_k: float = 2.0
 
     def due_date(self) -> dt.date | None:
         return _date(self.calibration_due, f"instrument {self.role!r} calibration_due")

@@ -534,15 +534,18 @@ class Engine:
         self._plans, self._type_b = [], []
         for i, p in enumerate(self._points):
             where = f"point {i + 1} ({p.describe()})"
-            if p.readings < 2:
-                raise PlanRefused(f"{where} takes {p.readings} reading(s); a type A evaluation needs at least 2")
-            if self.uncertainty == "monte-carlo" and p.readings < MC_MIN_READINGS:
+            stored = proc.repeatability(p) if p.readings == 1 else None
+            if p.readings < 2 and stored is None:
+                raise PlanRefused(f"{where} takes {p.readings} reading(s); a type A evaluation needs at least 2 "
+                                  "(or, for one reading, the procedure's stored repeatability)")
+            enough = p.readings >= MC_MIN_READINGS or (stored is not None and stored[1] >= MC_MIN_READINGS - 1)
+            if self.uncertainty == "monte-carlo" and not enough:
                 raise PlanRefused(f"{where} takes {p.readings} readings; the Monte Carlo method needs at least "
                                   f"{MC_MIN_READINGS} (a t distribution of fewer than 3 degrees of freedom has no "
                                   "standard deviation): take more readings or use --uncertainty gum")
             try:
                 plan = proc.plan(view, p)
-                type_b = tuple(self._model.type_b(plan.inputs))
+                type_b = (*self._model.type_b(plan.inputs), *proc.influences(p))
             except (DatasheetError, PlanRefused, InstrumentError, ConfigError) as e:
                 raise PlanRefused(f"{where}: {e}") from None
             if not plan.tolerance > 0:
@@ -907,7 +910,9 @@ class Engine:
         ref = obs.reference_values.tolist()
         result, budget = evaluate(
             i, str(point.function), point.unit, point.range, point.nominal, point.frequency,
-            Measured(obs.reference, dut, ref, plan.correction), plan.tolerance, self._model,
+            Measured(obs.reference, dut, ref, plan.correction,
+                     self.procedure.repeatability(point) if point.readings == 1 else None),
+            plan.tolerance, self._model,
             self._type_b[i], self.rule, point.phase, t0, time.time(), point.label, self.uncertainty, self.mc_seed,
         )
         # Readings of one settled input that scatter by several tolerances
@@ -1006,6 +1011,21 @@ class _PlanView:
                               "is missing: add probe_certificate, probe_correction, probe_uncertainty and "
                               "probe_k from the probe's certificate to the bench file")
         return cfg.probe_correction, cfg.probe_uncertainty, cfg.probe_k
+
+    def standard(self, role: str, specification: float, value: float) -> dict[str, Any]:
+        cfg = self._e.bench.instruments[role]
+        if cfg.uncertainty_source == "specification":
+            return {"standard_half_width": specification, "standard_distribution": self.distribution(role)}
+        if cfg.uncertainty_source != "certificate":
+            raise ConfigError(f"instrument {role!r}: uncertainty_source {cfg.uncertainty_source!r} is not "
+                              "specification or certificate; fix the bench file")
+        U = cfg.certificate_uncertainty_ppm * 1e-6 * abs(value) + cfg.certificate_uncertainty_floor
+        if not U > 0 or not cfg.certificate_k > 0:
+            raise ConfigError(f"instrument {role!r} ({cfg.asset_id or cfg.driver}): uncertainty_source is "
+                              "certificate but its certificate's uncertainty is missing: add "
+                              "certificate_uncertainty_ppm and/or certificate_uncertainty_floor and certificate_k")
+        return {"standard_half_width": U, "standard_distribution": self.distribution(role),
+                "standard_source": "certificate", "standard_divisor": cfg.certificate_k}
 
 
 class _Context:

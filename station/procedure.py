@@ -19,7 +19,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Literal, NamedTuple, Protocol
+from typing import Any, ClassVar, Literal, NamedTuple, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -35,7 +35,7 @@ from drivers.roles import (
     SafeState,
     Source,
 )
-from station.metrology.budget import Distribution, Inputs
+from station.metrology.budget import Component, Distribution, Inputs
 from station.prompts import ABORT, CONTINUE, Prompt
 
 Phase = Literal["as_found", "as_left"]
@@ -171,6 +171,12 @@ class PlanView(Protocol):
     def probe(self, role: str) -> tuple[float, float, float]:
         """A reference probe's (correction, expanded uncertainty, k) from its certificate."""
         ...
+    def standard(self, role: str, specification: float, value: float) -> dict[str, Any]:
+        """The standard's inputs of a budget (`Inputs` keywords) at ``value``:
+        its specification limit ``specification`` with the bench file's
+        distribution, or its certificate's uncertainty, as the bench file
+        chooses (``uncertainty_source``)."""
+        ...
 
 
 class Context(Protocol):
@@ -257,6 +263,20 @@ class Procedure(ABC):
         inputs, from the datasheets of the instruments on the bench (the
         templates implement this). Raise `drivers.datasheet.DatasheetError`
         or `station.errors.PlanRefused` naming what is missing."""
+
+    def influences(self, point: TestPoint) -> Sequence[Component]:
+        """Further type B components of ``point``'s budget the procedure
+        knows of (thermal EMF, loading, a reference's drift, a head
+        correction's uncertainty), e.g. ``rectangular("thermal EMF", 1e-6,
+        "thermal EMF of the low-thermal leads")``; none by default."""
+        return ()
+
+    def repeatability(self, point: TestPoint) -> tuple[float, float] | None:
+        """For a point of a single reading: the standard deviation s of one
+        reading and its degrees of freedom, from an earlier evaluation of
+        the same measurement (EA-4/02); None (the default) requires at least
+        two readings a point."""
+        return None
 
     def setup(self, ctx: Context) -> None:  # noqa: B027 - optional hook
         """Once at the start (and again on resume): prompts, configuration."""

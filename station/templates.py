@@ -124,7 +124,8 @@ class MeterAgainstSource(_Tabled):
         interval = view.interval(self.standard_role)
         half = std_sheet.spec(interval).half_width(point.nominal, None, point.frequency)
         return PointPlan(tolerance, _short(dut, self.dut_interval),
-                         Inputs(half, view.distribution(self.standard_role), dut_digit=digit), digit=digit)
+                         Inputs(**view.standard(self.standard_role, half, point.nominal), dut_digit=digit),
+                         digit=digit)
 
     def measure(self, ctx: Context, point: TestPoint) -> Observation:
         self.connect(ctx, point.function)
@@ -166,7 +167,8 @@ class SourceAgainstMeter(_Tabled):
         half = std_sheet.spec(view.interval(self.standard_role)).half_width(
             point.nominal, rng, point.frequency, digit)
         return PointPlan(tolerance, _short(dut, self.dut_interval),
-                         Inputs(half, view.distribution(self.standard_role), standard_digit=digit), digit=digit)
+                         Inputs(**view.standard(self.standard_role, half, point.nominal), standard_digit=digit),
+                         digit=digit)
 
     def measure(self, ctx: Context, point: TestPoint) -> Observation:
         self.connect(ctx, point.function)
@@ -234,7 +236,7 @@ class ComparisonInEnvironment(Procedure):
         else:
             tolerance = dut.spec(self.dut_interval).half_width(point.nominal, None, 0.0, digit)
             spec = _short(dut, self.dut_interval)
-        inputs = Inputs(half, view.distribution(self.standard_role), standard_digit=readout.digit(0.0),
+        inputs = Inputs(**view.standard(self.standard_role, half, point.nominal), standard_digit=readout.digit(0.0),
                         dut_digit=digit, probe_uncertainty=U, probe_k=k, environment=figures)
         return PointPlan(tolerance, spec, inputs, correction=correction, digit=digit)
 

@@ -124,7 +124,23 @@ def type_a(values: Sequence[float], readings: int, name: str, description: str,
 
 
 def rectangular(name: str, half_width: float, description: str, sensitivity: float = 1.0) -> Component:
+    """A type B component known by its limits +/- ``half_width``."""
     return Component(name, "B", "rectangular", half_width, math.sqrt(3.0), sensitivity, INF, description)
+
+
+def normal(name: str, expanded: float, k: float, description: str, sensitivity: float = 1.0) -> Component:
+    """A type B component from a certificate: expanded uncertainty and its k."""
+    return Component(name, "B", "normal", expanded, k, sensitivity, INF, description)
+
+
+def stored_repeatability(s: float, dof: float, name: str = "repeatability",
+                         description: str = "DUT repeatability", sensitivity: float = 1.0) -> Component:
+    """The type A component of a single reading, from an earlier evaluation
+    of the same measurement (EA-4/02 M:2022, S3: the standard deviation s of
+    a single reading, with the degrees of freedom of that evaluation). It
+    is recorded as it is, not re-derived from the point's readings."""
+    return Component(name, "A", "t", s, 1.0, sensitivity, dof,
+                     f"{description}, stored evaluation s = {s:.3g}, nu = {dof:g}, single reading", NO_READINGS)
 
 
 @dataclass(frozen=True)
@@ -143,24 +159,36 @@ class Inputs:
     standard_half_width: float
     standard_distribution: Distribution
     standard_digit: float = 0.0
+    #: "specification" (the maker's limit, `standard_distribution`) or
+    #: "certificate" (the standard's calibration certificate: the half-width
+    #: is its expanded uncertainty at the point, `standard_divisor` its k).
+    standard_source: str = "specification"
+    standard_divisor: float = 0.0
     dut_digit: float = 0.0
     probe_uncertainty: float = 0.0
     probe_k: float = 2.0
     environment: Mapping[str, float] = field(default_factory=dict)
 
 
+def _standard(i: Inputs, name: str, what: str) -> Component:
+    """The standard's component: its specification, or its certificate."""
+    if i.standard_source == "certificate":
+        return Component(name, "B", "normal", i.standard_half_width, i.standard_divisor, -1.0, INF,
+                         f"{what}, calibration certificate (U, k = {i.standard_divisor:g})")
+    return Component(name, "B", str(i.standard_distribution), i.standard_half_width,
+                     i.standard_distribution.divisor, -1.0, INF, f"{what}, specification")
+
+
 def _meter(i: Inputs) -> list[Component]:
     return [
-        Component("standard", "B", str(i.standard_distribution), i.standard_half_width,
-                  i.standard_distribution.divisor, -1.0, INF, "reference standard, specification"),
+        _standard(i, "standard", "reference standard"),
         rectangular("resolution", i.dut_digit / 2.0, "DUT resolution, half the last digit"),
     ]
 
 
 def _source(i: Inputs) -> list[Component]:
     return [
-        Component("standard", "B", str(i.standard_distribution), i.standard_half_width,
-                  i.standard_distribution.divisor, -1.0, INF, "reference meter, specification"),
+        _standard(i, "standard", "reference meter"),
         rectangular("standard resolution", i.standard_digit / 2.0,
                     "reference meter resolution, half the last digit", -1.0),
     ]
@@ -179,8 +207,7 @@ def _comparison(i: Inputs) -> list[Component]:
     out = [
         Component("reference probe", "B", "normal", i.probe_uncertainty, i.probe_k, -1.0, INF,
                   f"reference probe, calibration certificate (U, k = {i.probe_k:g})"),
-        Component("readout", "B", str(i.standard_distribution), i.standard_half_width,
-                  i.standard_distribution.divisor, -1.0, INF, "reference readout, specification"),
+        _standard(i, "readout", "reference readout"),
     ]
     for key, label in ENVIRONMENT:
         if key in i.environment:
@@ -204,12 +231,17 @@ class Model:
         readings (none at plan time)."""
         return combine(self.type_b(inputs) + self.repeatability(dut, reference))
 
-    def repeatability(self, dut: Sequence[float], reference: Sequence[float]) -> list[Component]:
+    def repeatability(self, dut: Sequence[float], reference: Sequence[float],
+                      stored: tuple[float, float] | None = None) -> list[Component]:
+        """The type A components of the readings; a channel of one reading
+        takes ``stored`` (s, dof) from an earlier evaluation, if given."""
         out = []
         for channel, name, description, sensitivity in self.readings:
             values = dut if channel == DUT_READINGS else reference
             if len(values) >= 2:
                 out.append(type_a(values, channel, name, description, sensitivity))
+            elif len(values) == 1 and stored is not None:
+                out.append(stored_repeatability(stored[0], stored[1], name, description, sensitivity))
         return out
 
 
@@ -232,7 +264,7 @@ def rederive(recorded: Sequence[Component], dut: Sequence[float], reference: Seq
     raw readings (type B rows as recorded), combined again."""
     out = []
     for c in recorded:
-        if c.kind == "A":
+        if c.kind == "A" and c.readings != NO_READINGS:
             values = dut if c.readings == DUT_READINGS else reference
             out.append(type_a(values, c.readings, c.name, c.description.split(", s/sqrt(n)")[0],
                               c.sensitivity))

@@ -96,6 +96,8 @@ class Measured(NamedTuple):
     dut: Sequence[float]
     reference: Sequence[float]
     correction: float = 0.0
+    #: A single reading's repeatability from an earlier evaluation: (s, dof).
+    stored: tuple[float, float] | None = None
 
 
 def exact_mean(values: Sequence[float]) -> float:
@@ -108,16 +110,21 @@ def exact_mean(values: Sequence[float]) -> float:
         return float(sum((exact(v) for v in values), Decimal(0)) / len(values))
 
 
+def _spread(values: Sequence[float]) -> float:
+    """The experimental standard deviation (NaN for a single reading)."""
+    return mean_and_std(values)[1] if len(values) >= 2 else math.nan
+
+
 def indication_and_reference(m: Measured) -> tuple[float, float, int, float]:
     """(indication, reference, n, s): means of the readings where there are
     readings (`exact_mean`), the applied value where there are none."""
     if m.dut:
-        _, s = mean_and_std(m.dut)
+        s = _spread(m.dut)
         indication, n = exact_mean(m.dut), len(m.dut)
     else:
         indication, s, n = m.applied, 0.0, 0
     if m.reference:
-        _, s_ref = mean_and_std(m.reference)
+        s_ref = _spread(m.reference)
         with localcontext() as ctx:
             ctx.prec = 50
             reference = float(exact(exact_mean(m.reference)) + exact(m.correction))
@@ -164,7 +171,7 @@ def evaluate(
     specification limit (+/-) at the point, ``type_b`` the model's type B
     components for it (from the plan)."""
     indication, reference, n, s = indication_and_reference(measured)
-    budget = combine(list(type_b) + model.repeatability(measured.dut, measured.reference))
+    budget = combine(list(type_b) + model.repeatability(measured.dut, measured.reference, measured.stored))
     U, k, mc_low, mc_high, trials = _expanded(budget, method, seed, index)
     lower, upper, w, decision, p = _judge(indication, reference, tolerance, 0.0, 0.0, U, budget.u_c, rule)
     result = PointResult(
