@@ -1,0 +1,64 @@
+"""The worked example of docs/metrology.md, computed with the project's own
+code: every number the page states is checked here."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from drivers import registry
+from station.certificates.numbers import rounding, scale_of
+from station.metrology.budget import MODELS, Distribution, Inputs
+from station.metrology.decision import SIMPLE
+from station.metrology.result import Measured, evaluate
+
+DOC = (Path(__file__).resolve().parents[2] / "docs" / "metrology.md").read_text(encoding="utf-8")
+READINGS = [10.000048, 10.000050, 10.000052, 10.000049, 10.000051, 10.000050, 10.000047, 10.000053,
+            10.000050, 10.000050]
+
+
+def test_the_34401a_point_at_10_v_is_as_the_page_says() -> None:
+    dut = registry.datasheet("keysight-34401a").function("DCV")
+    std = registry.datasheet("fluke-5522a").function("DCV").spec("90d")
+    tolerance = dut.spec("1y").half_width(10.0, 10.0) + dut.noise(10.0, 10.0)
+    half = std.half_width(10.0)
+    type_b = MODELS["meter"].type_b(Inputs(half, Distribution.RECTANGULAR, dut_digit=dut.digit(10.0, 10.0)))
+    result, budget = evaluate(0, "DCV", "V", 10.0, 10.0, 0.0, Measured(10.0, READINGS, []), tolerance,
+                              MODELS["meter"], type_b, SIMPLE, "as_found", 0.0, 1.0)
+    standard, resolution, repeatability = budget.components
+    stated = {
+        "400 uV": tolerance * 1e6,
+        "120 uV": half * 1e6,
+        "69.282 uV": standard.u * 1e6,
+        "2.887 uV": resolution.u * 1e6,
+        "1.764 uV": repeatability.half_width * 1e6,
+        "0.558 uV": repeatability.u * 1e6,
+        "69.344 uV": budget.u_c * 1e6,
+        "138.69 uV": budget.expanded * 1e6,
+        "2.88 ": result.tur,
+    }
+    for text, value in stated.items():
+        assert text in DOC, text
+        number = float(text.split()[0])
+        decimals = len(text.split()[0].partition(".")[2])
+        assert round(value, decimals) == pytest.approx(number), (text, value)
+    assert repeatability.dof == 9.0 and f"{budget.nu_eff:.3g}" in DOC and f"k = {budget.k:.2f}" in DOC
+    assert (repr(result.lower_limit), repr(result.upper_limit)) == ("9.9996", "10.0004")
+    assert "9.9996 V to 10.0004 V" in DOC
+    r = rounding(result.expanded_uncertainty, scale_of(10.0, "V"))
+    assert f"certified {r.U} V" in DOC
+    assert f"{r.value(result.indication)} V, {r.signed(result.error)} V" in DOC
+    assert result.decision == "pass" and f"| decision | {result.decision} |" in DOC
+    assert f"{result.p_conform:.7f}" in DOC
+    share = standard.contribution ** 2 / budget.u_c ** 2
+    assert f"{100 * share:.1f} % of u_c^2" in DOC
+    assert math.isclose(budget.k, 2.0, abs_tol=1e-5)
+    # "the Monte Carlo 95 % interval of this budget is about 114 uV"
+    import numpy as np
+
+    from station.metrology.montecarlo import propagate
+
+    mc = propagate(budget.components, 0.95, rng=np.random.default_rng(1))
+    assert "about 114 uV" in DOC and max(-mc.low, mc.high) * 1e6 == pytest.approx(114.0, abs=1.0)
