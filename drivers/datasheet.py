@@ -240,6 +240,24 @@ class FunctionSheet:
                 return float(fraction * _exact(range_))
         return 0.0
 
+    def tempco_extra(self, value: float, range_: float | None, temperature: float | None) -> float:
+        """What the temperature coefficient adds to the accuracy at ambient
+        ``temperature`` (degrees C): the tempco row's limit per degree times
+        the degrees outside the band the accuracy holds in; 0 inside the
+        band, without a tempco, or with no temperature known."""
+        if temperature is None or self.tempco is None or self.tempco.band is None:
+            return 0.0
+        low, high = self.tempco.band
+        degrees = max(low - temperature, temperature - high, 0.0)
+        if not degrees:
+            return 0.0
+        row = self.tempco.row(value, range_, 0.0)
+        if row is None:
+            raise DatasheetError(f"{self.datasheet}: functions.{self.function}.tempco has no row for "
+                                 f"{value:g} {self.function.unit}; extend it")
+        full = row.range if row.range is not None else (range_ or 0.0)
+        return float(row.terms.exact_half_width(value, full) * _exact(degrees))
+
     def range_for(self, value: float) -> float:
         """The smallest range whose full scale holds ``value``."""
         for r in self.ranges:

@@ -247,6 +247,7 @@ class Engine:
             # the lab's thermo-hygrometer, on any bench that has one
             self._roles[AMBIENT_ROLE] = Role((Ambient,), "the laboratory's ambient conditions")
         self._ambient_logged = -math.inf  # bench-clock time the conditions were last logged
+        self._ambient_ready = False  # the thermo-hygrometer has been initialised
         #: Every transport of the run logs here, numbered in the order of the
         #: procedure's roles (as the run file's /io numbers them); the run file
         #: drains it at each commit.
@@ -870,9 +871,12 @@ class Engine:
         drv = self._instruments.drivers.get(AMBIENT_ROLE)
         if not isinstance(drv, Ambient):
             return None
+        if not self._ambient_ready:  # read at the plan check too, before the run initialises it
+            drv.initialize()
+            self._ambient_ready = True
         t, rh = drv.conditions()
         now = self.clock.now()
-        if now - self._ambient_logged >= _AMBIENT_LOG_S:
+        if self._writer is not None and now - self._ambient_logged >= _AMBIENT_LOG_S:
             self._log("ambient", f"{t:.3f} C, {rh:.2f} %RH")
             self._ambient_logged = now
         return t, rh
@@ -980,6 +984,7 @@ class _PlanView:
 
     def __init__(self, engine: Engine) -> None:
         self._e = engine
+        self._temperature: float | None = None  # read once, at the first point that asks
 
     def instrument(self, role: str) -> Instrument:
         try:
@@ -1011,6 +1016,12 @@ class _PlanView:
                               "is missing: add probe_certificate, probe_correction, probe_uncertainty and "
                               "probe_k from the probe's certificate to the bench file")
         return cfg.probe_correction, cfg.probe_uncertainty, cfg.probe_k
+
+    def ambient(self) -> float | None:
+        if self._temperature is None:
+            now = self._e._ambient()
+            self._temperature = math.nan if now is None else now[0]
+        return None if math.isnan(self._temperature) else self._temperature
 
     def standard(self, role: str, specification: float, value: float) -> dict[str, Any]:
         cfg = self._e.bench.instruments[role]

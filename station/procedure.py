@@ -171,6 +171,10 @@ class PlanView(Protocol):
     def probe(self, role: str) -> tuple[float, float, float]:
         """A reference probe's (correction, expanded uncertainty, k) from its certificate."""
         ...
+    def ambient(self) -> float | None:
+        """The laboratory's temperature now (degrees C), from the bench's
+        thermo-hygrometer, or None without one."""
+        ...
     def standard(self, role: str, specification: float, value: float) -> dict[str, Any]:
         """The standard's inputs of a budget (`Inputs` keywords) at ``value``:
         its specification limit ``specification`` with the bench file's

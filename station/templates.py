@@ -117,12 +117,15 @@ class MeterAgainstSource(_Tabled):
             raise PlanRefused(f"exceeds the DUT's {point.range:g} {point.unit} range; fix the procedure")
         digit = meter.resolution_for(point.function, point.range, point.nplc)
         spec = dut.spec(self.dut_interval)
-        tolerance = point.tolerance if point.tolerance is not None else spec.half_width(
-            point.nominal, point.range, point.frequency, digit) + dut.noise(point.range, point.nplc)
+        ambient = view.ambient()
+        tolerance = point.tolerance if point.tolerance is not None else (
+            spec.half_width(point.nominal, point.range, point.frequency, digit) + dut.noise(point.range, point.nplc)
+            + dut.tempco_extra(point.nominal, point.range, ambient))
         std_sheet = view.datasheet(self.standard_role).function(point.function)
         _within(std_sheet, point.nominal, "the standard")
         interval = view.interval(self.standard_role)
-        half = std_sheet.spec(interval).half_width(point.nominal, None, point.frequency)
+        half = (std_sheet.spec(interval).half_width(point.nominal, None, point.frequency)
+                + std_sheet.tempco_extra(point.nominal, None, ambient))
         return PointPlan(tolerance, _short(dut, self.dut_interval),
                          Inputs(**view.standard(self.standard_role, half, point.nominal), dut_digit=digit),
                          digit=digit)

@@ -128,3 +128,19 @@ def test_the_standard_s_certificate_instead_of_its_specification(tmp_path: Path)
     assert standard.distribution == "normal" and standard.divisor == 2.0
     assert standard.half_width == pytest.approx(4e-6 * 10 + 0.5e-6)
     assert "calibration certificate" in standard.description
+
+
+def test_the_tempco_applies_outside_the_datasheet_band_from_the_measured_room() -> None:
+    """The room reads 30 C, 2 C above the 34401A's 18 C to 28 C band: its
+    tolerance at 10 V grows by 2 x the tempco (0.0005 % of reading + 0.0001 %
+    of range per C = 60 uV/C); the 5522A's datasheet gives no tempco."""
+    def tolerance_at(temperature: float) -> float:
+        with SimulatedStation(bench_options={"options": {"ambient": {"temperature_c": temperature}}}) as sim:
+            engine = Engine(Keysight34401aDcv(), sim.bench(), sim.job(), Path("unused.h5"), prompts=AutoAnswer(),
+                            clock=sim.clock, simulators=sim.simulators)
+            plan = engine.preview()
+        return next(how.tolerance for p, _, how in plan if p.range == 10.0 and p.nominal == 10.0)
+
+    assert tolerance_at(23.0) == pytest.approx(400e-6, rel=1e-12)
+    # the thermo-hygrometer reads the 30 C room within its 0.25 C
+    assert 400e-6 + 1.75 * 60e-6 <= tolerance_at(30.0) <= 400e-6 + 2.25 * 60e-6
