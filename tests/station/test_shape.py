@@ -11,6 +11,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from drivers import datasheet as ds
 from station.cli import main
@@ -253,3 +255,55 @@ def test_the_gui_command_finds_the_window_through_its_entry_point(
     monkeypatch.setattr(md, "entry_points", lambda **kw: [])
     assert main(["gui", "--simulated"]) != 0
     assert "no GUI is installed" in _one_line(capsys.readouterr().err)
+
+
+def _toml_value(v: object) -> str:
+    import json
+    import math as _m
+
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return "nan" if _m.isnan(v) else ("inf" if v > 0 else "-inf") if _m.isinf(v) else repr(v)
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return json.dumps(v)
+
+
+_VALUES = st.one_of(st.floats(allow_nan=True), st.integers(-10**6, 10**6), st.booleans(),
+                    st.text(max_size=8), st.lists(st.floats(-1e3, 1e3), max_size=3))
+_KEYS = st.sampled_from(["range", "from", "to", "frequency", "reading_pct", "reading_ppm", "range_pct",
+                         "range_ppm", "floor", "counts", "percent", "x"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.dictionaries(_KEYS, _VALUES, max_size=4), max_size=3),
+       interval=st.sampled_from(["1y", "90d", "1 year", ""]), ranges=st.lists(st.floats(-1e4, 1e4), max_size=3))
+def test_any_datasheet_table_parses_or_is_refused_in_one_line(tmp_path_factory: pytest.TempPathFactory,
+                                                              rows: list[dict[str, object]], interval: str,
+                                                              ranges: list[float]) -> None:
+    """Whatever a row holds, the loader either gives a specification whose
+    limits are finite and not negative, or refuses in one line naming the
+    file: never another exception."""
+    body = ", ".join("{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in row.items()) + " }" for row in rows)
+    text = (f'[datasheet]\nmanufacturer = "X"\nmodels = ["Y"]\nkind = "k"\nsource = "s"\n[functions.DCV]\n'
+            f"ranges = {_toml_value(ranges)}\n[[functions.DCV.accuracy]]\ninterval = {_toml_value(interval)}\n"
+            f"rows = [{body}]\n")
+    path = tmp_path_factory.mktemp("ds") / "model.toml"
+    path.write_text(text, encoding="utf-8")
+    try:
+        sheet = ds._Reader(path).load()  # uncached: every example its own file
+    except ds.DatasheetError as e:
+        assert "\n" not in str(e) and str(path) in str(e)
+        return
+    spec = sheet.function("DCV").spec(interval)
+    for row in spec.table.rows:
+        value = row.low if math.isfinite(row.low) else 1.0
+        try:
+            limit = spec.half_width(value, row.range)
+        except ds.DatasheetError as e:
+            assert "\n" not in str(e)
+            continue
+        assert limit >= 0 and math.isfinite(limit)
