@@ -232,6 +232,20 @@ class Controller(Instrument, SafeState, Protocol):
 
 
 @runtime_checkable
+class Adjustable(Instrument, Protocol):
+    """Capability: an instrument the station can adjust (its own calibration
+    adjustment, e.g. a DMM's ``CAL:VAL``/``CAL?``), between the as-found
+    and the as-left points."""
+
+    def adjust(self, function: Function, range_: float, applied: float) -> None:
+        """Adjust the present function and range so that it reads
+        ``applied``, the value the standard applies to it now: at zero its
+        offset, elsewhere its gain. Raises `InstrumentError` if the
+        instrument refuses (secured, value out of its adjustment range)."""
+        ...
+
+
+@runtime_checkable
 class Ambient(Instrument, Protocol):
     """Capability: reads the ambient conditions of the laboratory (a
     thermo-hygrometer), for the run's record and its limits."""
@@ -257,7 +271,7 @@ class SelfChecking(Protocol):
 #: The capabilities a procedure's role may ask for, by name (docs, messages).
 CAPABILITIES: dict[str, type] = {
     "Source": Source, "Meter": Meter, "Indicator": Indicator, "Readout": Readout,
-    "Controller": Controller, "Ambient": Ambient, "SafeState": SafeState, "SelfChecking": SelfChecking,
+    "Controller": Controller, "Ambient": Ambient, "Adjustable": Adjustable, "SafeState": SafeState, "SelfChecking": SelfChecking,
 }
 
 
