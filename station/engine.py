@@ -248,6 +248,7 @@ class Engine:
             self._roles[AMBIENT_ROLE] = Role((Ambient,), "the laboratory's ambient conditions")
         self._ambient_logged = -math.inf  # bench-clock time the conditions were last logged
         self._ambient_ready = False  # the thermo-hygrometer has been initialised
+        self._earlier: list[PointResult] = []  # on resume: the points an earlier session recorded
         #: Every transport of the run logs here, numbered in the order of the
         #: procedure's roles (as the run file's /io numbers them); the run file
         #: drains it at each commit.
@@ -690,6 +691,7 @@ class Engine:
             if planned != mine:
                 raise PlanRefused(f"{self.path}: its plan differs from the procedure's points; it cannot be resumed")
             self._recorded_idn = {inst.role: inst.idn for inst in rf.instruments}
+            self._earlier = rf.derived_points()
             self._previous_ending = (status, rf.attrs.get("end_reason", ""), v.torn)
             return rf.completed()
 
@@ -786,15 +788,9 @@ class Engine:
         except BaseException as e:  # noqa: BLE001 - anything at all still ends in the safe state
             status, reason = "failed", f"unexpected {type(e).__name__}: {e}"
         status, reason = self._end(status, reason)
+        final = [r for r in [*self._earlier, *results] if r.phase == "as_left"] or [*self._earlier, *results]
         return RunOutcome(status, reason, self.path, len(done),
-                          sum(1 for r in results if r.decision in NOT_CONFORMING) + self._failed_before(completed))
-
-    def _failed_before(self, completed: list[int]) -> int:
-        if not completed:
-            return 0
-        earlier = set(completed)
-        with RunFile(self.path) as rf:
-            return sum(1 for r in rf.points if r.decision in NOT_CONFORMING and r.index in earlier)
+                          sum(1 for r in final if r.decision in NOT_CONFORMING))
 
     def _body(self, done: set[int], results: list[PointResult], turs: Sequence[float],
               completed: Sequence[int]) -> tuple[RunStatus, str]:
@@ -824,9 +820,14 @@ class Engine:
                 drv.initialize()
             self.procedure.setup(ctx)
             total = len(self._points)
+            adjustment_decided = any(self._points[i].phase == "as_left" for i in done)
             for i, point in enumerate(self._points):
                 if i in done:
                     continue
+                if point.phase == "as_left" and not adjustment_decided:
+                    adjustment_decided = True
+                    if not self._adjust(ctx, results):
+                        break
                 self.checkpoint()
                 self._check_still_valid()
                 self._emit(PointStarted(i, point))
@@ -863,6 +864,26 @@ class Engine:
             return "failed", str(e)
         except Exception as e:  # a bug in the procedure: record it, end safely
             return "failed", f"procedure {self.procedure.name} raised {type(e).__name__}: {e}"
+
+    # -- adjustment -------------------------------------------------------------------------
+    def _adjust(self, ctx: _Context, results: Sequence[PointResult]) -> bool:
+        """Between the as-found and the as-left points: the procedure decides
+        whether the DUT needs adjusting and adjusts it (`Procedure.adjust`).
+        True: adjusted, the as-left points follow. False: not adjusted, the
+        as-found results stand as the as-left ones and the as-left points
+        are not taken (an ``adjustment`` event says so; verify accepts it)."""
+        writer = self._writer
+        assert writer is not None
+        as_found = [r for r in [*self._earlier, *results] if r.phase == "as_found"]
+        self.checkpoint()
+        adjusted = self.procedure.adjust(ctx, as_found)
+        if adjusted:
+            writer.event("adjustment", "adjusted: the as-left points follow")
+        else:
+            writer.event("adjustment", "none: the item was not adjusted; the as-found results are the "
+                         "as-left results and the as-left points were not taken")
+        writer.commit()
+        return adjusted
 
     # -- the ambient conditions ---------------------------------------------------------
     def _ambient(self) -> tuple[float, float] | None:

@@ -36,6 +36,7 @@ from drivers.roles import (
     Source,
 )
 from station.metrology.budget import Component, Distribution, Inputs
+from station.metrology.result import PointResult
 from station.prompts import ABORT, CONTINUE, Prompt
 
 Phase = Literal["as_found", "as_left"]
@@ -281,6 +282,15 @@ class Procedure(ABC):
         the same measurement (EA-4/02); None (the default) requires at least
         two readings a point."""
         return None
+
+    def adjust(self, ctx: Context, as_found: Sequence[PointResult]) -> bool:
+        """Called once, after the as-found points and before the first
+        as-left point (a procedure whose points have both phases): decide
+        from the as-found results whether the DUT needs adjusting and, if
+        so, adjust it through ``ctx`` and return True (the as-left points
+        follow). False (the default): not adjusted; the as-left points are
+        not taken and the as-found results stand as the as-left ones."""
+        return False
 
     def setup(self, ctx: Context) -> None:  # noqa: B027 - optional hook
         """Once at the start (and again on resume): prompts, configuration."""

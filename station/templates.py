@@ -17,15 +17,28 @@ caching are the engine's (`ctx.apply`, `ctx.hold`, `ctx.configure`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import ClassVar
 
 import numpy as np
 
 from drivers.datasheet import FunctionSheet
-from drivers.roles import Controller, Function, Indicator, Meter, Readout, SafeState, Source
+from drivers.roles import (
+    Adjustable,
+    Controller,
+    Function,
+    Indicator,
+    Meter,
+    Readout,
+    SafeState,
+    Source,
+)
 from station.errors import PlanRefused, ProcedureError
 from station.metrology.budget import ENVIRONMENT, Inputs
+from station.metrology.decision import NOT_CONFORMING
+from station.metrology.result import PointResult
 from station.procedure import (
+    ABORT,
     AmbientLimits,
     Context,
     Observation,
@@ -68,13 +81,20 @@ class _Tabled(Procedure):
     #: The role whose output must be off while the operator changes leads.
     output_role: ClassVar[str] = ""
 
+    #: Adjust the DUT when an as-found point fails or its error exceeds this
+    #: fraction of its tolerance (None: no adjustment, as-found points only).
+    adjust_threshold: ClassVar[float | None] = None
+
     def __init__(self, readings: int = 10, settle_s: float = 2.0) -> None:
         self.readings = readings
         self.settle_s = settle_s
 
     def points(self) -> Sequence[TestPoint]:
-        return [TestPoint(row[0], row[1], row[2], self.readings, self.settle_s, nplc=self.nplc,
-                          frequency=row[3] if len(row) > 3 else 0.0) for row in self.table]
+        found = [TestPoint(row[0], row[1], row[2], self.readings, self.settle_s, nplc=self.nplc,
+                           frequency=row[3] if len(row) > 3 else 0.0) for row in self.table]
+        if self.adjust_threshold is None:
+            return found
+        return found + [replace(p, phase="as_left") for p in found]
 
     def setup(self, ctx: Context) -> None:
         self._connection: str | None = None
@@ -136,6 +156,52 @@ class MeterAgainstSource(_Tabled):
         reference = ctx.apply(self.standard_role, point.function, point.nominal, dwell_s=point.settle_s,
                               frequency=point.frequency)
         return ctx.read(self.dut_role, point.readings, reference)
+
+    def adjustment_points(self) -> list[tuple[Function, float, float]]:
+        """Where the DUT is adjusted: for each function and range of the
+        table (DC functions only), its zero if the table has one, then its
+        largest positive value (offset first, then gain)."""
+        out: list[tuple[Function, float, float]] = []
+        for function, range_ in dict.fromkeys((row[0], row[1]) for row in self.table):
+            if function.is_ac:
+                continue
+            values = [row[2] for row in self.table if (row[0], row[1]) == (function, range_)]
+            if 0.0 in values:
+                out.append((function, range_, 0.0))
+            if max(values) > 0:
+                out.append((function, range_, max(values)))
+        return out
+
+    def adjust(self, ctx: Context, as_found: Sequence[PointResult]) -> bool:
+        """Adjust when an as-found point is not conforming or its error is
+        beyond `adjust_threshold` of its tolerance, the DUT can be adjusted
+        (`Adjustable`) and the operator agrees; at `adjustment_points`."""
+        threshold = self.adjust_threshold if self.adjust_threshold is not None else 1.0
+        needing = [p.index + 1 for p in as_found
+                   if p.decision in NOT_CONFORMING or abs(p.error) > threshold * p.tolerance]
+        if not needing:
+            ctx.log(f"no as-found point needs adjustment (every error within {threshold:g} of its tolerance)")
+            return False
+        dut = ctx.instrument(self.dut_role)
+        if not isinstance(dut, Adjustable):
+            ctx.log("the DUT's driver cannot adjust it: as-left points not taken")
+            return False
+        shown = ", ".join(map(str, needing[:10])) + (" ..." if len(needing) > 10 else "")
+        answer = ctx.prompt(
+            "Adjust the DUT",
+            f"As-found point(s) {shown} are beyond {threshold:g} of their tolerance. Adjust the DUT now "
+            "(its calibration adjustment at " + ", ".join(f"{v:g} {f.unit} on the {r:g} {f.unit} range"
+                                                          for f, r, v in self.adjustment_points())
+            + "), then take the as-left points?", choices=("Adjust", "Skip", ABORT))
+        if answer != "Adjust":
+            return False
+        for function, range_, value in self.adjustment_points():
+            self.connect(ctx, function)
+            ctx.configure(self.dut_role, function, range_, self.nplc)
+            applied = ctx.apply(self.standard_role, function, value, dwell_s=self.settle_s)
+            dut.adjust(function, range_, applied)
+            ctx.log(f"adjusted {function} on the {range_:g} {function.unit} range at {applied:g} {function.unit}")
+        return True
 
 
 class SourceAgainstMeter(_Tabled):

@@ -365,7 +365,10 @@ class RunFile:
                     _text(q["function"]), float(q["range"]), float(q["nominal"])):
                 return f"{_point_text(p)} is not the plan's point {int(p['index']) + 1}"
         if status == "completed" and len(points) != len(plan):
-            return f"marked completed with {len(points)} of {len(plan)} planned points"
+            missing = {_text(r["phase"]) for r in plan[len(points):]}
+            not_adjusted = any(k == "adjustment" and m.startswith("none") for _, k, m in self.events())
+            if missing != {"as_left"} or not not_adjusted:
+                return f"marked completed with {len(points)} of {len(plan)} planned points"
         rp = raw["point"].astype(np.int64)
         if len(rp) and (np.any(np.diff(rp) < 0) or rp[-1] >= len(points) or rp[0] < 0):
             return "/raw/readings holds readings of points that are not recorded, or out of order"

@@ -318,3 +318,58 @@ def test_the_ambient_conditions_are_logged_and_hold_the_run_while_outside_the_li
         assert len(rf.points) == len(rf.plan)
         assert {r.role: r.kind for r in rf.instruments}["ambient"] == "standard"
 
+
+
+def test_as_found_adjust_as_left_on_the_bench(tmp_path: Path) -> None:
+    """A 34401A 80 ppm high in gain fails its 10 V points as found; the
+    operator agrees to adjust it; the station adjusts it against the
+    calibrator (offset at zero, gain at full scale); every point is taken
+    again as left and passes. Both phases are in the run file and on the
+    certificate."""
+    from procedures.keysight_34401a_dcv_adjust import Keysight34401aDcvAdjust
+    from station.certificates.pdf import render_pdf
+
+    path = tmp_path / "run.h5"
+    asked: list[str] = []
+
+    class Agree:
+        def ask(self, prompt: Prompt) -> str:
+            asked.append(prompt.title)
+            return "Adjust" if prompt.title == "Adjust the DUT" else prompt.default
+
+    with SimulatedStation(bench_options={"dut": DutErrors(gain=80e-6)}) as sim:
+        procedure = Keysight34401aDcvAdjust(readings=4, settle_s=0.5)
+        outcome = Engine(procedure, sim.bench(), sim.job(), path, prompts=Agree(), clock=sim.clock,
+                         simulators=sim.simulators).run()
+        adjustments = int(sim.sim.dmm.handle("CAL:COUN?") or "0")
+    assert outcome.status == "completed", outcome.reason
+    assert outcome.exit_code == 0  # judged as it leaves
+    assert "Adjust the DUT" in asked
+    assert adjustments >= 10  # zero and full scale of five ranges
+    with RunFile(path) as rf:
+        points = rf.points
+        events = rf.events()
+    found = [p for p in points if p.phase == "as_found"]
+    left = [p for p in points if p.phase == "as_left"]
+    assert len(found) == len(left) == 17
+    assert any(p.decision == "fail" for p in found)
+    assert all(p.decision == "pass" for p in left)
+    ten = next(p for p in left if p.range == 10.0 and p.nominal == 10.0)
+    assert abs(ten.error) < 0.1 * ten.tolerance
+    assert [m for _, k, m in events if k == "adjustment"] == ["adjusted: the as-left points follow"]
+    pdf = render_pdf(path, path.with_suffix(".pdf"))
+    assert pdf.exists()
+
+
+def test_a_good_dut_is_not_adjusted_and_its_as_found_results_stand(tmp_path: Path) -> None:
+    from procedures.keysight_34401a_dcv_adjust import Keysight34401aDcvAdjust
+
+    path = tmp_path / "run.h5"
+    with SimulatedStation() as sim:
+        outcome = Engine(Keysight34401aDcvAdjust(readings=3, settle_s=0.5), sim.bench(), sim.job(), path,
+                         prompts=AutoAnswer(), clock=sim.clock, simulators=sim.simulators).run()
+    assert outcome.status == "completed" and outcome.exit_code == 0
+    with RunFile(path) as rf:
+        assert rf.verify().ok
+        assert {p.phase for p in rf.points} == {"as_found"} and len(rf.plan) == 2 * len(rf.points)
+        assert [m for _, k, m in rf.events() if k == "adjustment"][0].startswith("none")
