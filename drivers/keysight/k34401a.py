@@ -56,6 +56,39 @@ message is the only part that may hold a ``;``. The joined response is
 IEEE 488.2 behaviour; not checked against an example in the User's Guide
 or on a real 34401A (UNVERIFIED), nor is the resolution a real 34401A
 reports in ``CONF?`` for AC voltage (UNVERIFIED: not compared).
+
+Calibration adjustment (role `drivers.roles.Adjustable`, `Keysight34401A.adjust`),
+between the as-found and the as-left points. The commands are the
+CALibration subsystem of the User's Guide, chapter 4 (command summary:
+``CALibration?``, ``CALibration:COUNt?``, ``CALibration:SECure:CODE``,
+``CALibration:SECure:STATe {OFF|ON},<code>``, ``CALibration:SECure:STATe?``,
+``CALibration:STRing``, ``CALibration:VALue <value>``), used as the Service
+Guide, chapter 4 "Calibration Procedures", uses them: the meter keeps its
+own offset and gain calibration constants per function and range ("Zero
+Offset Verification": "functions and ranges with unique offset calibration
+constants"; "Gain Verification": "... with unique gain calibration
+constants"), and ``CAL?`` adjusts the present function and range with the
+value of the standard given by ``CAL:VAL``. `adjust` sends, each step
+checked with ``SYST:ERR?`` as every configuration command is::
+
+    *ESR?;CONF?;:SYST:ERR?          (confirm_state: still as configured)
+    CAL:SEC:STAT OFF,HP034401       (unsecure with `calibration_code`)
+    CAL:VAL 10                      (the applied value, NRf exactly)
+    CAL?                            (+0 passed, +1 failed)
+    CAL:SEC:STAT ON,HP034401        (secure again: always attempted)
+
+The factory security code ``HP034401`` is from a public IVI driver's
+source for the 34401A ("The factory-set security code is HP034401"; the
+same source gives ``AG034401`` for Agilent-branded units: set
+`calibration_code` on the instance for those, or for a code the laboratory
+changed). UNVERIFIED (not found in a stored copy of either guide): the
+exact replies (``CAL?`` ``+0``/``+1`` with its sign, ``CAL:COUN?`` ``+12``),
+how the meter chooses between its zero and its gain constant from the
+value (the simulator: zero below 1 % of the range), which functions,
+ranges and values it accepts (the driver sends any function it drives and
+any value within the range's overrange; the meter's refusal is reported),
+whether a code is case-sensitive, and how long ``CAL?`` takes (the
+transport's timeout must cover it: the driver cannot lengthen it).
 """
 
 from __future__ import annotations
@@ -85,6 +118,11 @@ _CONF_NUMBER = r"[+-]\d\.\d{6}E[+-]\d{2}"
 CONF_FORMAT = re.compile(rf'"([A-Z:]+) ({_CONF_NUMBER}),({_CONF_NUMBER})"', re.ASCII)
 #: ``DET:BAND?``: a number in the reading format (``+2.00000000E+01``).
 BAND_FORMAT = READING_FORMAT
+#: ``CAL?``: ``+0`` (the calibration passed) or ``+1`` (it failed), signed as
+#: the 34401A signs its integers (UNVERIFIED against a real meter).
+CAL_FORMAT = re.compile(r"\+[01]", re.ASCII)
+#: ``CAL:COUN?``: an integer (NR1), e.g. ``+12`` (the sign UNVERIFIED).
+COUNT_FORMAT = re.compile(r"\+?\d{1,10}", re.ASCII)
 #: `confirm_state` compares the range and resolution ``CONF?`` reports
 #: (7 significant figures) with the configured ones within this fraction.
 CONF_TOLERANCE = 1e-6
@@ -131,7 +169,8 @@ def conf_resolution(function: Function, range_: float, nplc: float,
 
 
 class Keysight34401A(MessageInstrument):
-    """34401A digital multimeter (role: `Meter`; DCV, DCI, ACV, R2W, R4W).
+    """34401A digital multimeter (roles: `Meter`, `SelfChecking`,
+    `Adjustable`; DCV, DCI, ACV, R2W, R4W).
 
     ``Keysight34401A(transport, clock, serial=None)``: ``serial`` says the
     transport is an RS-232 line, where the meter needs ``SYST:REM`` (None:
@@ -147,6 +186,17 @@ class Keysight34401A(MessageInstrument):
     datasheet_file: ClassVar[str] = "k34401a.toml"
     #: The command that selects the AC filter (User's Guide, "AC Signal Filter").
     ac_filter_command: ClassVar[str] = "DET:BAND"
+    #: The calibration security code `adjust` unsecures and secures the meter
+    #: with: the factory's, ``HP034401`` (see the module). A laboratory that
+    #: changed it, or an Agilent-branded unit (``AG034401``, UNVERIFIED), sets
+    #: it on the class or on one instance (``dmm.calibration_code = "..."``).
+    calibration_code: str = "HP034401"
+    #: The command that keeps the calibration constants `adjust` made in
+    #: non-volatile memory, sent after ``CAL?`` ("" on the 34401A, which
+    #: stores them itself: its command summary has no ``CAL:STOR``).
+    calibration_store_command: ClassVar[str] = ""
+    #: The query that performs one calibration step (``CALibration?``).
+    calibrate_command: ClassVar[str] = "CAL?"
 
     def __init__(self, transport: Transport, clock: Clock, serial: bool | None = None) -> None:
         super().__init__(transport, clock, serial)
@@ -340,6 +390,117 @@ class Keysight34401A(MessageInstrument):
                 )
         if error[0] != 0:
             self._drain_errors(error, "SYST:ERR?", cause)
+
+    # -- Adjustable
+
+    def adjust(self, function: Function, range_: float, applied: float) -> None:
+        """Adjust the meter on ``function`` and ``range_``, configured
+        before (`configure`), so that it reads ``applied`` (in the
+        function's unit), the value the standard applies to its input now:
+        near zero the meter sets its offset constant, elsewhere its gain
+        constant (the meter decides; see the module).
+
+        Sends nothing and raises `InstrumentError` (naming what is
+        configured) unless the driver last configured exactly this function
+        and range, or if ``applied`` is beyond the range and its overrange
+        (the datasheet's). Then `confirm_state` (1 exchange) checks the meter
+        itself is still so configured, with no power cycle and no queued
+        error, and raises if not. Then ``CAL:SEC:STAT OFF,<code>``
+        (`secure_calibration`), ``CAL:VAL <applied>``
+        (`set_calibration_value`), ``CAL?`` (`calibrate`) and, on a model
+        that needs it, `calibration_store_command`; these stop at the first
+        that fails (a value the meter refused must not be calibrated with).
+        Whatever happened, ``CAL:SEC:STAT ON,<code>`` is attempted last; the
+        first failure is then raised (`InstrumentError`: the meter's error,
+        or ``+1`` from ``CAL?``, "the adjustment failed"; `GarbledReply` for
+        a reply not in its format). `calibration_code` is the code. The
+        configuration is unchanged: `confirm_state` still passes after.
+
+        Costs, when nothing fails: the state query (1 exchange), three
+        commands each followed by a ``SYST:ERR?`` exchange, and ``CAL?``
+        with its ``SYST:ERR?`` (2 exchanges): 6 exchanges and 3 writes on
+        the 34401A (a model with `calibration_store_command`: one more write
+        and exchange)."""
+        self._mode(function)
+        unit = function.unit
+        value_command = f"CAL:VAL {nrf(applied)}"  # ValueError for NaN or infinity, before anything is sent
+        config = self._config
+        if config is None or config[0] is not function or not math.isclose(config[1], range_, rel_tol=1e-9):
+            configured = ("nothing: configure() was not called or failed" if config is None
+                          else f"{config[0].description} on the {config[1]:g} {config[0].unit} range")
+            raise InstrumentError(
+                self.name, value_command,
+                f"cannot adjust {function.description} on the {range_:g} {unit} range: the meter is configured "
+                f"to {configured}",
+                f"configure({function}, {range_:g}, nplc) first, then adjust",
+            )
+        fs = self.sheet().function(function)
+        if abs(applied) > range_ * fs.overrange:
+            raise InstrumentError(
+                self.name, value_command,
+                f"{applied:g} {unit} is outside the {range_:g} {unit} range (up to {range_ * fs.overrange:g} {unit})",
+                "apply a value within the range: 0 for its offset, full scale for its gain",
+            )
+        self.confirm_state()
+
+        def adjustment() -> None:
+            self.secure_calibration(False)
+            self.set_calibration_value(applied)
+            self.calibrate()
+            if self.calibration_store_command:
+                self._calibration_step(self.calibration_store_command, "the new constants may not be kept")
+
+        self._every_step(adjustment, lambda: self.secure_calibration(True))
+
+    def secure_calibration(self, secured: bool) -> None:
+        """``CAL:SEC:STAT ON,<code>`` (``secured``) or ``CAL:SEC:STAT
+        OFF,<code>``, with `calibration_code`, then ``SYST:ERR?``:
+        `InstrumentError` if the meter refused (a wrong code)."""
+        command = f"CAL:SEC:STAT {'ON' if secured else 'OFF'},{self.calibration_code}"
+        cause = ("the meter may be left unsecured: secure it with the right code" if secured
+                 else "the calibration stays secured: check calibration_code")
+        self._calibration_step(command, cause)
+
+    def set_calibration_value(self, value: float) -> None:
+        """``CAL:VAL <value>`` (NRf, exactly: `drivers.transport.nrf`), the
+        value of the standard applied now, in the configured function's
+        unit; then ``SYST:ERR?``."""
+        self._calibration_step(f"CAL:VAL {nrf(value)}", "the adjustment failed")
+
+    def calibrate(self) -> None:
+        """``CAL?``: the meter adjusts its present function and range with
+        the ``CAL:VAL`` value, and answers ``+0`` (passed) or ``+1``
+        (failed); then ``SYST:ERR?``.
+
+        `GarbledReply` unless the reply is exactly ``+0`` or ``+1`` (whether
+        the meter adjusted is then unknown: verify it). `InstrumentError`
+        ("the adjustment failed") with the meter's first queued error, or
+        for ``+1``."""
+        command = self.calibrate_command
+        reply = self._query(command)
+        if not CAL_FORMAT.fullmatch(reply):
+            raise self._garbled(command, reply, "+0 (passed) or +1 (failed); whether the meter adjusted is unknown")
+        self.check_errors(command, "the adjustment failed")
+        if reply == "+1":
+            raise InstrumentError(
+                self.name, command, "the meter answered +1: the adjustment failed",
+                "check the standard's output, the leads, the function, range and value, then adjust again",
+            )
+
+    def calibration_count(self) -> int:
+        """``CAL:COUN?``: how many calibrations the meter has made (kept
+        in its non-volatile memory; each `adjust` that passed adds one).
+        `GarbledReply` unless the reply is an integer (``+12``)."""
+        reply = self._query("CAL:COUN?")
+        if not COUNT_FORMAT.fullmatch(reply):
+            raise self._garbled("CAL:COUN?", reply, "an integer such as +12")
+        return int(reply)
+
+    def _calibration_step(self, command: str, cause: str) -> None:
+        """Send ``command``, then read the error queue; `InstrumentError`
+        with the first error and ``cause``."""
+        self.transport.write(command)
+        self.check_errors(command, cause)
 
     def _mode(self, function: Function) -> _Mode:
         """``function``'s SCPI; `InstrumentError` for a function this driver does not drive."""

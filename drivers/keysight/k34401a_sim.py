@@ -37,6 +37,37 @@ integration time. `power_cycle` (from the base class) restores the
 ``*RST`` defaults (DC volts, autorange, 10 PLC, medium AC filter, one
 sample, immediate trigger), local, an empty error queue and PON in
 ``*ESR?``.
+
+Calibration adjustment (User's Guide chapter 4, CALibration subsystem;
+Service Guide chapter 4): ``CALibration:SECure:STATe {OFF|ON},<code>``
+(``security_code``, by default the factory's, the driver's
+`Keysight34401A.calibration_code`; quoted or not), ``CALibration:SECure:STATe?``
+(``1`` secured, ``0`` not), ``CALibration:VALue <value>``,
+``CALibration:VALue?``, ``CALibration?`` and ``CALibration:COUNt?``. The
+meter keeps per (function, range) an `Adjustment`, an offset and a gain
+correction applied to its readings after its own errors (`DutErrors`):
+``reading = gain x (input with errors) + offset``. ``CAL?`` adjusts the
+present function and range with the ``CAL:VAL`` value: at a value near zero
+(below `ZERO_FRACTION` of the range) it sets the offset, elsewhere the
+gain, so that the reading without noise equals the value; it answers
+``+0`` and counts one calibration. It answers ``+1`` with an error queued
+while secured (``+702,"Cal secured"``), with no ``CAL:VAL`` given
+(``-221,"Settings conflict"``), for a value beyond the range's overrange
+(``-222,"Data out of range"``), and for an input that cannot be the value
+(nothing on a resistance input, or a correction beyond `MAX_CORRECTION`:
+``+707,"Cal signal measurement out of range"``); a wrong code is
+``+703,"Invalid secure code"``. The adjustments and the count live in
+non-volatile memory: ``*RST`` and `power_cycle` keep them, but a power
+cycle secures the meter again and forgets the ``CAL:VAL`` value (the
+simulator's choice, as the brief of this simulator asks; the real meter
+keeps its security state in non-volatile memory, as the E1312A/E1412A
+multimeter of the same family documents). A model whose meter keeps new
+constants only after a store command (`store_header`, the 34461A's
+``CALibration:STORe``) loses them at a power cycle until stored.
+UNVERIFIED: the 7xx error numbers and texts (from memory of the User's
+Guide's calibration errors), the ``CAL:SEC:STAT?`` and ``CAL:COUN?`` reply
+formats, the zero/gain rule and both thresholds (simulator choices, not
+the maker's).
 """
 
 from __future__ import annotations
@@ -50,7 +81,7 @@ import numpy as np
 
 from drivers import datasheet
 from drivers.clock import Clock
-from drivers.keysight.k34401a import conf_resolution, sheet
+from drivers.keysight.k34401a import Keysight34401A, conf_resolution, sheet
 from drivers.roles import Function
 from drivers.sim.base import ScpiDispatcher, SimulatedInstrument
 
@@ -65,6 +96,20 @@ ERR_DATA_OUT_OF_RANGE = (-222, "Data out of range")
 ERR_ILLEGAL_PARAMETER = (-224, "Illegal parameter value")
 ERR_TRIGGER_DEADLOCK = (-214, "Trigger deadlock")
 ERR_NO_READINGS = (-230, "Data stale")
+ERR_SETTINGS_CONFLICT = (-221, "Settings conflict")
+#: Calibration errors (numbers and texts UNVERIFIED: from memory of the 34401A
+#: User's Guide, chapter 5, calibration errors).
+ERR_CAL_SECURED = (702, "Cal secured")
+ERR_INVALID_SECURE_CODE = (703, "Invalid secure code")
+ERR_CAL_SIGNAL = (707, "Cal signal measurement out of range")
+
+#: ``CAL?`` sets the offset when |value| is below this fraction of the
+#: range, the gain otherwise (the simulator's rule, not the maker's).
+ZERO_FRACTION = 0.01
+#: The largest correction ``CAL?`` makes: offset as a fraction of the range,
+#: gain as a relative change; beyond it the input cannot be the value
+#: (the simulator's limit, not the maker's).
+MAX_CORRECTION = 0.01
 
 Fault = Literal["stuck", "dropout", "silent"]
 
@@ -130,6 +175,21 @@ class DutErrors:
     fault: Fault | None = None  # injected fault, see Sim34401A.fault
 
 
+@dataclass(frozen=True)
+class Adjustment:
+    """What ``CAL?`` keeps for one function and range: a reading is
+    ``gain * (input with the meter's errors) + offset``."""
+
+    offset: float = 0.0
+    gain: float = 1.0
+
+    def apply(self, value: float) -> float:
+        return self.gain * value + self.offset
+
+
+NO_ADJUSTMENT = Adjustment()
+
+
 @dataclass
 class _Setting:
     """What the meter keeps per function."""
@@ -143,10 +203,14 @@ class Sim34401A(SimulatedInstrument):
     """Simulated 34401A: DC voltage, DC current, AC voltage, 2- and 4-wire
     resistance.
 
-    ``Sim34401A(name, clock, rng, errors=DutErrors(), lead_resistance=0.01)``:
-    ``lead_resistance`` (Ohm) is what the leads add to a 2-wire resistance
-    reading (small enough to pass the 2-wire specification, whose 0.2 Ohm
-    floor is for the leads).
+    ``Sim34401A(name, clock, rng, errors=DutErrors(), lead_resistance=0.01,
+    security_code=None)``: ``lead_resistance`` (Ohm) is what the leads add
+    to a 2-wire resistance reading (small enough to pass the 2-wire
+    specification, whose 0.2 Ohm floor is for the leads);
+    ``security_code`` the calibration security code (None: the factory's,
+    `default_security_code`). `adjustments` holds the calibration
+    adjustments (see the module), `secured` the security state,
+    `calibration_count` the count.
 
     ``fault`` (settable at any time): ``"stuck"`` repeats the first reading
     taken after the fault was set; ``"dropout"`` answers READ?/FETCh?/MEAS?
@@ -165,6 +229,13 @@ class Sim34401A(SimulatedInstrument):
     ac_filter_header: ClassVar[str] = "[SENSe:]DETector:BANDwidth"
     #: The meter's errors when none are given.
     default_errors: ClassVar[DutErrors] = DutErrors()
+    #: The factory calibration security code.
+    default_security_code: ClassVar[str] = Keysight34401A.calibration_code
+    #: The query that performs a calibration step.
+    calibrate_header: ClassVar[str] = "CALibration?"
+    #: The command that stores new constants in non-volatile memory ("":
+    #: none, ``CAL?`` stores them itself, as on the 34401A).
+    store_header: ClassVar[str] = ""
 
     def __init__(
         self,
@@ -173,11 +244,22 @@ class Sim34401A(SimulatedInstrument):
         rng: np.random.Generator | None = None,
         errors: DutErrors | None = None,
         lead_resistance: float = 0.01,
+        security_code: str | None = None,
     ) -> None:
         super().__init__(name, clock)
         self.rng = rng if rng is not None else np.random.default_rng(0)
         self.dut = errors if errors is not None else self.default_errors
         self.lead_resistance = float(lead_resistance)
+        # -- calibration, in non-volatile memory (kept by *RST and a power cycle)
+        self.security_code = security_code if security_code is not None else self.default_security_code
+        #: Per (function, range): the adjustment stored in non-volatile memory.
+        self.adjustments: dict[tuple[Function, float], Adjustment] = {}
+        #: Adjustments made but not stored yet (a model with `store_header`).
+        self.unstored: dict[tuple[Function, float], Adjustment] = {}
+        self.calibration_count = 0
+        self.secured = True
+        #: The value of the standard, ``CAL:VAL`` (None: not given since power-on).
+        self.calibration_value: float | None = None
         self.fault: Fault | None = self.dut.fault
         self._stuck_value: float | None = None
         self._t0 = self.clock.now()
@@ -198,7 +280,15 @@ class Sim34401A(SimulatedInstrument):
             ("SAMPle:COUNt?", self._sample_count_query),
             ("TRIGger:SOURce", self._trigger_source),
             ("INITiate", self._initiate),
+            ("CALibration:SECure:STATe", self._secure_state),
+            ("CALibration:SECure:STATe?", self._secure_state_query),
+            ("CALibration:VALue", self._calibration_value),
+            ("CALibration:VALue?", self._calibration_value_query),
+            ("CALibration:COUNt?", self._calibration_count_query),
+            (self.calibrate_header, self._calibrate),
         ]
+        if self.store_header:
+            table.append((self.store_header, self._store))
         nodes = {Function.ACV: "VOLTage:AC", Function.DCI: "CURRent[:DC]", Function.R2W: "RESistance",
                  Function.R4W: "FRESistance", Function.DCV: "[VOLTage][:DC]"}
         for function, node in nodes.items():  # VOLTage:AC before [VOLTage][:DC]
@@ -242,10 +332,20 @@ class Sim34401A(SimulatedInstrument):
 
     def power_on(self) -> None:
         """Power-on state: the ``*RST`` defaults, local; a stuck reading is
-        forgotten (the injected `fault` itself stays)."""
+        forgotten (the injected `fault` itself stays). Calibration: secured,
+        no ``CAL:VAL`` value, unstored adjustments lost; the stored
+        adjustments and the count are kept."""
         self.reset()
         self.remote = False
         self._stuck_value = None
+        self.secured = True
+        self.calibration_value = None
+        self.unstored.clear()
+
+    def adjustment(self, function: Function, range_: float) -> Adjustment:
+        """The adjustment in force on ``function`` and ``range_``."""
+        key = (function, range_)
+        return self.unstored.get(key) or self.adjustments.get(key) or NO_ADJUSTMENT
 
     @property
     def range(self) -> float:
@@ -304,10 +404,18 @@ class Sim34401A(SimulatedInstrument):
             self._stuck_value = value
         return value
 
-    def _with_errors(self, x: float, rng_fs: float) -> float:
-        """``x`` as the meter reads it on ``rng_fs``, unquantised."""
+    def _with_errors(self, x: float, rng_fs: float, noisy: bool = True) -> float:
+        """``x`` as the meter reads it on ``rng_fs``, unquantised: its own
+        errors, then its calibration adjustment (`adjustment`); without
+        noise (and drawing no random number) unless ``noisy``."""
+        f = self.function
+        value = self.adjustment(f, rng_fs).apply(self._raw(x, rng_fs, noisy))
+        return abs(value) if f.is_ac else value  # AC: an RMS value
+
+    def _raw(self, x: float, rng_fs: float, noisy: bool = True) -> float:
+        """``x`` through the meter's own errors (`DutErrors`), unadjusted."""
         f, dut = self.function, self.dut
-        dc_sigma = dut.noise * rng_fs * math.sqrt(10.0 / min(self.nplc, 10.0))
+        dc_sigma = dut.noise * rng_fs * math.sqrt(10.0 / min(self.nplc, 10.0)) if noisy else 0.0
         if f is Function.DCV:
             hours = (self.clock.now() - self._t0) / 3600.0
             value = x * (1.0 + dut.gain) + dut.offset + dut.drift_per_hour * hours
@@ -317,7 +425,8 @@ class Sim34401A(SimulatedInstrument):
         if f is Function.DCI:
             return x * (1.0 + dut.dci_gain) + dut.dci_offset + self._noise(dc_sigma)
         if f is Function.ACV:
-            return abs(abs(x) * (1.0 + dut.acv_gain) + dut.acv_offset + self._noise(dut.acv_noise * rng_fs))
+            sigma = dut.acv_noise * rng_fs if noisy else 0.0
+            return abs(abs(x) * (1.0 + dut.acv_gain) + dut.acv_offset + self._noise(sigma))
         leads = self.lead_resistance if f is Function.R2W else 0.0
         return (x + leads) * (1.0 + dut.ohms_gain) + dut.ohms_offset + self._noise(dc_sigma)
 
@@ -581,6 +690,111 @@ class Sim34401A(SimulatedInstrument):
         if self.sample_count == 1:
             return self._reading()
         return ",".join(self._reading() for _ in range(self.sample_count))
+
+    # -- calibration
+
+    def _secure_state(self, argument: str) -> str | None:
+        """``CAL:SEC:STAT {OFF|ON|0|1},<code>``: unsecure or secure with the
+        security code (quoted or not); a wrong code changes nothing."""
+        params = [p.strip() for p in argument.split(",")] if argument.strip() else []
+        if len(params) < 2:
+            self._error(ERR_MISSING_PARAMETER)
+            return None
+        if len(params) > 2:
+            self._error(ERR_PARAMETER_NOT_ALLOWED)
+            return None
+        state, code = params[0].upper(), params[1]
+        if state not in ("ON", "OFF", "1", "0"):
+            self._error(ERR_ILLEGAL_PARAMETER)
+            return None
+        if len(code) >= 2 and code[0] == code[-1] and code[0] in "\"'":
+            code = code[1:-1]
+        if code != self.security_code:
+            self._error(ERR_INVALID_SECURE_CODE)
+            return None
+        self.secured = state in ("ON", "1")
+        return None
+
+    def _secure_state_query(self, argument: str) -> str | None:
+        return ("1" if self.secured else "0") if self._no_argument(argument) else None
+
+    def _calibration_value(self, argument: str) -> str | None:
+        """``CAL:VAL <value>``: the value of the standard applied now."""
+        arg = argument.strip()
+        if not arg:
+            self._error(ERR_MISSING_PARAMETER)
+            return None
+        if not _is_number(arg):
+            self._error(ERR_INVALID_CHARACTER_DATA if arg[:1].isalpha() else ERR_SYNTAX)
+            return None
+        value = float(arg)
+        if not math.isfinite(value):
+            self._error(ERR_ILLEGAL_PARAMETER)
+            return None
+        self.calibration_value = value
+        return None
+
+    def _calibration_value_query(self, argument: str) -> str | None:
+        if not self._no_argument(argument):
+            return None
+        return f"{self.calibration_value or 0.0:+.8E}"
+
+    def _calibration_count_query(self, argument: str) -> str | None:
+        return f"{self.calibration_count:+d}" if self._no_argument(argument) else None
+
+    def _calibrate(self, argument: str) -> str | None:
+        """``CAL?``: adjust the present function and range so that the
+        reading (without noise) equals the ``CAL:VAL`` value: the offset
+        near zero, the gain elsewhere. ``+0`` passed, ``+1`` failed (with
+        the reason queued)."""
+        if not self._no_argument(argument):
+            return None
+        failure = self._calibration_failure()
+        if failure is not None:
+            self._error(failure)
+            return "+1"
+        return "+0"
+
+    def _calibration_failure(self) -> tuple[int, str] | None:
+        """Make the adjustment ``CAL?`` asks for; the error if it cannot."""
+        if self.secured:
+            return ERR_CAL_SECURED
+        value = self.calibration_value
+        if value is None:
+            return ERR_SETTINGS_CONFLICT
+        f = self.function
+        x = self._input()
+        if x is None and f in _OHMS:
+            return ERR_CAL_SIGNAL  # nothing on the input
+        x = 0.0 if x is None else x
+        range_ = self.present_range = self._effective_range(x)
+        if abs(value) > range_ * self.sheet().function(f).overrange:
+            return ERR_DATA_OUT_OF_RANGE
+        now = self.adjustment(f, range_)
+        raw = self._raw(x, range_, noisy=False)
+        if abs(value) < ZERO_FRACTION * range_:
+            new = Adjustment(offset=value - now.gain * raw, gain=now.gain)
+        elif raw != 0.0:
+            new = Adjustment(offset=now.offset, gain=(value - now.offset) / raw)
+        else:
+            return ERR_CAL_SIGNAL
+        if abs(new.offset) > MAX_CORRECTION * range_ or abs(new.gain - 1.0) > MAX_CORRECTION:
+            return ERR_CAL_SIGNAL
+        (self.unstored if self.store_header else self.adjustments)[(f, range_)] = new
+        self.calibration_count += 1
+        return None
+
+    def _store(self, argument: str) -> str | None:
+        """`store_header` (``CAL:STOR``): keep the adjustments made since
+        the last store in non-volatile memory."""
+        if not self._no_argument(argument):
+            return None
+        if self.secured:
+            self._error(ERR_CAL_SECURED)
+            return None
+        self.adjustments.update(self.unstored)
+        self.unstored.clear()
+        return None
 
 
 def _is_number(text: str) -> bool:

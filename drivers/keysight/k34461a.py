@@ -25,6 +25,18 @@ that module apply here unchanged (read its docstring). What differs:
   from memory of the Truevolt SCPI reference, not a stored copy; whether a
   34461A also takes the 34401A's ``DET:BAND`` was not checked.
 
+- Calibration adjustment (`Keysight34401A.adjust`, role `Adjustable`): the
+  same ``CAL:SEC:STAT``, ``CAL:VAL`` and ``CAL?`` (``CALibration[:ALL]?``),
+  then ``CAL:STOR`` before securing again: a Truevolt meter keeps new
+  constants in volatile memory until ``CALibration:STORe`` (the Truevolt
+  Command Quick Reference, 34465A help file, lists ``CALibration[:ALL]?``,
+  ``CALibration:STORe``, ``CALibration:SECure:STATe {OFF|ON} [, <code>]``,
+  ``CALibration:VALue <value>``, ``CALibration:COUNt?``). Factory security
+  code ``AT34461`` (`calibration_code`). UNVERIFIED: the factory code and
+  that constants are lost without ``CAL:STOR`` are from memory of the
+  Truevolt Service Guide, not a stored copy; the replies are held to the
+  34401A's formats.
+
 UNVERIFIED as well (no Truevolt manual was at hand to compare): that the
 34461A's reading (``SD.DDDDDDDDESDD``), ``CONF?``
 (``"VOLT +1.000000E+01,+1.000000E-05"``), ``SYST:ERR?`` and ``*ESR?``
@@ -43,9 +55,11 @@ from drivers.keysight.k34401a import Keysight34401A
 
 
 class Keysight34461A(Keysight34401A):
-    """34461A digital multimeter (role: `Meter`, `SelfChecking`; DCV, DCI,
-    ACV, R2W, R4W): the 34401A driver with the 34461A's identity,
-    interfaces, datasheet and AC filter command (see the module).
+    """34461A digital multimeter (roles: `Meter`, `SelfChecking`,
+    `Adjustable`; DCV, DCI, ACV, R2W, R4W): the 34401A driver with the
+    34461A's identity, interfaces, datasheet, AC filter command and
+    calibration security code, and ``CAL:STOR`` after an adjustment (see
+    the module).
 
     ``Keysight34461A(transport, clock)`` over USB or LAN (VISA ``USB0::...``
     or ``TCPIP0::...``). Terminations: LF.
@@ -56,6 +70,10 @@ class Keysight34461A(Keysight34401A):
     datasheet_file: ClassVar[str] = "k34461a.toml"
     ac_filter_command: ClassVar[str] = "VOLT:AC:BAND"
     error_help: ClassVar[str] = "see the Keysight Truevolt Series Operating and Service Guide (SCPI error messages)"
+    #: Factory calibration security code of a 34461A (UNVERIFIED, see the module).
+    calibration_code: str = "AT34461"
+    #: ``CALibration:STORe``: keeps the constants of an adjustment through a power cycle.
+    calibration_store_command: ClassVar[str] = "CAL:STOR"
 
     def initialize(self) -> None:
         """``*CLS`` then ``SYST:ERR?`` until ``+0,"No error"``. No

@@ -1,6 +1,10 @@
 """Keysight 34401A: the exact bytes of every function, strict replies,
 `confirm_state`, its simulator, and the driver against its simulator under
-injected faults (in process, over TCP and a pseudo-terminal)."""
+injected faults (in process, over TCP and a pseudo-terminal); at the end,
+its calibration adjustment (`adjust`, role `Adjustable`): exact bytes, the
+strict replies, the simulator's offset and gain adjustment, and a failing
+DUT adjusted on the simulated bench until it reads within its
+specification (with the 34461A's differences)."""
 
 from __future__ import annotations
 
@@ -22,8 +26,10 @@ from drivers.errors import (
 )
 from drivers.fluke.f5522a import Fluke5522A
 from drivers.keysight.k34401a import Keysight34401A, sheet
-from drivers.keysight.k34401a_sim import DutErrors, Sim34401A
-from drivers.roles import Function, Meter, SelfChecking
+from drivers.keysight.k34401a_sim import NO_ADJUSTMENT, Adjustment, DutErrors, Sim34401A
+from drivers.keysight.k34461a import Keysight34461A
+from drivers.keysight.k34461a_sim import Sim34461A
+from drivers.roles import Adjustable, Function, Meter, SelfChecking
 from drivers.sim import faults
 from drivers.sim.base import Stimulus
 from tests.drivers.conftest import Reached
@@ -1062,3 +1068,506 @@ def test_an_open_resistance_input_is_an_overload_error(reached: Reached):
     with pytest.raises(InstrumentError, match="overload"):
         dmm.read()
     assert math.isfinite(dmm.resolution())
+
+
+# -- calibration adjustment (Adjustable): exact bytes -------------------------------------
+
+UNSECURE = (b"CAL:SEC:STAT OFF,HP034401\n", None)
+SECURE = (b"CAL:SEC:STAT ON,HP034401\n", None)
+CONF_10V_REPLY = (STATE, state_reply())
+
+
+def adjusting(value: bytes, reply: bytes = b"+0") -> list[tuple[bytes, bytes | None]]:
+    """`adjust`'s commands after its state query, when nothing fails."""
+    return [UNSECURE, NO_ERROR, (b"CAL:VAL " + value + b"\n", None), NO_ERROR, (b"CAL?\n", reply + b"\n"),
+            NO_ERROR, SECURE, NO_ERROR]
+
+
+def test_the_meters_of_the_family_are_adjustable():
+    for cls in (Keysight34401A, Keysight34461A):
+        with expected_protocol(cls, []) as dmm:
+            assert isinstance(dmm, Adjustable) and isinstance(dmm, Meter) and isinstance(dmm, SelfChecking)
+    assert Keysight34401A.calibration_code == "HP034401"
+
+
+@pytest.mark.parametrize(
+    ("function", "range_", "applied", "configuration", "state", "sent"),
+    [
+        (DCV, 10.0, 10.0, configured(), CONF_10V_REPLY, b"10"),
+        (DCV, 10.0, 0.0, configured(), CONF_10V_REPLY, b"0"),
+        (DCV, 10.0, -9.99999, configured(), CONF_10V_REPLY, b"-9.99999"),
+        (DCV, 0.1, 1.5e-6, configured(b"0.1"), (STATE, state_reply(conf=b'"VOLT +1.000000E-01,+1.000000E-07"')),
+         b"1.5E-06"),
+        (DCI, 0.01, 0.01, configured_as(DCI, b"0.01"),
+         (STATE, state_reply(conf=b'"CURR +1.000000E-02,+1.000000E-08"')), b"0.01"),
+        (R4W, 1e3, 1000.0123, configured_as(R4W, b"1000"),
+         (STATE, state_reply(conf=b'"FRES +1.000000E+03,+1.000000E-03"')), b"1000.0123"),
+        (ACV, 1.0, 1.0, configured_as(ACV, b"1"),
+         (AC_STATE, b'+0;"VOLT:AC +1.000000E+00,+1.000000E-06";+2.00000000E+01;+0,"No error"\n'), b"1"),
+    ],
+)
+def test_adjust_sends_the_exact_commands_and_leaves_the_configuration(function, range_, applied, configuration,
+                                                                      state, sent):
+    pairs = [*configuration, state, *adjusting(sent), state]
+    with expected_protocol(Keysight34401A, pairs) as dmm:
+        dmm.configure(function, range_, 10)
+        dmm.adjust(function, range_, applied)
+        dmm.confirm_state()  # the configuration is unchanged: still one exchange, and it passes
+
+
+def test_adjust_uses_the_code_of_the_class_or_of_the_instance():
+    pairs = [*configured(), CONF_10V_REPLY, (b"CAL:SEC:STAT OFF,LAB_7\n", None), NO_ERROR, (b"CAL:VAL 10\n", None),
+             NO_ERROR, (b"CAL?\n", b"+0\n"), NO_ERROR, (b"CAL:SEC:STAT ON,LAB_7\n", None), NO_ERROR]
+    with expected_protocol(Keysight34401A, pairs) as dmm:
+        dmm.calibration_code = "LAB_7"  # a laboratory that changed the code
+        dmm.configure(DCV, 10.0, 10)
+        dmm.adjust(DCV, 10.0, 10.0)
+    assert Keysight34401A.calibration_code == "HP034401"  # the class keeps the factory's
+
+    class AgilentBranded(Keysight34401A):
+        calibration_code = "AG034401"
+
+    pairs = [*configured(), CONF_10V_REPLY, (b"CAL:SEC:STAT OFF,AG034401\n", None), NO_ERROR, (b"CAL:VAL 0\n", None),
+             NO_ERROR, (b"CAL?\n", b"+0\n"), NO_ERROR, (b"CAL:SEC:STAT ON,AG034401\n", None), NO_ERROR]
+    with expected_protocol(AgilentBranded, pairs) as dmm:
+        dmm.configure(DCV, 10.0, 10)
+        dmm.adjust(DCV, 10.0, 0.0)
+
+
+def test_the_34461a_stores_the_constants_before_securing_again_with_its_own_code():
+    pairs = [(b"CONF:VOLT:DC 10\n", None), NO_ERROR, (b"VOLT:DC:NPLC 10\n", None), NO_ERROR, CONF_10V_REPLY,
+             (b"CAL:SEC:STAT OFF,AT34461\n", None), NO_ERROR, (b"CAL:VAL 10\n", None), NO_ERROR,
+             (b"CAL?\n", b"+0\n"), NO_ERROR, (b"CAL:STOR\n", None), NO_ERROR,
+             (b"CAL:SEC:STAT ON,AT34461\n", None), NO_ERROR]
+    with expected_protocol(Keysight34461A, pairs) as dmm:
+        dmm.configure(DCV, 10.0, 10)
+        dmm.adjust(DCV, 10.0, 10.0)
+
+
+@pytest.mark.parametrize(
+    ("configure", "function", "range_", "applied", "says"),
+    [
+        (None, DCV, 10.0, 10.0, "cannot adjust DC voltage on the 10 V range: the meter is configured to nothing"),
+        ((DCV, 10.0), DCV, 1.0, 1.0, "the meter is configured to DC voltage on the 10 V range"),
+        ((DCV, 10.0), DCI, 10.0, 1.0, "cannot adjust DC current on the 10 A range: the meter is configured to DC "
+                                      "voltage on the 10 V range"),
+        ((R4W, 1e3), R2W, 1e3, 1e3, "configured to resistance, 4-wire on the 1000 Ohm range"),
+        ((DCV, 10.0), DCV, 10.0, 12.5, "12.5 V is outside the 10 V range \\(up to 12 V\\)"),
+        ((DCV, 10.0), DCV, 10.0, -12.5, "-12.5 V is outside the 10 V range"),
+        ((DCV, 10.0), Function.ACI, 1.0, 1.0, "function ACI is not supported"),
+    ],
+)
+def test_adjust_refuses_what_is_not_configured_without_sending(configure, function, range_, applied, says):
+    pairs = configured_as(configure[0], str(configure[1]).removesuffix(".0").encode()) if configure else []
+    with expected_protocol(Keysight34401A, pairs, name="dmm") as dmm:
+        if configure:
+            dmm.configure(configure[0], configure[1], 10)
+        with pytest.raises(InstrumentError, match=says) as err:
+            dmm.adjust(function, range_, applied)
+    assert str(err.value).startswith("dmm: command ") and "\n" not in str(err.value)
+
+
+def test_adjust_refuses_nan_before_sending_anything():
+    with expected_protocol(Keysight34401A, configured()) as dmm:
+        dmm.configure(DCV, 10.0, 10)
+        with pytest.raises(ValueError, match="cannot send nan"):
+            dmm.adjust(DCV, 10.0, math.nan)
+
+
+def test_adjust_refuses_a_configure_that_failed():
+    pairs = [(b"CONF:VOLT:DC 10\n", None), (b"SYST:ERR?\n", b'-222,"Data out of range"\n'), NO_ERROR]
+    with expected_protocol(Keysight34401A, pairs, name="dmm") as dmm:
+        with pytest.raises(InstrumentError):
+            dmm.configure(DCV, 10.0, 10)
+        with pytest.raises(InstrumentError, match="configured to nothing: configure\\(\\) was not called or failed"):
+            dmm.adjust(DCV, 10.0, 10.0)
+
+
+@pytest.mark.parametrize(
+    ("state", "command", "says"),
+    [
+        (state_reply(conf=b'"VOLT +1.000000E+02,+1.000000E-04"'), "CONF?", "the meter is set to \"VOLT +1.000000E+02"),
+        (state_reply(esr=b"+128"), "*ESR?", "switched off and on"),
+        (state_reply(err=b'-113,"Undefined header"'), "SYST:ERR?", "error -113, Undefined header"),
+    ],
+)
+def test_adjust_checks_the_meter_itself_first_and_sends_nothing_else_if_it_differs(state, command, says):
+    pairs = [*configured(), (STATE, state)] + ([NO_ERROR] if command == "SYST:ERR?" else [])
+    with expected_protocol(Keysight34401A, pairs, name="dmm") as dmm:
+        dmm.configure(DCV, 10.0, 10)
+        with pytest.raises(InstrumentError, match=re.escape(says)) as err:
+            dmm.adjust(DCV, 10.0, 10.0)
+    assert err.value.command == command  # and no CAL command was sent (the protocol says so)
+
+
+def test_a_calibration_answered_plus_1_raises_and_the_meter_is_secured_again():
+    pairs = [*configured(), CONF_10V_REPLY, *adjusting(b"10", reply=b"+1")]
+    with expected_protocol(Keysight34401A, pairs, name="dmm") as dmm:
+        dmm.configure(DCV, 10.0, 10)
+        with pytest.raises(InstrumentError) as err:
+            dmm.adjust(DCV, 10.0, 10.0)
+    assert str(err.value).startswith("dmm: command 'CAL?' failed: the meter answered +1: the adjustment failed")
+
+
+def test_the_meters_error_after_the_calibration_is_raised_with_its_message_and_the_meter_secured_again():
+    pairs = [*configured(), CONF_10V_REPLY, UNSECURE, NO_ERROR, (b"CAL:VAL 10\n", None), NO_ERROR,
+             (b"CAL?\n", b"+1\n"), (b"SYST:ERR?\n", b'+707,"Cal signal measurement out of range"\n'), NO_ERROR,
+             SECURE, NO_ERROR]
+    with expected_protocol(Keysight34401A, pairs, name="dmm") as dmm:
+        dmm.configure(DCV, 10.0, 10)
+        with pytest.raises(InstrumentError) as err:
+            dmm.adjust(DCV, 10.0, 10.0)
+    assert str(err.value).startswith("dmm: command 'CAL?' failed: error +707, Cal signal measurement out of range "
+                                     "(the adjustment failed)")
+
+
+def test_a_queued_error_fails_the_adjustment_even_if_the_meter_answered_plus_0():
+    pairs = [*configured(), CONF_10V_REPLY, UNSECURE, NO_ERROR, (b"CAL:VAL 10\n", None), NO_ERROR,
+             (b"CAL?\n", b"+0\n"), (b"SYST:ERR?\n", b'-410,"Query INTERRUPTED"\n'), NO_ERROR, SECURE, NO_ERROR]
+    with expected_protocol(Keysight34401A, pairs, name="dmm") as dmm:
+        dmm.configure(DCV, 10.0, 10)
+        with pytest.raises(InstrumentError, match="error -410, Query INTERRUPTED \\(the adjustment failed\\)"):
+            dmm.adjust(DCV, 10.0, 10.0)
+
+
+def test_a_wrong_code_stops_before_the_value_and_the_secure_step_is_still_attempted():
+    wrong = (b"SYST:ERR?\n", b'+703,"Invalid secure code"\n')
+    pairs = [*configured(), CONF_10V_REPLY, UNSECURE, wrong, NO_ERROR, SECURE, wrong, NO_ERROR]
+    with expected_protocol(Keysight34401A, pairs, name="dmm") as dmm:
+        dmm.configure(DCV, 10.0, 10)
+        with pytest.raises(InstrumentError) as err:
+            dmm.adjust(DCV, 10.0, 10.0)
+    assert str(err.value).startswith("dmm: command 'CAL:SEC:STAT OFF,HP034401' failed: error +703, Invalid secure "
+                                     "code (the calibration stays secured: check calibration_code)")
+
+
+def test_a_refused_value_is_never_calibrated_with():
+    pairs = [*configured(), CONF_10V_REPLY, UNSECURE, NO_ERROR, (b"CAL:VAL 10\n", None),
+             (b"SYST:ERR?\n", b'-222,"Data out of range"\n'), NO_ERROR, SECURE, NO_ERROR]
+    with expected_protocol(Keysight34401A, pairs, name="dmm") as dmm:
+        dmm.configure(DCV, 10.0, 10)
+        with pytest.raises(InstrumentError, match="'CAL:VAL 10' failed: error -222, Data out of range \\(the adj"):
+            dmm.adjust(DCV, 10.0, 10.0)  # no CAL?: the meter would calibrate with its previous value
+
+
+def test_a_meter_that_will_not_secure_again_is_reported():
+    pairs = [*configured(), CONF_10V_REPLY, *adjusting(b"10")[:-1], (b"SYST:ERR?\n", b'+703,"Invalid secure code"\n'),
+             NO_ERROR]
+    with expected_protocol(Keysight34401A, pairs, name="dmm") as dmm:
+        dmm.configure(DCV, 10.0, 10)
+        with pytest.raises(InstrumentError) as err:
+            dmm.adjust(DCV, 10.0, 10.0)
+    assert str(err.value).startswith("dmm: command 'CAL:SEC:STAT ON,HP034401' failed: error +703, Invalid secure "
+                                     "code (the meter may be left unsecured")
+
+
+def test_a_garbled_calibration_reply_is_refused_and_the_meter_secured_again():
+    pairs = [*configured(), CONF_10V_REPLY, UNSECURE, NO_ERROR, (b"CAL:VAL 10\n", None), NO_ERROR,
+             (b"CAL?\n", b"0\n"), SECURE, NO_ERROR]
+    with expected_protocol(Keysight34401A, pairs, name="dmm") as dmm:
+        dmm.configure(DCV, 10.0, 10)
+        with pytest.raises(GarbledReply) as err:
+            dmm.adjust(DCV, 10.0, 10.0)
+    assert str(err.value).startswith("dmm: command 'CAL?' failed: reply '0' is not +0 (passed) or +1 (failed)")
+
+
+def test_calibration_count():
+    with expected_protocol(Keysight34401A, [(b"CAL:COUN?\n", b"+12\n"), (b"CAL:COUN?\n", b"0\n"),
+                                            (b"CAL:COUN?\n", b"+1.2E+01\n")], name="dmm") as dmm:
+        assert dmm.calibration_count() == 12
+        assert dmm.calibration_count() == 0
+        with pytest.raises(GarbledReply, match="dmm: command 'CAL:COUN\\?' failed: reply '\\+1.2E\\+01' is not an int"):
+            dmm.calibration_count()
+
+
+# -- calibration adjustment: the strict replies (hypothesis) ------------------------------
+
+
+def adjusting_answers(reply: str) -> AnsweringTransport:
+    """A meter configured to DC volts, 10 V, 10 PLC, answering ``reply`` to ``CAL?``."""
+    return AnsweringTransport({"CAL?": [wire(reply)]},
+                              {STATE_COMMAND: state_reply(), "SYST:ERR?": b'+0,"No error"\n'}, name="dmm")
+
+
+@PROPERTY
+@given(replies(st.sampled_from(["+0", "+1"]), max_size=8))
+def test_calibrate_reply_parser(reply):
+    """Arbitrary replies to ``CAL?``: the adjustment passes only for exactly
+    ``+0``, fails as refused for exactly ``+1``, and anything else is a
+    `GarbledReply`; the meter is secured again whatever it answered."""
+    transport = adjusting_answers(reply)
+    dmm = Keysight34401A(transport, VirtualClock())
+    dmm.configure(DCV, 10.0, 10)
+    try:
+        dmm.adjust(DCV, 10.0, 10.0)
+    except GarbledReply as e:
+        assert reply not in ("+0", "+1") and e.command == "CAL?"
+    except InstrumentError as e:
+        assert reply == "+1" and e.command == "CAL?" and "the adjustment failed" in str(e)
+    except CalstationError:
+        pytest.fail("only GarbledReply or InstrumentError may come from adjust")
+    else:
+        assert reply == "+0"
+    assert transport.sent[-2:] == ["CAL:SEC:STAT ON,HP034401", "SYST:ERR?"]
+    assert transport.sent.count("CAL?") == 1
+
+
+@PROPERTY
+@given(replies(st.integers(0, 10**6).map("{:+d}".format), max_size=12))
+def test_calibration_count_parser(reply):
+    dmm = Keysight34401A(AnsweringTransport({"CAL:COUN?": [wire(reply)]}, name="dmm"), VirtualClock())
+    try:
+        count = dmm.calibration_count()
+    except GarbledReply:
+        assert not re.fullmatch(r"\+?[0-9]{1,10}", reply)
+    else:
+        assert re.fullmatch(r"\+?[0-9]{1,10}", reply) and count == int(reply)
+
+
+# -- calibration adjustment: the simulator -------------------------------------------------
+
+
+class Input:
+    """A stimulus whose value a test sets."""
+
+    def __init__(self, function: Function, value: float = 0.0) -> None:
+        self.function, self.value = function, value
+
+    def __call__(self) -> Stimulus:
+        return Stimulus(self.function.value, self.value, 1000.0 if self.function.is_ac else 0.0)
+
+
+def sim_with_input(function: Function, dut: DutErrors, cls: type[Sim34401A] = Sim34401A) -> tuple[Sim34401A, Input]:
+    sim = cls(rng=np.random.default_rng(0), errors=dut)
+    source = Input(function)
+    sim.connect("input", source)
+    return sim, source
+
+
+def reading(sim: Sim34401A) -> float:
+    return float(sim.handle("READ?") or "nan")
+
+
+BAD = DutErrors(offset=30e-6, gain=80e-6, noise=0.0, ohms_offset=5e-3, ohms_gain=150e-6)
+
+
+def test_simulator_adjusts_the_offset_at_zero_and_the_gain_at_full_scale():
+    sim, source = sim_with_input(DCV, BAD)
+    sim.handle("CONF:VOLT:DC 10")
+    assert reading(sim) == pytest.approx(30e-6, abs=1e-9)  # as found: its offset
+    source.value = 10.0
+    assert reading(sim) == pytest.approx(10.00083, abs=1e-9)  # and its gain
+    assert sim.handle("CAL:SEC:STAT?;CAL:COUN?") == "1;+0"  # secured
+    sim.handle("CAL:SEC:STAT OFF,HP034401")
+    source.value = 0.0
+    assert sim.handle("CAL:VAL 0;CAL?") == "+0"  # zero: the offset
+    assert reading(sim) == 0.0
+    source.value = 10.0
+    assert reading(sim) == pytest.approx(10.0008, abs=1e-9)  # the gain is not adjusted yet
+    assert sim.handle("CAL:VAL 10;CAL?") == "+0"  # full scale: the gain
+    sim.handle("CAL:SEC:STAT ON,HP034401")
+    assert sim.handle("CAL:SEC:STAT?;CAL:COUN?;SYST:ERR?") == '1;+2;+0,"No error"'
+    for value in (10.0, 0.0, -10.0, 5.0, 1e-3):
+        source.value = value
+        assert reading(sim) == pytest.approx(value, abs=1e-9)  # one offset and one gain: the whole line
+    adjustment = sim.adjustments[(DCV, 10.0)]
+    assert adjustment.gain == pytest.approx(1 / (1 + 80e-6)) and adjustment.offset == pytest.approx(-30e-6, rel=1e-3)
+    sim.handle("CONF:VOLT:DC 1")  # another range has its own constants: not adjusted
+    source.value = 1.0
+    assert reading(sim) == pytest.approx(1.00011, abs=1e-9)
+    assert sim.adjustment(DCV, 1.0) == NO_ADJUSTMENT and sim.adjustment(DCI, 10.0) == NO_ADJUSTMENT
+
+
+@pytest.mark.parametrize("value", [1000.0, 999.9876, 0.0, -0.5])
+def test_simulator_adjusts_resistance_to_the_value_applied(value):
+    sim, source = sim_with_input(R4W, BAD)
+    sim.handle("CONF:FRES 1000;CAL:SEC:STAT OFF,HP034401")
+    source.value = max(value, 0.0)
+    assert sim.handle(f"CAL:VAL {value};CAL?;SYST:ERR?") == '+0;+0,"No error"'
+    assert reading(sim) == pytest.approx(value, abs=1e-3)  # one digit on 1 kOhm at 10 PLC
+    kind = Adjustment(offset=sim.adjustments[(R4W, 1000.0)].offset)  # zero: only the offset moved
+    assert (sim.adjustments[(R4W, 1000.0)] == kind) is (abs(value) < 10.0)
+
+
+@pytest.mark.parametrize(
+    ("commands", "error"),
+    [
+        ("CAL:VAL 10;CAL?", '+702,"Cal secured"'),  # never unsecured
+        ("CAL:SEC:STAT OFF,HP034402;CAL:VAL 10;CAL?", '+703,"Invalid secure code"'),
+        ("CAL:SEC:STAT OFF,hp034401;CAL:VAL 10;CAL?", '+703,"Invalid secure code"'),
+        ("CAL:SEC:STAT OFF;CAL:VAL 10;CAL?", '-109,"Missing parameter"'),
+        ("CAL:SEC:STAT MAYBE,HP034401;CAL:VAL 10;CAL?", '-224,"Illegal parameter value"'),
+        ("CAL:SEC:STAT OFF,HP034401;CAL:VAL 12.5;CAL?", '-222,"Data out of range"'),  # beyond 120 % of 10 V
+        ("CAL:SEC:STAT OFF,HP034401;CAL:VAL -20;CAL?", '-222,"Data out of range"'),
+        ("CAL:SEC:STAT OFF,HP034401;CAL?", '-221,"Settings conflict"'),  # no CAL:VAL
+        ("CAL:SEC:STAT OFF,HP034401;CAL:VAL;CAL?", '-109,"Missing parameter"'),
+        ("CAL:SEC:STAT OFF,HP034401;CAL:VAL TEN;CAL?", '-141,"Invalid character data"'),
+        ("CAL:SEC:STAT OFF,HP034401;CAL:VAL NAN;CAL?", '-224,"Illegal parameter value"'),
+        ("CAL:SEC:STAT OFF,HP034401;CAL:VAL 1;CAL?", '+707,"Cal signal measurement out of range"'),  # 10 V in
+    ],
+)
+def test_simulator_refuses_an_adjustment_and_changes_nothing(commands, error):
+    sim, source = sim_with_input(DCV, BAD)
+    source.value = 10.0
+    sim.handle("CONF:VOLT:DC 10")
+    before = reading(sim)
+    replies_ = (sim.handle(commands) or "").split(";")
+    assert replies_[-1] == "+1"  # CAL?: failed
+    assert sim.handle("SYST:ERR?") == error
+    assert sim.adjustments == {} and sim.calibration_count == 0 and reading(sim) == before
+    assert sim.handle("*ESR?") != "+0"  # the error set its bit in the status register
+
+
+def test_simulator_refuses_a_resistance_adjustment_with_nothing_on_its_input():
+    sim = Sim34401A(errors=BAD)  # nothing connected: an open input reads overload
+    assert sim.handle("CONF:FRES 100;CAL:SEC:STAT OFF,HP034401;CAL:VAL 100;CAL?") == "+1"
+    assert sim.handle("SYST:ERR?") == '+707,"Cal signal measurement out of range"'
+
+
+def test_simulator_security_takes_quoted_codes_and_booleans_and_its_own_code():
+    sim = Sim34401A()
+    for command, secured in (('CAL:SEC:STAT 0,"HP034401"', "0"), ("CAL:SEC:STAT ON, 'HP034401'", "1"),
+                             ("CALIBRATION:SECURE:STATE OFF,HP034401", "0"), ("CAL:SEC:STAT 1,HP034401", "1")):
+        sim.handle(command)
+        assert sim.handle("CAL:SEC:STAT?") == secured
+    assert sim.handle("SYST:ERR?") == '+0,"No error"'
+    own = Sim34401A(security_code="LAB_7")
+    own.handle("CAL:SEC:STAT OFF,HP034401")
+    assert own.handle("CAL:SEC:STAT?;SYST:ERR?") == '1;+703,"Invalid secure code"'
+    own.handle("CAL:SEC:STAT OFF,LAB_7")
+    assert own.handle("CAL:SEC:STAT?;SYST:ERR?") == '0;+0,"No error"'
+
+
+def test_simulator_calibration_value_query():
+    sim = Sim34401A()
+    assert sim.handle("CAL:VAL?") == "+0.00000000E+00"
+    sim.handle("CAL:VAL 9.99999")
+    assert sim.handle("CALIBRATION:VALUE?") == "+9.99999000E+00" and sim.calibration_value == 9.99999
+
+
+def test_power_cycle_keeps_the_adjustments_and_the_count_but_secures_the_meter():
+    sim, source = sim_with_input(DCV, BAD)
+    sim.handle("CONF:VOLT:DC 10;CAL:SEC:STAT OFF,HP034401")
+    source.value = 10.0
+    assert sim.handle("CAL:VAL 10;CAL?") == "+0"
+    sim.handle("*RST")  # a reset keeps everything: the constants and the security state
+    assert sim.handle("CAL:SEC:STAT?;CAL:COUN?") == "0;+1" and (DCV, 10.0) in sim.adjustments
+    sim.power_cycle()
+    assert sim.handle("CAL:SEC:STAT?;CAL:COUN?") == "1;+1"  # secured again; the count is kept
+    sim.handle("CONF:VOLT:DC 10")
+    assert reading(sim) == pytest.approx(10.0, abs=1e-9)  # the adjustment is kept (non-volatile)
+    sim.handle("CAL:SEC:STAT OFF,HP034401")
+    assert sim.handle("CAL?;SYST:ERR?") == '+1;-221,"Settings conflict"'  # the CAL:VAL value was not kept
+
+
+def test_the_34461a_simulator_keeps_constants_only_once_stored():
+    sim, source = sim_with_input(DCV, BAD, Sim34461A)
+    source.value = 10.0
+    sim.handle("CONF:VOLT:DC 10")
+    assert sim.handle("CAL:SEC:STAT OFF,HP034401;SYST:ERR?") == '+703,"Invalid secure code"'
+    sim.handle("CAL:SEC:STAT OFF,AT34461;CAL:VAL 10")
+    assert sim.handle("CALIBRATION:ALL?") == "+0"
+    assert reading(sim) == pytest.approx(10.0, abs=1e-9)  # in force at once
+    sim.power_cycle()
+    sim.handle("CONF:VOLT:DC 10")
+    assert reading(sim) == pytest.approx(10.00083, abs=1e-9)  # not stored: lost
+    sim.handle("CAL:SEC:STAT OFF,AT34461;CAL:VAL 10;CAL?;CAL:STOR;CAL:SEC:STAT ON,AT34461")
+    sim.handle("CAL:STOR")  # secured: refused
+    assert sim.handle("SYST:ERR?;SYST:ERR?") == '+702,"Cal secured";+0,"No error"'
+    sim.power_cycle()
+    sim.handle("CONF:VOLT:DC 10")
+    assert reading(sim) == pytest.approx(10.0, abs=1e-9)  # stored: kept
+
+
+# -- calibration adjustment: the driver on the simulated dmm-calibrator bench -------------
+
+
+def bench_for_adjustment(r: Reached, dut: DutErrors) -> tuple[Keysight34401A, Fluke5522A]:
+    """The meter as ``dut`` (noiseless but for its own noise), configured to
+    DC volts, 10 V, 10 PLC, and the calibrator in operate at 0 V."""
+    r.bench.dmm.dut = dut
+    cal = Fluke5522A(r.open("calibrator"), r.bench.clock)
+    cal.set_output(DCV, 0.0)
+    cal.operate()
+    cal.wait_settled(5.0)
+    dmm = meter(r)
+    dmm.configure(DCV, 10.0, 10)
+    return dmm, cal
+
+
+def errors_over_the_range(dmm: Keysight34401A, cal: Fluke5522A) -> list[float]:
+    """|reading - applied| / the 1-year specification, at 0, +-full scale and half scale."""
+    spec = sheet().function(DCV).spec("1y")
+    ratios = []
+    for value in (0.0, 10.0, -10.0, 5.0):
+        cal.set_output(DCV, value)
+        cal.wait_settled(5.0)
+        ratios.append(max(abs(r - value) for r in dmm.read_many(3)) / spec.half_width(value, 10.0))
+    return ratios
+
+
+def test_adjusting_a_failing_dut_brings_it_within_its_specification(reached: Reached):
+    dmm, cal = bench_for_adjustment(reached, DutErrors(gain=80e-6))
+    sim = reached.bench.dmm
+    count = dmm.calibration_count()
+    as_found = errors_over_the_range(dmm, cal)
+    assert max(as_found) > 1.5  # the DUT fails at +-10 V
+    cal.set_output(DCV, 0.0)
+    cal.wait_settled(5.0)
+    dmm.adjust(DCV, 10.0, 0.0)  # zero: the offset
+    cal.set_output(DCV, 10.0)
+    cal.wait_settled(5.0)
+    dmm.adjust(DCV, 10.0, 10.0)  # full scale: the gain
+    dmm.confirm_state()  # still configured as before, no error queued
+    as_left = errors_over_the_range(dmm, cal)
+    assert max(as_left) < 0.25  # well within its specification over the whole range (one digit at 0 V: 0.2)
+    assert dmm.calibration_count() == count + 2
+    assert sim.secured and set(sim.adjustments) == {(DCV, 10.0)}
+    assert [m for m in sim.received if m.startswith("CAL:SEC")] == [
+        "CAL:SEC:STAT OFF,HP034401", "CAL:SEC:STAT ON,HP034401"] * 2
+
+
+def test_adjusting_with_the_calibrator_in_standby_fails_and_leaves_the_meter_secured(reached: Reached):
+    dmm, cal = bench_for_adjustment(reached, DutErrors(gain=80e-6))
+    cal.standby()  # the operator forgot OPER: 0 V where 10 V is said to be applied
+    with pytest.raises(InstrumentError) as err:
+        dmm.adjust(DCV, 10.0, 10.0)
+    assert str(err.value).startswith("dmm: command 'CAL?' failed: error +707, Cal signal measurement out of range "
+                                     "(the adjustment failed)")
+    sim = reached.bench.dmm
+    assert sim.secured and sim.adjustments == {} and sim.calibration_count == 0
+    dmm.confirm_state()  # the error was read: the meter is fine to go on
+
+
+def test_adjusting_with_a_wrong_code_fails_and_changes_nothing(reached: Reached):
+    dmm, _ = bench_for_adjustment(reached, DutErrors(gain=80e-6))
+    dmm.calibration_code = "HP034402"
+    with pytest.raises(InstrumentError, match="'CAL:SEC:STAT OFF,HP034402' failed: error \\+703, Invalid secure code"):
+        dmm.adjust(DCV, 10.0, 0.0)
+    sim = reached.bench.dmm
+    assert sim.secured and sim.adjustments == {}
+    assert not any(m.startswith(("CAL:VAL", "CAL?")) for m in sim.received)
+    dmm.confirm_state()
+
+
+def test_a_power_cycle_before_adjusting_is_caught_and_nothing_is_sent(reached: Reached):
+    dmm, _ = bench_for_adjustment(reached, DutErrors(gain=80e-6))
+    sim = reached.bench.dmm
+    sim.power_cycle()  # the meter is back on autorange: adjusting would write another range's constants
+    with pytest.raises(InstrumentError, match="dmm: command '\\*ESR\\?' failed: the meter was switched off and on"):
+        dmm.adjust(DCV, 10.0, 0.0)
+    assert not any(m.startswith("CAL") for m in sim.received)
+
+
+def test_a_power_cut_at_the_calibration_fails_the_adjustment_and_is_seen_after(reached: Reached):
+    dmm, cal = bench_for_adjustment(reached, DutErrors(gain=80e-6))
+    sim = reached.bench.dmm
+    cut = faults.once(faults.when(b"CAL?", sim.power_cycle))
+    sim.line_fault = cut
+    cal.set_output(DCV, 10.0)
+    cal.wait_settled(5.0)
+    with pytest.raises(InstrumentError, match="'CAL\\?' failed: error \\+702, Cal secured \\(the adjustment failed"):
+        dmm.adjust(DCV, 10.0, 10.0)
+    assert cut.fired == 1 and sim.secured and sim.adjustments == {}
+    with pytest.raises(InstrumentError, match="switched off and on"):
+        dmm.confirm_state()
