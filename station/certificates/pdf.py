@@ -210,6 +210,9 @@ TEXT_EN: dict[str, str] = {
     "conf_conditional": "No point fails; {c} of {n} points (No. {which}) are a conditional pass: their "
     "measured values lie within the tolerance limits but within the guard band of a limit, so "
     "conformity there is not shown with the confidence the decision rule requires.",
+    "conf_as_left": "As left (after adjustment):",
+    "conf_found_fail": "As found (before adjustment) the item did not conform at {f} point(s) (No. {which}).",
+    "conf_found_pass": "As found (before adjustment) it conformed at every point.",
     "conf_none": "No statement of conformity was requested; none is given. The tolerance "
     "limits of the specification are shown for information.",
     # section 6
@@ -789,9 +792,11 @@ def _conformity(d: _Data) -> list[Flowable]:
     T = TEXT_EN
     if not d.conformity:
         return [_p(T["s_conf"], _H1), _p(T["conf_none"])]
-    fails = [p.index + 1 for p in d.points if p.decision in NOT_CONFORMING]
-    conditional = [p.index + 1 for p in d.points if p.decision == "conditional pass"]
-    n = len(d.points)
+    left = [p for p in d.points if p.phase == "as_left"]
+    judged = left or list(d.points)  # the item is judged as it leaves
+    fails = [p.index + 1 for p in judged if p.decision in NOT_CONFORMING]
+    conditional = [p.index + 1 for p in judged if p.decision == "conditional pass"]
+    n = len(judged)
     which = ", ".join(str(i) for i in fails)
     if fails:
         verdict = f"<font color='#bf0d0d'>{T['conf_fail'].format(f=len(fails), n=n, which=which)}</font>"
@@ -799,6 +804,11 @@ def _conformity(d: _Data) -> list[Flowable]:
         verdict = T["conf_conditional"].format(n=n, c=len(conditional), which=_spans(conditional))
     else:
         verdict = T["conf_pass"].format(n=n)
+    if left:
+        found = [p.index + 1 for p in d.points if p.phase == "as_found" and p.decision in NOT_CONFORMING]
+        before = (T["conf_found_fail"].format(f=len(found), which=_spans(found)) if found
+                  else T["conf_found_pass"])
+        verdict = T["conf_as_left"] + " " + verdict + " " + before
     rows = [
         (T["decision_rule"], _e(d.attrs.get("decision_statement", ""))),
         (T["conf_spec"], _e(d.dut.specification)),

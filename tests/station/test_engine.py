@@ -358,7 +358,15 @@ def test_as_found_adjust_as_left_on_the_bench(tmp_path: Path) -> None:
     assert abs(ten.error) < 0.1 * ten.tolerance
     assert [m for _, k, m in events if k == "adjustment"] == ["adjusted: the as-left points follow"]
     pdf = render_pdf(path, path.with_suffix(".pdf"))
-    assert pdf.exists()
+    import shutil
+    import subprocess
+
+    if shutil.which("pdftotext"):
+        text = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                                       check=True).stdout.split())
+        assert "As left (after adjustment): Pass at all 17 points" in text
+        assert "As found (before adjustment) the item did not conform" in text
+        assert "Results as found (before adjustment)" in text and "Results as left (after adjustment)" in text
 
 
 def test_a_good_dut_is_not_adjusted_and_its_as_found_results_stand(tmp_path: Path) -> None:
