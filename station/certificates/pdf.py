@@ -114,6 +114,8 @@ TEXT_EN: dict[str, str] = {
     "environment": "Environmental conditions",
     "temperature": "Ambient temperature {v} &deg;C",
     "humidity": "relative humidity {v} %",
+    "ambient_measured": "<br/>measured during the calibration: {t0} &deg;C to {t1} &deg;C, relative "
+    "humidity {h0} % to {h1} % (thermo-hygrometer {asset})",
     "not_recorded": "not recorded",
     "operator": "Calibrated by",
     "run": "Calibration record",
@@ -257,6 +259,8 @@ TEXT_EN: dict[str, str] = {
 
 _PHASE_ORDER = {"as_found": 0, "as_left": 1}
 _NO = {"no", "false", "0", "off"}
+#: An ``ambient`` event's message, as the engine writes it.
+_AMBIENT_EVENT = re.compile(r"(-?\d+(?:\.\d+)?) C, (-?\d+(?:\.\d+)?) %RH")
 #: The fields of an InstrumentRecord the certificate prints.
 _RECORD_TEXT = ("role", "manufacturer", "model", "serial", "idn", "asset_id", "description",
                 "calibration_due", "certificate", "traceability", "specification", "distribution")
@@ -289,6 +293,9 @@ class _Data:
     first: dt.datetime  # start of the first point
     last: dt.datetime  # end of the last point
     deviations: tuple[str, ...]
+    #: The ambient conditions the thermo-hygrometer recorded during the run:
+    #: ((lowest, highest) degrees C, (lowest, highest) %RH, its asset), or None.
+    ambient: tuple[tuple[float, float], tuple[float, float], str] | None
     conformity: bool
 
 
@@ -443,7 +450,7 @@ def _collect(rf: RunFile) -> _Data:
         path=path, number=cert_no, attrs=attrs, job=job, procedure=procedure, dut=duts[0],
         standards=tuple(standards), points=points, budgets=budgets, observed=observed,
         created=created, finished=finished, first=first, last=last,
-        deviations=_deviations(rf, points), conformity=conformity,
+        deviations=_deviations(rf, points), conformity=conformity, ambient=_ambient(rf, records),
     )
 
 
@@ -573,6 +580,12 @@ def _admin(d: _Data) -> list[Flowable]:
         when = f"{d.first:%Y-%m-%d} ({d.first:%H:%M} to {d.last:%H:%M} UTC)"
     else:
         when = f"{d.first:%Y-%m-%d %H:%M} UTC to {d.last:%Y-%m-%d %H:%M} UTC"
+    if d.ambient is not None:
+        (t0, t1), (h0, h1), asset = d.ambient
+        env_measured = T["ambient_measured"].format(t0=f"{t0:.2f}", t1=f"{t1:.2f}", h0=f"{h0:.1f}", h1=f"{h1:.1f}",
+                                                   asset=escape(asset))
+    else:
+        env_measured = ""
     env = [
         T["temperature"].format(v=_plusminus(j["temperature_c"])) if j.get("temperature_c")
         else T["temperature"].format(v=T["not_recorded"]).replace(" &deg;C", ""),
@@ -598,7 +611,7 @@ def _admin(d: _Data) -> list[Flowable]:
         (T["received"], escape(j.get("date_received", ""))),
         (T["calibrated"], when),
         (T["issued"], f"{d.finished:%Y-%m-%d}"),
-        (T["environment"], "; ".join(env)),
+        (T["environment"], "; ".join(env) + env_measured),
         (T["operator"], escape(j.get("operator", ""))),
         (T["run"], T["run_text"].format(
             run_id=escape(d.attrs.get("run_id", "")), created=f"{d.created:%Y-%m-%d %H:%M}",
@@ -786,6 +799,22 @@ def _rectangular_dominated(components: Sequence[Component]) -> bool:
     total = sum(c.contribution ** 2 for c in components)
     flat = max((c.contribution ** 2 for c in components if c.distribution == "rectangular"), default=0.0)
     return total > 0 and flat > 0.5 * total
+
+
+def _ambient(rf: RunFile, records: Sequence[InstrumentRecord]
+             ) -> tuple[tuple[float, float], tuple[float, float], str] | None:
+    """The range of the ambient conditions the run's ``ambient`` events
+    recorded ("23.012 C, 45.21 %RH"), with the instrument's asset."""
+    readings = []
+    for _, kind, message in rf.events():
+        m = _AMBIENT_EVENT.fullmatch(message) if kind == "ambient" else None
+        if m:
+            readings.append((float(m.group(1)), float(m.group(2))))
+    if not readings:
+        return None
+    asset = next((r.asset_id or r.model for r in records if r.role == "ambient"), "")
+    ts, hs = [t for t, _ in readings], [h for _, h in readings]
+    return (min(ts), max(ts)), (min(hs), max(hs)), asset
 
 
 def _conformity(d: _Data) -> list[Flowable]:

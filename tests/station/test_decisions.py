@@ -191,3 +191,5 @@ def test_the_certificate_states_coverage_truthfully(tmp_path: Path, capsys: pyte
                                    text=True, check=True).stdout.split())
     assert "not less than 95 %" in text and "rectangular" in text
     assert "A result on a limit is taken to be within it" in text
+    # the conditions the bench's thermo-hygrometer recorded, beside the job's
+    assert "measured during the calibration" in text and "thermo-hygrometer SIM-AMB-1620A" in text

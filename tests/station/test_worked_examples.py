@@ -62,3 +62,30 @@ def test_the_34401a_point_at_10_v_is_as_the_page_says() -> None:
 
     mc = propagate(budget.components, 0.95, rng=np.random.default_rng(1))
     assert "about 114 uV" in DOC and max(-mc.low, mc.high) * 1e6 == pytest.approx(114.0, abs=1.0)
+
+
+def test_gum_annex_h1_end_gauge_through_the_budget_code() -> None:
+    """GUM (JCGM 100:2008) H.1, the calibration of an end gauge, Table H.1:
+    the contributions c_i u(x_i) with their degrees of freedom, combined by
+    the project's `combine`: u_c = 32 nm, nu_eff = 16 (16.7 rounded down),
+    and U99 = t_99(16) u_c = 93 nm as the GUM states."""
+    from GTC import reporting
+
+    from station.metrology.budget import Component, combine
+
+    nm = 1e-9
+    components = [
+        Component("calibration of the standard", "B", "t", 25 * nm, 1.0, 1.0, 18.0),
+        Component("measured difference", "A", "t", 9.7 * nm, 1.0, 1.0, 25.6),
+        # c = -l_s theta = -(0.05 m)(-0.1 C); c = -l_s alpha_s = -(0.05 m)(11.5e-6 /C)
+        Component("difference in expansion coefficients", "B", "rectangular", 0.58e-6, 1.0, 0.005, 50.0),
+        Component("difference in temperatures", "B", "rectangular", 0.029, 1.0, -0.575e-6, 2.0),
+    ]
+    budget = combine(components)
+    # Table H.1 prints 25, 9.7, 2.9 and 16.6 nm (the last from an unrounded u(delta theta))
+    assert [c.contribution / nm for c in components] == pytest.approx([25.0, 9.7, 2.9, 16.6], abs=0.1)
+    assert round(budget.u_c / nm) == 32
+    assert math.floor(budget.nu_eff) == 16
+    assert round(float(reporting.k_factor(16, 99)) * budget.u_c / nm) == 93
+    # the project's own k, for its 95.45 % policy: Student's t at 16 dof
+    assert budget.k == pytest.approx(float(reporting.k_factor(16, 95.45)))
