@@ -89,3 +89,34 @@ def test_gum_annex_h1_end_gauge_through_the_budget_code() -> None:
     assert round(float(reporting.k_factor(16, 99)) * budget.u_c / nm) == 93
     # the project's own k, for its 95.45 % policy: Student's t at 16 dof
     assert budget.k == pytest.approx(float(reporting.k_factor(16, 95.45)))
+
+
+def test_the_temperature_point_is_as_the_page_says() -> None:
+    from station.metrology.budget import ENVIRONMENT
+
+    well = registry.datasheet("fluke-9142").function("TEMP")
+    readout = registry.datasheet("fluke-1524").function("TEMP")
+    dut = registry.datasheet("generic-temperature-indicator").function("TEMP")
+    env = {k: well.figure(k, 100.0) for k, _ in ENVIRONMENT if k in well.performance}
+    inputs = Inputs(readout.spec("1y").half_width(100.0), Distribution.RECTANGULAR,
+                    standard_digit=readout.digit(0.0), dut_digit=dut.digit(0.0), probe_uncertainty=0.010,
+                    probe_k=2.0, environment=env)
+    ref = [100.012, 100.014, 100.013, 100.011, 100.013, 100.012, 100.014, 100.013, 100.012, 100.013]
+    ind = [100.05, 100.06, 100.05, 100.05, 100.06, 100.05, 100.05, 100.06, 100.05, 100.05]
+    model = MODELS["comparison"]
+    result, budget = evaluate(0, "TEMP", "\u00b0C", 0.0, 100.0, 0.0, Measured(100.0, ind, ref, -0.004), 0.2,
+                              model, model.type_b(inputs), SIMPLE, "as_found", 0.0, 1.0)
+    section = DOC[DOC.index("## Worked example: a temperature indicator"):]
+    for c in budget.components:
+        row = next(line for line in section.splitlines() if line.startswith(f"| {c.name} |"))
+        assert f"| {c.u:.6f} |" in row, (c.name, c.u, row)
+    assert f"u_c = {budget.u_c:.5f} C" in section and f"k = {budget.k:.2f}" in section
+    assert f"U = {budget.expanded:.4f} C" in section
+    r = rounding(result.expanded_uncertainty, scale_of(1.0, "\u00b0C"))
+    assert f"(certified {r.U} C)" in section
+    assert f"reference =\n100.0127 - 0.004 = {result.reference:.4f} C" in section
+    assert f"indication {result.indication:.3f} C; error {result.error:+.4f} C" in section
+    assert f"limits {result.lower_limit:.4f} C to {result.upper_limit:.4f} C" in section
+    assert f"TUR {result.tur:.2f}; {result.decision}." in section
+    axial = next(c for c in budget.components if c.name == "axial uniformity")
+    assert f"({100 * axial.contribution ** 2 / budget.u_c ** 2:.0f} % of u_c^2)" in section
