@@ -116,6 +116,7 @@ MC_MIN_READINGS = 4
 AMBIENT_ROLE = "ambient"
 _AMBIENT_LOG_S = 60.0  # the conditions are logged at most this often (bench clock)
 _AMBIENT_POLL_S = 10.0  # while the run is held, the conditions are read this often
+_AMBIENT_READ_S = 5.0  # a reading younger than this (bench clock) is used again
 #: Below this planned TUR the lab's policy (`Engine.low_tur`) applies.
 LOW_TUR = 4.0
 _STABLE_POLL_S = 5.0  # how often a controller's stability is asked while waiting for it
@@ -248,6 +249,8 @@ class Engine:
             self._roles[AMBIENT_ROLE] = Role((Ambient,), "the laboratory's ambient conditions")
         self._ambient_logged = -math.inf  # bench-clock time the conditions were last logged
         self._ambient_ready = False  # the thermo-hygrometer has been initialised
+        self._ambient_driver: Ambient | None = None
+        self._ambient_last: tuple[float, tuple[float, float]] | None = None  # (bench time, reading)
         self._earlier: list[PointResult] = []  # on resume: the points an earlier session recorded
         #: Every transport of the run logs here, numbered in the order of the
         #: procedure's roles (as the run file's /io numbers them); the run file
@@ -889,14 +892,20 @@ class Engine:
     def _ambient(self) -> tuple[float, float] | None:
         """The conditions now (logged at most once a minute), or None with no
         thermo-hygrometer on the bench."""
-        drv = self._instruments.drivers.get(AMBIENT_ROLE)
-        if not isinstance(drv, Ambient):
-            return None
         if not self._ambient_ready:  # read at the plan check too, before the run initialises it
-            drv.initialize()
+            drv = self._instruments.drivers.get(AMBIENT_ROLE)
+            self._ambient_driver = drv if isinstance(drv, Ambient) else None
+            if self._ambient_driver is not None:
+                self._ambient_driver.initialize()
             self._ambient_ready = True
-        t, rh = drv.conditions()
+        drv = self._ambient_driver
+        if drv is None:
+            return None
         now = self.clock.now()
+        if self._ambient_last is not None and now - self._ambient_last[0] < _AMBIENT_READ_S:
+            return self._ambient_last[1]  # the room does not change in seconds
+        t, rh = drv.conditions()
+        self._ambient_last = (now, (t, rh))
         if self._writer is not None and now - self._ambient_logged >= _AMBIENT_LOG_S:
             self._log("ambient", f"{t:.3f} C, {rh:.2f} %RH")
             self._ambient_logged = now

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import numpy as np
 
@@ -127,8 +127,7 @@ class MeterAgainstSource(_Tabled):
     nplc = 10.0
 
     def plan(self, view: PlanView, point: TestPoint) -> PointPlan:
-        meter = view.instrument(self.dut_role)
-        assert isinstance(meter, Meter)
+        meter = cast(Meter, view.instrument(self.dut_role))  # the plan check matched its capabilities
         dut = view.datasheet(self.dut_role).function(point.function)
         if not dut.has_range(point.range):
             raise PlanRefused(f"the DUT has no {point.range:g} {point.unit} range (it has "
@@ -223,8 +222,7 @@ class SourceAgainstMeter(_Tabled):
         return sheet.range_for(value)
 
     def plan(self, view: PlanView, point: TestPoint) -> PointPlan:
-        meter = view.instrument(self.standard_role)
-        assert isinstance(meter, Meter)
+        meter = cast(Meter, view.instrument(self.standard_role))  # the plan check matched its capabilities
         dut = view.datasheet(self.dut_role).function(point.function)
         _within(dut, point.nominal, "the DUT")
         spec = dut.spec(self.dut_interval)
