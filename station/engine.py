@@ -628,8 +628,10 @@ class Engine:
                 used = "; ".join(dut_specs)
             else:
                 sheet = registry.datasheet(cfg.driver)
+                cited = sheet.source.split(";")[0].strip()  # the first document the datasheet cites
+                cited = cited if len(cited) <= 120 else cited[:117].rstrip() + "..."
                 used = (f"{sheet.manufacturer} {sheet.models[0]}, {self._intervals.get(role, cfg.specification)} "
-                        f"specification ({sheet.source})")
+                        f"specification ({cited})")
             records.append(InstrumentRecord(
                 role=role, kind="dut" if is_dut else "standard", driver=cfg.driver, resource=cfg.resource,
                 manufacturer=ident.manufacturer, model=ident.model, serial=ident.serial,
