@@ -14,15 +14,26 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-# pdftotext (poppler-utils) lets the tests read the certificate as a person would.
+# pdftotext (poppler-utils) lets the tests read the certificate as a person
+# would; the xcb libraries are what Qt's xcb platform needs to open the
+# window on a fresh Linux machine (libxcb-icccm4 and libxcb-keysyms1 are not
+# pulled in by anything else). Installed with apt where it is there and we
+# are root; otherwise a note says what to install.
+SYSPKGS = poppler-utils libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 \
+          libxcb-cursor0 libxcb-xkb1 libxkbcommon-x11-0
 sysdeps:
-	@command -v pdftotext >/dev/null 2>&1 || { \
-	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; } \
-	      || echo "note: poppler-utils could not be installed; the certificate text tests will be skipped"; \
-	  else echo "note: install poppler-utils for the certificate text tests"; fi; }
+	@if command -v dpkg-query >/dev/null 2>&1; then \
+	  missing=$$(for p in $(SYSPKGS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	  if [ -n "$$missing" ]; then \
+	    if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; } \
+	        || echo "note: could not install $$missing (the certificate text tests skip without poppler-utils)"; \
+	    else echo "note: install $$missing (apt) for the window and the certificate text tests"; fi; \
+	  fi; \
+	elif ! command -v pdftotext >/dev/null 2>&1; then \
+	  echo "note: install poppler-utils for the certificate text tests"; fi
 
-demo: $(STAMP)
+demo: $(STAMP) sysdeps
 	$(BIN)/calstation demo --yes --out $(OUT)
 
 lint: $(STAMP)
