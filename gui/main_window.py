@@ -2,27 +2,34 @@
 the certificate.
 
 Everything the window shows while a run goes comes from engine events,
-handed over to the GUI thread by `gui.worker.RunWorker`. The run file is
-opened only once its run has ended (the engine has closed it): to read the
-points' uncertainty budgets for the results' tooltips, and by the
-certificate renderer, on a thread of its own.
+handed over to the GUI thread by `gui.worker.RunWorker`, which also builds
+the engine on the run's own thread. Each event costs the window the same
+at any point of a long run: it changes the point's row of the table and
+appends to the plot; the labels, the progress bar and the table's
+scrolling are brought up to date together at most every `REFRESH_MS`, the
+plot at most every `ErrorPlot.REDRAW_MS` (apart, so that the two redraws
+seldom fall in one turn of the event loop).
+The run file is opened only once its run has ended (the engine has closed
+it): on the run's thread, to read the uncertainty budgets of points that
+came without theirs (a resumed run's earlier points), for the results'
+tooltips; and by the certificate renderer, ``calstation certificate`` in a process of its
+own (`QProcess`), so that rendering never holds the window.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections.abc import Callable
+import importlib.util
+import os
+import sys
 from pathlib import Path
 
-from PyQt6.QtCore import QObject, Qt, QUrl, pyqtSignal
+from PyQt6.QtCore import QProcess, QProcessEnvironment, Qt, QTimer, QUrl
 from PyQt6.QtGui import QCloseEvent, QDesktopServices, QFont
 from PyQt6.QtWidgets import (
-    QAbstractItemView,
     QApplication,
     QFormLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -31,16 +38,14 @@ from PyQt6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
-from gui.widgets import COLUMNS, ErrorPlot, ResultsModel, choice_of, prompt_dialog
-from gui.worker import PromptRequest, RunSession, RunWorker, queued
+from gui.widgets import ErrorPlot, ResultsModel, ResultsTable, choice_of, prompt_dialog
+from gui.worker import WINDOW_AT_WORK, PromptRequest, RunSession, RunWorker, queued
 from station.certificates.numbers import format_frequency, format_level
 from station.engine import RunOutcome
-from station.errors import CalstationError
 from station.events import (
     Message,
     PlanChecked,
@@ -52,10 +57,11 @@ from station.events import (
 )
 from station.metrology.decision import NOT_CONFORMING
 from station.metrology.result import PointResult
-from station.runfile.reader import RunFile
 
 ABORT_REASON = "aborted by the operator from the GUI"
 LOG_LINES = 2000  # the operator log keeps this many lines
+REFRESH_MS = 80  # the labels, progress bar and scrolling follow the run at most this often
+CERTIFICATE_WAIT_MS = 10_000  # closing the window waits this long for a certificate being rendered
 
 _BANNER = {
     "idle": ("#eceff1", "#263238"),
@@ -67,31 +73,6 @@ _BANNER = {
     "aborted": ("#ef6c00", "#ffffff"),
     "failed": ("#b71c1c", "#ffffff"),
 }
-
-
-class _Task(QObject):
-    """Runs one function on a thread; reports on the GUI thread."""
-
-    done = pyqtSignal(object)
-    error = pyqtSignal(str)
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._thread: threading.Thread | None = None
-
-    def run(self, name: str, fn: Callable[..., object], *args: object) -> None:
-        def body() -> None:
-            try:
-                self.done.emit(fn(*args))
-            except Exception as e:  # reported to the operator, not swallowed
-                self.error.emit(f"{type(e).__name__}: {e}")
-
-        self._thread = threading.Thread(target=body, name=name, daemon=True)
-        self._thread.start()
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
 
 
 class MainWindow(QMainWindow):
@@ -106,20 +87,29 @@ class MainWindow(QMainWindow):
         self.certificate_path: Path | None = None
         self.state = "idle"
         self._total = 0
+        self._done = 0
         self._dialogs: dict[PromptRequest, QMessageBox] = {}
         self._close_when_done = False
-        self._pdf_task = _Task(self)
+        self._current: PointStarted | None = None  # the point being taken, for the status line
+        self._fitted = False  # the table's columns measured against a taken point, this run
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(REFRESH_MS)
+        self._refresh_timer.timeout.connect(self._refresh)
+        self._certificate = QProcess(self)
+        self._certificate.setProcessChannelMode(QProcess.ProcessChannelMode.SeparateChannels)
+        self._certificate.finished.connect(self._on_certificate_finished)
+        self._certificate.errorOccurred.connect(self._on_certificate_process_error)
 
         self.setWindowTitle(f"calstation: {session.title}")
         self.resize(1480, 920)
         self._build()
 
-        queued(self.worker.engine_event, self._on_event)
-        queued(self.worker.prompt, self._on_prompt)
+        # The worker emits these on this (the GUI) thread, in batches: no second queue.
+        self.worker.engine_event.connect(self._on_event)
+        self.worker.prompt.connect(self._on_prompt)
         queued(self.worker.finished, self._on_finished)
         queued(self.worker.failed, self._on_failed)
-        queued(self._pdf_task.done, self._on_certificate_done)
-        queued(self._pdf_task.error, self._on_certificate_error)
         self._set_controls()
         self._banner("idle", "Ready. Press Start to run the calibration.")
 
@@ -189,20 +179,7 @@ class MainWindow(QMainWindow):
         outer.addLayout(progress_row)
 
         self.model = ResultsModel(self)
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setAlternatingRowColors(True)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)  # type: ignore[union-attr]
-        self.table.verticalHeader().setDefaultSectionSize(23)  # type: ignore[union-attr]
-        header = self.table.horizontalHeader()
-        assert header is not None
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        for name in ("#", "Function", "k", "TUR"):
-            header.setSectionResizeMode(COLUMNS.index(name), QHeaderView.ResizeMode.ResizeToContents)
-        header.setMinimumSectionSize(60)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.table = ResultsTable(self.model)
 
         self.plot = ErrorPlot()
         self.log = QPlainTextEdit()
@@ -249,19 +226,23 @@ class MainWindow(QMainWindow):
         self.outcome = None
         self.run_path = None
         self.certificate_path = None
+        self._current = None
+        self._fitted = False
+        self._refresh_timer.stop()
         self.model.clear()
         self.plot.clear()
         self.log.clear()
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.summary_label.setText("")
+        self.status_label.setText("")
         self.run_file_label.setText("checking the plan…")
         self.state = "running"
         self._banner("running", "Checking the plan: identifying the instruments…")
         self._log("start requested")
         try:
-            self.worker.start()
-        except Exception as e:  # a bench or output folder problem: say so, stay usable
+            self.worker.start()  # the engine is built on the run's thread: failures come as `failed`
+        except Exception as e:  # no thread: say so, stay usable
             self.state = "idle"
             self._banner("failed", f"Cannot start: {e}")
         self._set_controls()
@@ -284,7 +265,7 @@ class MainWindow(QMainWindow):
         self.abort_button.setEnabled(running and self.state != "aborting")
         self.certificate_button.setEnabled(
             not running and self.outcome is not None and self.outcome.status == "completed"
-            and not self._pdf_task.running)
+            and not self.rendering)
 
     def _banner(self, kind: str, text: str) -> None:
         bg, fg = _BANNER[kind]
@@ -297,43 +278,66 @@ class MainWindow(QMainWindow):
 
     # -- engine events (GUI thread) -------------------------------------------------------
     def _on_event(self, event: object) -> None:
-        if isinstance(event, RunStarted):
+        if isinstance(event, PointDone):  # the most frequent first
+            self.model.set_result(event.result, event.budget)
+            self.plot.add(event.result)
+            self._done, self._total = event.done, event.total
+            if not self._fitted:  # the columns, against the first point taken
+                self._fitted = True
+                self.table.fit([0, event.result.index])
+            if event.result.decision in NOT_CONFORMING:
+                self._log(f"point {event.result.index + 1} is OUT OF TOLERANCE")
+            self._later()
+        elif isinstance(event, PointStarted):
+            self.model.mark_measuring(event.index)
+            self._current = event
+            self._later()
+        elif isinstance(event, RunStarted):
             self.run_path = Path(event.path)
             self.run_file_label.setText(event.path)
             self._total = len(event.points)
+            self._done = len(event.completed)
             self.model.start(event.points, event.completed)
+            self.table.fit([0])
             self.plot.start(event.points)
-            self.progress.setRange(0, max(1, self._total))
-            self.progress.setValue(len(event.completed))
+            self._refresh()
             self._log(f"run started: {event.procedure}, {self._total} points -> {event.path}")
         elif isinstance(event, PlanChecked):
             self.model.set_planned_tur(event.tur)
             worst = min(event.tur) if event.tur else float("nan")
             self._log(f"plan checked; lowest planned TUR {worst:.1f}")
             self._banner("running", "Running.")
-        elif isinstance(event, PointStarted):
-            p = event.point
-            self.model.mark_measuring(event.index)
-            self.table.scrollTo(self.model.index(event.index, 0))
-            at = f" at {format_frequency(p.frequency)}" if p.frequency > 0 else ""
-            on = f" on the {format_level(p.range, p.unit, p.range)} range" if p.range > 0 else ""
-            self.status_label.setText(
-                f"Point {event.index + 1} of {self._total}: {p.function} "
-                f"{format_level(p.nominal, p.unit, p.range)}{at}{on}, applying and reading…")
-        elif isinstance(event, PointDone):
-            self.model.set_result(event.result, event.budget)
-            self.plot.add(event.result)
-            self.progress.setRange(0, max(1, event.total))
-            self.progress.setValue(event.done)
-            self._summary()
-            if event.result.decision in NOT_CONFORMING:
-                self._log(f"point {event.result.index + 1} is OUT OF TOLERANCE")
         elif isinstance(event, StateChanged):
             self._on_state(event.state)
         elif isinstance(event, Message):
             self._log(event.text)
         elif isinstance(event, RunFinished):
             self._log(f"run finished: {event.status}: {event.reason}")
+
+    def _later(self) -> None:
+        """Bring the labels, the progress bar, the scrolling and the plot up to date soon."""
+        if not self._refresh_timer.isActive():
+            self._refresh_timer.start()
+
+    def _refresh(self) -> None:
+        with WINDOW_AT_WORK.working():
+            self._bring_up_to_date()
+
+    def _bring_up_to_date(self) -> None:
+        self._refresh_timer.stop()
+        self.progress.setRange(0, max(1, self._total))
+        self.progress.setValue(self._done)
+        self._summary()
+        current = self._current
+        if current is not None:
+            self._current = None
+            p = current.point
+            self.table.scrollTo(self.model.index(current.index, 0))
+            at = f" at {format_frequency(p.frequency)}" if p.frequency > 0 else ""
+            on = f" on the {format_level(p.range, p.unit, p.range)} range" if p.range > 0 else ""
+            self.status_label.setText(
+                f"Point {current.index + 1} of {self._total}: {p.function} "
+                f"{format_level(p.nominal, p.unit, p.range)}{at}{on}, applying and reading…")
 
     def _on_state(self, state: str) -> None:
         if not self.running:
@@ -355,18 +359,24 @@ class MainWindow(QMainWindow):
         self._set_controls()
 
     def _summary(self) -> None:
-        results = self.model.results()
-        fails = sum(1 for r in results if r.decision in NOT_CONFORMING)
-        self.summary_label.setText(
-            f"<b>{len(results) - fails}</b> pass, "
-            f"<b style='color:#c62828'>{fails}</b> fail" if fails else f"<b>{len(results)}</b> pass")
+        taken, fails = self.model.counts()
+        text = (f"<b>{taken - fails}</b> pass, <b style='color:#c62828'>{fails}</b> fail" if fails
+                else f"<b>{taken}</b> pass" if taken else "")
+        if text != self.summary_label.text():
+            self.summary_label.setText(text)
 
     def _on_finished(self, outcome: RunOutcome) -> None:
         self.outcome = outcome
         self.run_path = outcome.path
         self.state = outcome.status
+        self._refresh()
+        self.plot.flush()  # the last points, drawn now
         self.model.finish()
-        self._read_budgets(outcome.path)
+        if self.worker.budgets:  # those of a resumed run's earlier points, read on the run's thread
+            self.model.set_budgets(self.worker.budgets)
+        if self.worker.budget_error:
+            self._log(f"the uncertainty budgets could not be read from the run file: "
+                      f"{self.worker.budget_error}")
         self.status_label.setText("")
         self._close_prompts()
         results: list[PointResult] = self.model.results()
@@ -385,22 +395,11 @@ class MainWindow(QMainWindow):
         if self._close_when_done:
             self.close()
 
-    def _read_budgets(self, path: Path) -> None:
-        """The points' uncertainty budgets, for the results' tooltips, from
-        the run file the engine has just closed: those of a resumed run's
-        earlier points, which no event of this session carried."""
-        if not path.exists():
-            return
-        try:
-            with RunFile(path) as rf:
-                budgets = rf.budgets()
-        except CalstationError as e:
-            self._log(f"the uncertainty budgets could not be read from the run file: {e}")
-            return
-        self.model.set_budgets(budgets)
-
     def _on_failed(self, message: str) -> None:
         self.state = "failed"
+        self._refresh()
+        self.plot.flush()
+        self.status_label.setText("")
         self.model.finish()
         self._close_prompts()
         self.run_file_label.setText("no run file written" if self.run_path is None else str(self.run_path))
@@ -415,6 +414,7 @@ class MainWindow(QMainWindow):
         if request.answered:  # answered Abort while it was on its way
             return
         prompt = request.prompt
+        self._refresh()  # the point that asks, on the status line; then the question over it
         box = prompt_dialog(prompt, self)
         self._dialogs[request] = box
         self._log(("HAZARD PROMPT: " if prompt.hazard else "prompt: ") + prompt.title)
@@ -445,28 +445,54 @@ class MainWindow(QMainWindow):
         self._dialogs.clear()
 
     # -- certificate ------------------------------------------------------------------------
+    @property
+    def rendering(self) -> bool:
+        """A certificate is being rendered."""
+        return self._certificate.state() != QProcess.ProcessState.NotRunning
+
     def make_certificate(self) -> None:
-        if self.outcome is None or self.outcome.status != "completed" or self._pdf_task.running:
+        """Render the certificate next to the run file: ``calstation
+        certificate RUNFILE -o PDF`` in a process of its own, so that the
+        window goes on answering (and no lock of this process is held)."""
+        if self.outcome is None or self.outcome.status != "completed" or self.rendering:
             return
-        try:
-            from station.certificates.pdf import render_pdf
-        except ImportError as e:
+        if importlib.util.find_spec("station.certificates.pdf") is None:
             QMessageBox.information(
                 self, "Certificate", "The certificate renderer (station.certificates.pdf) is not "
-                f"installed in this calstation ({e}). The run file is complete: render it later with "
+                "installed in this calstation. The run file is complete: render it later with "
                 "`calstation certificate RUNFILE`.")
             return
         run_path = self.outcome.path
         pdf_path = run_path.with_suffix(".pdf")
         self.certificate_path = pdf_path
         self._banner("running", f"Rendering the certificate {pdf_path.name}…")
-        self._pdf_task.run("calstation-certificate", self._render, render_pdf, run_path, pdf_path)
+        env = QProcessEnvironment.systemEnvironment()
+        # The child imports this calstation, wherever it was imported from.
+        here = str(Path(__file__).resolve().parents[1])
+        env.insert("PYTHONPATH", os.pathsep.join(p for p in (here, env.value("PYTHONPATH")) if p))
+        self._certificate.setProcessEnvironment(env)
+        self._certificate.start(sys.executable, ["-m", "station.cli", "certificate", str(run_path),
+                                                 "-o", str(pdf_path)])
         self._set_controls()
 
-    @staticmethod
-    def _render(render: Callable[[Path, Path], object], run_path: Path, pdf_path: Path) -> Path:
-        render(run_path, pdf_path)
-        return pdf_path
+    def _on_certificate_finished(self, code: int, status: QProcess.ExitStatus) -> None:
+        pdf_path = self.certificate_path
+        errors = bytes(self._certificate.readAllStandardError().data()).decode("utf-8", "replace")
+        self._certificate.readAllStandardOutput()
+        if status == QProcess.ExitStatus.NormalExit and code == 0 and pdf_path is not None \
+                and pdf_path.is_file():
+            self._on_certificate_done(pdf_path)
+            return
+        lines = [line.strip() for line in errors.splitlines() if line.strip()]
+        why = lines[-1] if lines else (f"the renderer ended with exit code {code}"
+                                       if status == QProcess.ExitStatus.NormalExit
+                                       else "the renderer crashed")
+        self._on_certificate_error(why)
+
+    def _on_certificate_process_error(self, error: QProcess.ProcessError) -> None:
+        if error == QProcess.ProcessError.FailedToStart:
+            self._on_certificate_error(f"the renderer did not start ({sys.executable}: "
+                                       f"{self._certificate.errorString()})")
 
     def _on_certificate_done(self, pdf_path: Path) -> None:
         self._set_controls()
@@ -506,6 +532,11 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent | None) -> None:  # noqa: N802 - Qt's name
         assert event is not None
         if not self.running:
+            if self.rendering:  # let the certificate be written whole, if it comes soon
+                self._certificate.waitForFinished(CERTIFICATE_WAIT_MS)
+                if self.rendering:
+                    self._certificate.kill()
+                    self._certificate.waitForFinished(1000)
             event.accept()
             return
         if not self._close_when_done:

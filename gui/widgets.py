@@ -4,26 +4,48 @@ Every view here is fed from engine events (`RunStarted`, `PlanChecked`,
 `PointStarted`, `PointDone`); none reads the run file. A point's
 uncertainty budget, which its row's tooltip shows, comes with its
 `PointDone` (and, for the points of an earlier session of a resumed run,
-from the run file when the run ends, `ResultsModel.set_budgets`). Numbers are written as the certificate
-writes them (`station.certificates.numbers`). The plot keeps at most
-`ErrorPlot.max_points` points, the table one row per planned point.
+from the run file when the run ends, `ResultsModel.set_budgets`). Numbers
+are written as the certificate writes them (`station.certificates.numbers`).
+The table keeps one row per planned point, the plot every point taken.
+
+A long run must cost the window the same per point at its 10,000th point
+as at its 10th: the table's columns are measured from a representative row,
+never from the whole table, and a point changes its one row
+(`ResultsTable`, `ResultsModel`); the plot appends to arrays and redraws at
+most every `ErrorPlot.REDRAW_MS`, decimating what it draws (`ErrorPlot`).
 """
 
 from __future__ import annotations
 
 import html
 import math
-from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt
-from PyQt6.QtGui import QBrush, QColor, QFont
-from PyQt6.QtWidgets import QMessageBox, QPushButton, QVBoxLayout, QWidget
+from PyQt6.QtCore import (
+    QAbstractTableModel,
+    QEvent,
+    QModelIndex,
+    QModelRoleDataSpan,
+    QObject,
+    Qt,
+    QTimer,
+)
+from PyQt6.QtGui import QBrush, QColor, QFont, QFontMetrics, QResizeEvent
+from PyQt6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QMessageBox,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
+from gui.worker import WINDOW_AT_WORK
 from station.certificates.numbers import (
     format_error,
     format_frequency,
@@ -34,6 +56,7 @@ from station.certificates.numbers import (
     significant,
 )
 from station.metrology.budget import Component
+from station.metrology.decision import NOT_CONFORMING
 from station.metrology.result import PointResult
 from station.procedure import TestPoint
 from station.prompts import ABORT, Prompt
@@ -95,6 +118,19 @@ _TIPS: dict[str, str] = {
     "Error / tol.": "Error in % of the tolerance (the limits are ±100 %)",
 }
 
+_DECISION_TEXT: dict[RowState, str] = {
+    "pending": "", "measuring": "measuring…", "done": "", "earlier": "done earlier",
+    "not measured": "not measured"}
+
+# What data() hands the view, made once (the view asks for every visible cell and role on every paint).
+_DISPLAY, _ALIGN, _BACKGROUND, _FOREGROUND, _FONT, _TOOLTIP = (
+    Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.TextAlignmentRole, Qt.ItemDataRole.BackgroundRole,
+    Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.FontRole, Qt.ItemDataRole.ToolTipRole)
+_CENTER = Qt.AlignmentFlag.AlignCenter
+_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+_PASS_BRUSH, _FAIL_BRUSH, _MEASURING_BRUSH = QBrush(PASS_BG), QBrush(FAIL_BG), QBrush(MEASURING_BG)
+_DECISION_BRUSH, _PENDING_BRUSH = QBrush(DECISION_FG), QBrush(PENDING_FG)
+
 
 @dataclass
 class Row:
@@ -110,14 +146,22 @@ class Row:
     planned_tur: float | None = None
     result: PointResult | None = None
     budget: tuple[Component, ...] = ()
+    texts: tuple[str, ...] | None = None  # what its cells show, once asked (None: to be written)
 
 
 class ResultsModel(QAbstractTableModel):
-    """One row per planned point; filled in from `PointDone` events."""
+    """One row per planned point; filled in from `PointDone` events.
+
+    Every change is a `dataChanged` of the rows it touches (one row per
+    point taken), never a reset or a layout change while a run goes; a
+    row's texts are written once, when first shown after a change."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._rows: list[Row] = []
+        self._measuring: int | None = None
+        self._taken = 0
+        self._nonconforming = 0
         self._bold = QFont()
         self._bold.setBold(True)
 
@@ -130,27 +174,37 @@ class ResultsModel(QAbstractTableModel):
                 "earlier" if i in earlier else "pending")
             for i, p in enumerate(points)
         ]
+        self._measuring = None
+        self._taken = self._nonconforming = 0
         self.endResetModel()
 
     def clear(self) -> None:
         self.beginResetModel()
         self._rows = []
+        self._measuring = None
+        self._taken = self._nonconforming = 0
         self.endResetModel()
 
     def set_planned_tur(self, turs: Sequence[float]) -> None:
         for row, t in zip(self._rows, turs, strict=False):
             row.planned_tur = t
+            row.texts = None
         if self._rows:
-            self._changed(0, len(self._rows) - 1)
+            self.dataChanged.emit(self.index(0, COL_TUR), self.index(len(self._rows) - 1, COL_TUR))
 
     def mark_measuring(self, index: int) -> None:
-        for row in self._rows:
+        previous = self._measuring
+        if previous is not None and previous != index and previous < len(self._rows):
+            row = self._rows[previous]
             if row.state == "measuring":
                 row.state = "pending"
-                self._changed(row.index, row.index)
+                self._changed(previous)
+        self._measuring = None
         if 0 <= index < len(self._rows):
-            self._rows[index].state = "measuring"
-            self._changed(index, index)
+            row = self._rows[index]
+            row.state = "measuring"
+            self._measuring = index
+            self._changed(index)
 
     def set_result(self, result: PointResult, budget: Sequence[Component] = ()) -> None:
         """A point was taken; ``budget``: its uncertainty budget, when known."""
@@ -163,12 +217,19 @@ class ResultsModel(QAbstractTableModel):
             )
             self.endInsertRows()
         row = self._rows[i]
+        if row.result is not None:  # taken again: count it once
+            self._taken -= 1
+            self._nonconforming -= row.result.decision in NOT_CONFORMING
         row.function, row.range, row.nominal, row.unit, row.frequency = (
             result.function, result.range, result.nominal, result.unit, result.frequency)
         row.result = result
         row.budget = tuple(budget) or row.budget
         row.state = "done"
-        self._changed(i, i)
+        self._taken += 1
+        self._nonconforming += result.decision in NOT_CONFORMING
+        if self._measuring == i:
+            self._measuring = None
+        self._changed(i)
 
     def set_budgets(self, budgets: Mapping[int, Sequence[Component]]) -> None:
         """The uncertainty budgets of taken points, by point index (as the
@@ -176,16 +237,19 @@ class ResultsModel(QAbstractTableModel):
         for i, components in budgets.items():
             if 0 <= i < len(self._rows) and components:
                 self._rows[i].budget = tuple(components)
-        if self._rows:
-            self._changed(0, len(self._rows) - 1)
+        if self._rows:  # the tooltips only
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, len(COLUMNS) - 1),
+                                  [_TOOLTIP])
 
     def finish(self) -> None:
         """The run ended: points neither taken nor taken earlier were not measured."""
         for row in self._rows:
             if row.state in ("pending", "measuring"):
                 row.state = "not measured"
+                row.texts = None
+        self._measuring = None
         if self._rows:
-            self._changed(0, len(self._rows) - 1)
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, len(COLUMNS) - 1))
 
     # -- reading back ---------------------------------------------------------------
     @property
@@ -195,8 +259,20 @@ class ResultsModel(QAbstractTableModel):
     def results(self) -> list[PointResult]:
         return [r.result for r in self._rows if r.result is not None]
 
-    def _changed(self, first: int, last: int) -> None:
-        self.dataChanged.emit(self.index(first, 0), self.index(last, len(COLUMNS) - 1))
+    def counts(self) -> tuple[int, int]:
+        """(points taken, of which not conforming), kept as the results come."""
+        return self._taken, self._nonconforming
+
+    def texts(self, row: int) -> tuple[str, ...]:
+        """What each cell of ``row`` shows."""
+        r = self._rows[row]
+        if r.texts is None:
+            r.texts = tuple(self.text(r, col) for col in range(len(COLUMNS)))
+        return r.texts
+
+    def _changed(self, row: int) -> None:
+        self._rows[row].texts = None
+        self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
 
     # -- QAbstractTableModel ---------------------------------------------------------
     def rowCount(self, parent: QModelIndex | None = None) -> int:
@@ -209,38 +285,44 @@ class ResultsModel(QAbstractTableModel):
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
             return None
-        if role == Qt.ItemDataRole.DisplayRole:
+        if role == _DISPLAY:
             return COLUMNS[section]
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == _TOOLTIP:
             return _TIPS.get(COLUMNS[section])
         return None
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        return self._value(index.row(), index.column(), role)
+
+    def multiData(self, index: QModelIndex, roleDataSpan: QModelRoleDataSpan) -> None:  # noqa: N802,N803 - Qt's names
+        # The view asks for every role of a cell at once: one call into Python
+        # per cell painted, not one per role.
+        row, col = index.row(), index.column()
+        for k in range(len(roleDataSpan)):
+            item = roleDataSpan[k]
+            item.setData(self._value(row, col, item.role()))
+
+    def _value(self, i: int, col: int, role: int) -> Any:
+        if not 0 <= i < len(self._rows):
             return None
-        row = self._rows[index.row()]
-        col = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self.text(row, col)
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            if col == COL_DECISION:
-                return Qt.AlignmentFlag.AlignCenter
-            return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-        if role == Qt.ItemDataRole.BackgroundRole:
+        if role == _DISPLAY:
+            return self.texts(i)[col]
+        row = self._rows[i]
+        if role == _ALIGN:
+            return _CENTER if col == COL_DECISION else _RIGHT
+        if role == _BACKGROUND:
             if col == COL_DECISION and row.result is not None:
-                return QBrush(PASS_BG if row.result.decision == "pass" else FAIL_BG)
-            if row.state == "measuring":
-                return QBrush(MEASURING_BG)
-            return None
-        if role == Qt.ItemDataRole.ForegroundRole:
+                return _PASS_BRUSH if row.result.decision == "pass" else _FAIL_BRUSH
+            return _MEASURING_BRUSH if row.state == "measuring" else None
+        if role == _FOREGROUND:
             if col == COL_DECISION and row.result is not None:
-                return QBrush(DECISION_FG)
+                return _DECISION_BRUSH
             if row.result is None and (col == COL_TUR or row.state in ("not measured", "earlier")):
-                return QBrush(PENDING_FG)
+                return _PENDING_BRUSH
             return None
-        if role == Qt.ItemDataRole.FontRole and col == COL_DECISION:
-            return self._bold
-        if role == Qt.ItemDataRole.ToolTipRole and row.result is not None:
+        if role == _FONT:
+            return self._bold if col == COL_DECISION else None
+        if role == _TOOLTIP and row.result is not None:
             return budget_tooltip(row.result, row.budget)
         return None
 
@@ -262,8 +344,7 @@ class ResultsModel(QAbstractTableModel):
             if name == "TUR" and row.planned_tur is not None:
                 return format_tur(row.planned_tur)
             if name == "Decision":
-                return {"pending": "", "measuring": "measuring…", "done": "",
-                        "earlier": "done earlier", "not measured": "not measured"}[row.state]
+                return _DECISION_TEXT[row.state]
             return ""
         U = r.expanded_uncertainty
         if name == "Reference":
@@ -286,6 +367,90 @@ class ResultsModel(QAbstractTableModel):
             p = percent_of_tolerance(r)
             return "—" if math.isnan(p) else f"{p:+.1f} %"
         return r.decision.upper()
+
+
+class ResultsTable(QTableView):
+    """The results table: rows of one fixed height, columns as wide as their
+    header and a representative row need, measured when asked (`fit`: at the
+    start of a run and at its first result), never from the whole table, so
+    that a row changing costs the same at the 10th point as at the 10,000th.
+    Width left over is shared out; the operator may drag a column wider."""
+
+    ROW_HEIGHT = 23
+    CELL_PAD = 18  # the cell's margins, both sides
+    HEADER_PAD = 22
+
+    def __init__(self, model: ResultsModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setModel(model)
+        self._results = model
+        self.setAlternatingRowColors(True)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setWordWrap(False)
+        rows = self.verticalHeader()
+        assert rows is not None
+        rows.setVisible(False)
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setDefaultSectionSize(self.ROW_HEIGHT)
+        header = self.horizontalHeader()
+        assert header is not None
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(False)
+        header.setMinimumSectionSize(40)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._natural: list[int] = [0] * len(COLUMNS)
+        self.fit(())
+
+    def fit(self, rows: Sequence[int]) -> None:
+        """Set the columns' widths from the header, the Decision column's
+        words, and the texts of ``rows`` (a few representative rows)."""
+        header = self.horizontalHeader()
+        assert header is not None
+        head = QFontMetrics(header.font())
+        plain = QFontMetrics(self.font())
+        bold = QFont(self.font())
+        bold.setBold(True)
+        strong = QFontMetrics(bold)
+        natural = []
+        for col, name in enumerate(COLUMNS):
+            texts = [self._results.texts(r)[col] for r in rows if 0 <= r < self._results.rowCount()]
+            if col == COL_DECISION:
+                texts += [*_DECISION_TEXT.values(), "PASS", "FAIL"]
+            metrics = strong if col == COL_DECISION else plain
+            natural.append(max([head.horizontalAdvance(name) + self.HEADER_PAD,
+                                *(metrics.horizontalAdvance(t) + self.CELL_PAD for t in texts)]))
+        self._natural = natural
+        self._spread()
+
+    def column_widths(self) -> list[int]:
+        header = self.horizontalHeader()
+        assert header is not None
+        return [header.sectionSize(c) for c in range(len(COLUMNS))]
+
+    def _spread(self) -> None:
+        header = self.horizontalHeader()
+        viewport = self.viewport()
+        assert header is not None and viewport is not None
+        extra = max(0, viewport.width() - sum(self._natural))
+        total = sum(self._natural) or 1
+        for col, width in enumerate(self._natural):
+            header.resizeSection(col, width + extra * width // total)
+
+    def resizeEvent(self, event: QResizeEvent | None) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._spread()
+
+    def viewportEvent(self, event: QEvent | None) -> bool:  # noqa: N802 - Qt's name
+        # Entered from Qt's event loop (which runs without the GIL), a paint
+        # calls back into Python for every cell (`ResultsModel.multiData`,
+        # rowCount, columnCount), and each call waits for the GIL, which the
+        # engine's thread holds most of the time: up to the interpreter's
+        # switch interval (5 ms) each, 100 ms stalls for a screenful. Through
+        # this Python frame, the whole paint takes the GIL once, and the
+        # engine gives way meanwhile.
+        with WINDOW_AT_WORK.working():
+            return super().viewportEvent(event)
 
 
 def _dof(nu: float) -> str:
@@ -339,24 +504,69 @@ class PlottedPoint:
     passed: bool
 
 
+def decimate(x: np.ndarray, y: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
+    """At most about ``limit`` of the points (x increasing), for drawing:
+    all of them when there are no more than ``limit``; else, of each run of
+    consecutive points, the lowest and the highest (so the extremes, an
+    out-of-tolerance point first of all, are always drawn), and the newest
+    point with those that fill no whole run yet."""
+    n = len(x)
+    if n <= limit:
+        return x, y
+    per = -(-2 * n // limit)  # points per run; two are kept of each
+    runs = n // per
+    blocks = y[: runs * per].reshape(runs, per)
+    first = np.arange(runs) * per
+    keep = np.unique(np.concatenate((first + blocks.argmin(axis=1), first + blocks.argmax(axis=1),
+                                     np.arange(min(runs * per, n - 1), n))))
+    return x[keep], y[keep]
+
+
+class _PlotWidget(pg.PlotWidget):  # type: ignore[misc]  # pyqtgraph has no stubs
+    def viewportEvent(self, event: QEvent | None) -> bool:  # noqa: N802 - Qt's name
+        with WINDOW_AT_WORK.working():  # see ResultsTable.viewportEvent
+            return bool(super().viewportEvent(event))
+
+
 class ErrorPlot(QWidget):
     """Error of each point in % of its tolerance, with U as error bars and
     the tolerance limits at ±100 %: one scale for every range.
 
-    Fed from `PointDone` only; keeps the last ``max_points`` points.
+    Fed from `PointDone` only; keeps every point (`points`). What it draws
+    costs the same however many points there are: new points are appended
+    to arrays and drawn together at most every `REDRAW_MS`; beyond
+    ``max_drawn`` markers of a kind (pass, fail) the markers are decimated
+    (`decimate`: the extremes stay), and the error bars are those of the last
+    ``error_bars`` points.
     """
 
-    MAX_POINTS = 2000
+    REDRAW_MS = 50
+    MAX_DRAWN = 1000
+    ERROR_BARS = 200
     MAX_RANGE_MARKS = 50
+    MIN_EXTENT = 130.0  # % of tolerance shown either side of zero, at least
 
-    def __init__(self, parent: QWidget | None = None, max_points: int = MAX_POINTS) -> None:
+    def __init__(self, parent: QWidget | None = None, max_drawn: int = MAX_DRAWN,
+                 error_bars: int = ERROR_BARS) -> None:
         super().__init__(parent)
-        self.max_points = max_points
-        self._points: deque[PlottedPoint] = deque(maxlen=max_points)
+        self.max_drawn = max_drawn
+        self.error_bars = error_bars
+        self._n = 0
+        self._x = np.empty(0, dtype=float)
+        self._y = np.empty(0, dtype=float)
+        self._u = np.empty(0, dtype=float)
+        self._passed = np.empty(0, dtype=bool)
+        self._extent = self.MIN_EXTENT
+        self._drawn_n = -1  # how many points the drawing shows (-1: never drawn)
+        self._view: tuple[float, float, float, float] | None = None
         self._marks: list[Any] = []
         self._planned = 0
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(self.REDRAW_MS)
+        self._timer.timeout.connect(self.flush)
 
-        self.widget: Any = pg.PlotWidget(background="w")
+        self.widget: Any = _PlotWidget(background="w")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.widget)
@@ -377,17 +587,23 @@ class ErrorPlot(QWidget):
         # Limit labels inside the band at the right, clear of the range labels at the top.
         for y, label, anchor in ((100.0, "upper limit +100 %", (1, 0)),
                                  (-100.0, "lower limit −100 %", (1, 1))):
-            item.addItem(pg.InfiniteLine(
+            limit = pg.InfiniteLine(
                 pos=y, angle=0, pen=limit_pen, movable=False, label=label,
                 labelOpts={"position": 0.995, "color": LIMIT_COLOR, "anchors": [anchor, anchor]},
-            ))
+            )
+            limit.setZValue(10)  # the limits and their labels over a crowd of points
+            item.addItem(limit)
         item.addItem(pg.InfiniteLine(pos=0.0, angle=0, pen=pg.mkPen("#9e9e9e", width=1), movable=False))
         self._bars: Any = pg.ErrorBarItem(beam=0.25, pen=pg.mkPen("#37474f", width=1.5))
-        self._scatter: Any = pg.ScatterPlotItem(size=10, pen=pg.mkPen("#212121", width=1),
-                                                hoverable=True, tip=self._tip)
+        self._outline = pg.mkPen("#212121", width=1)
+        self._pass_markers: Any = pg.ScatterPlotItem(size=10, pen=self._outline, brush=pg.mkBrush(PASS_BG),
+                                                     hoverable=True, tip=self._tip)
+        self._fail_markers: Any = pg.ScatterPlotItem(size=10, pen=self._outline, brush=pg.mkBrush(FAIL_BG),
+                                                     hoverable=True, tip=self._tip)
         item.addItem(self._bars)
-        item.addItem(self._scatter)
-        self._set_view()
+        item.addItem(self._pass_markers)
+        item.addItem(self._fail_markers)
+        self.flush()
 
     @staticmethod
     def _tip(x: float, y: float, data: Any) -> str:
@@ -395,18 +611,28 @@ class ErrorPlot(QWidget):
 
     # -- fed from events ------------------------------------------------------------
     def clear(self) -> None:
-        self._points.clear()
+        self._n = 0
+        self._extent = self.MIN_EXTENT
         item = self.widget.getPlotItem()
         for m in self._marks:
             item.removeItem(m)
         self._marks.clear()
         self._planned = 0
-        self._redraw()
+        self.flush()
 
     def start(self, points: Sequence[TestPoint]) -> None:
         """A run started: fix the x axis to its points and mark where the range changes."""
         self.clear()
         self._planned = len(points)
+        self._reserve(self._planned)
+        # Many points: smaller markers, and no outline (the outlines of a crowd are a black band).
+        crowded = self._planned > 200
+        size = 10 if not crowded else 6 if self._planned <= 2000 else 4
+        for markers in (self._pass_markers, self._fail_markers):
+            markers.setSize(size)
+            markers.setPen(pg.mkPen(None) if crowded else self._outline)
+        self._bars.setData(beam=0.25 if not crowded else 0.0,
+                           pen=pg.mkPen("#37474f", width=1.5 if not crowded else 1.0))
         item = self.widget.getPlotItem()
         previous: tuple[str, float] | None = None
         for i, p in enumerate(points):
@@ -422,54 +648,96 @@ class ErrorPlot(QWidget):
                 item.addItem(line)
                 self._marks.append(line)
             previous = key
-        self._set_view()
+        self.flush()
 
     def add(self, result: PointResult) -> None:
+        """Keep the point; it is drawn at the next redraw (within `REDRAW_MS`)."""
         tol = result.tolerance
         if not tol > 0:
             return
-        self._points.append(PlottedPoint(
-            result.index + 1,
-            100.0 * result.error / tol,
-            100.0 * result.expanded_uncertainty / tol,
-            result.decision == "pass",
-        ))
-        self._redraw()
+        y = 100.0 * result.error / tol
+        u = 100.0 * result.expanded_uncertainty / tol
+        n = self._n
+        if n == len(self._x):
+            self._reserve(max(64, 2 * n))
+        self._x[n] = result.index + 1
+        self._y[n] = y
+        self._u[n] = u
+        self._passed[n] = result.decision == "pass"
+        self._n = n + 1
+        if math.isfinite(y) and math.isfinite(u):
+            self._extent = max(self._extent, 1.1 * (abs(y) + u))
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def _reserve(self, size: int) -> None:
+        if size > len(self._x):
+            for name in ("_x", "_y", "_u", "_passed"):
+                old = getattr(self, name)
+                new = np.empty(size, dtype=old.dtype)
+                new[: self._n] = old[: self._n]
+                setattr(self, name, new)
 
     # -- reading back ---------------------------------------------------------------
     def points(self) -> list[PlottedPoint]:
-        return list(self._points)
+        n = self._n
+        return [PlottedPoint(int(x), float(y), float(u), bool(p))
+                for x, y, u, p in zip(self._x[:n], self._y[:n], self._u[:n], self._passed[:n], strict=True)]
 
     def point_count(self) -> int:
-        return len(self._points)
+        return self._n
+
+    def drawn(self) -> tuple[np.ndarray, np.ndarray]:
+        """The markers drawn now: (point numbers, errors in % of tolerance)."""
+        xs, ys = [], []
+        for markers in (self._pass_markers, self._fail_markers):
+            x, y = markers.getData()
+            xs.append(np.asarray(x, dtype=float))
+            ys.append(np.asarray(y, dtype=float))
+        return np.concatenate(xs), np.concatenate(ys)
 
     def drawn_count(self) -> int:
-        """How many markers the scatter item actually holds."""
-        return int(len(self._scatter.data))
+        """How many markers the plot draws now."""
+        return int(len(self._pass_markers.data) + len(self._fail_markers.data))
+
+    def bar_count(self) -> int:
+        """How many error bars the plot draws now."""
+        x = self._bars.opts.get("x")
+        return 0 if x is None else len(x)
 
     # -- drawing --------------------------------------------------------------------
-    def _redraw(self) -> None:
-        pts = self._points
-        x = np.fromiter((p.x for p in pts), dtype=float, count=len(pts))
-        y = np.fromiter((p.y for p in pts), dtype=float, count=len(pts))
-        u = np.fromiter((p.u for p in pts), dtype=float, count=len(pts))
-        brushes = [pg.mkBrush(PASS_BG if p.passed else FAIL_BG) for p in pts]
-        self._scatter.setData(x=x, y=y, brush=brushes)
-        self._bars.setData(x=x, y=y, top=u, bottom=u)
+    def flush(self) -> None:
+        """Draw what came since the last redraw (the timer calls this; call it
+        to show every point at once, e.g. when the run ends)."""
+        with WINDOW_AT_WORK.working():
+            self._flush()
+
+    def _flush(self) -> None:
+        self._timer.stop()
+        n = self._n
+        if n != self._drawn_n:
+            self._drawn_n = n
+            x, y, u, passed = self._x[:n], self._y[:n], self._u[:n], self._passed[:n]
+            for markers, mask in ((self._pass_markers, passed), (self._fail_markers, ~passed)):
+                mx, my = decimate(x[mask], y[mask], self.max_drawn)
+                markers.setData(x=mx, y=my)
+            k = min(n, self.error_bars)
+            self._bars.setData(x=x[n - k:], y=y[n - k:], top=u[n - k:], bottom=u[n - k:])
         self._set_view()
 
     def _set_view(self) -> None:
-        item = self.widget.getPlotItem()
-        extent = 130.0
-        if self._points:
-            extent = max(extent, 1.1 * max(abs(p.y) + p.u for p in self._points))
-        item.setYRange(-extent, extent, padding=0)
-        if self._planned and self._planned <= self.max_points:
-            item.setXRange(0.5, self._planned + 0.5, padding=0)
-        elif self._points:
-            item.setXRange(self._points[0].x - 0.5, self._points[-1].x + 0.5, padding=0)
+        if self._planned:
+            left, right = 0.5, self._planned + 0.5
+        elif self._n:
+            left, right = self._x[0] - 0.5, self._x[self._n - 1] + 0.5
         else:
-            item.setXRange(0.5, 10.5, padding=0)
+            left, right = 0.5, 10.5
+        view = (float(left), float(right), -self._extent, self._extent)
+        if view != self._view:  # a new range redraws every item: only when it changes
+            self._view = view
+            item = self.widget.getPlotItem()
+            item.setXRange(view[0], view[1], padding=0)
+            item.setYRange(view[2], view[3], padding=0)
 
 
 # -- the prompt dialog -------------------------------------------------------------------

@@ -1,11 +1,17 @@
 """The engine off the GUI thread, and the bridge back.
 
-`RunWorker` runs `Engine.run()` in a `threading.Thread`. The engine calls
-its listeners on that thread; the worker's listener only emits a Qt signal,
-delivered to the GUI thread by a queued connection, so no widget is ever
-touched from the engine thread. `QtPromptChannel.ask` does the same for
-prompts and then blocks the engine thread on a `threading.Event` until the
-GUI answers (or the run is torn down, which answers Abort).
+`RunWorker` builds the engine (`RunSession.make_engine`: the procedure,
+the bench, the run file's path) and runs `Engine.run()` in a
+`threading.Thread`, so that neither stalls the window. The engine calls its
+listeners on that thread; the worker's listener only queues the event and,
+when the queue was empty, wakes the GUI thread with a queued Qt signal. The
+GUI thread takes the queued events in batches (`RunWorker.DRAIN_MS` after
+the wake-up, for at most `RunWorker.DRAIN_BUDGET_S` at a time, so that a fast
+engine never holds the event loop) and re-emits each as `engine_event`; no
+widget is ever touched from the engine thread. `QtPromptChannel.ask` hands
+a prompt over (through the same queue, so that it comes after the events
+before it) and then blocks the engine thread on a `threading.Event` until
+the GUI answers (or the run is torn down, which answers Abort).
 
 `SimulatedSession` builds engines for the built-in demo: by default the
 Keysight 34401A DC voltage procedure, on the simulated bench its procedure
@@ -16,21 +22,26 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from PyQt6.QtCore import QObject, Qt, pyqtBoundSignal, pyqtSignal
+from PyQt6.QtCore import QObject, Qt, QTimer, pyqtBoundSignal, pyqtSignal
 
 from drivers.clock import Clock, PacedClock, VirtualClock
 from station import library
 from station.engine import Engine, RunOutcome
-from station.errors import PlanRefused
-from station.events import Event, Listener
+from station.errors import CalstationError, PlanRefused
+from station.events import Event, Listener, PointDone, RunStarted
+from station.metrology.budget import Component
 from station.metrology.decision import SIMPLE, DecisionRule
 from station.procedure import Procedure
 from station.prompts import ABORT, Prompt, PromptChannel
+from station.runfile.reader import RunFile
 from station.simulated import SimulatedStation
 
 DEMO_PROCEDURE = "keysight-34401a-dcv"
@@ -40,6 +51,50 @@ DEMO_TITLE = "Keysight 34401A DC voltage"
 def queued(signal: pyqtBoundSignal, slot: Callable[..., object] | pyqtBoundSignal) -> None:
     """Connect so that ``slot`` runs on the receiver's (GUI) thread, whichever thread emits."""
     signal.connect(slot, Qt.ConnectionType.QueuedConnection)  # type: ignore[call-arg]  # the stub lacks ``type``
+
+
+# -- the window first --------------------------------------------------------------------------
+class WorkGate:
+    """Lets the window's work go before the engine's.
+
+    The engine's thread and the GUI thread share one interpreter lock (the
+    GIL); when both run Python, each gets it in turns of the interpreter's
+    switch interval, so 10 ms of the window's work (a batch of events, a
+    repaint) takes 20 ms or more, and a repaint that calls back into Python
+    for every cell takes far longer. The GUI thread marks its bounded pieces
+    of work (`working`); the engine's thread, at each event it hands over
+    (`give_way`, between points, never inside one), waits until the window
+    is done, for at most `LIMIT_S`. The engine loses only the window's share
+    of the time, and nothing it does is held in between.
+    """
+
+    LIMIT_S = 0.1
+
+    def __init__(self) -> None:
+        self._idle = threading.Event()
+        self._idle.set()
+        self._depth = 0  # GUI thread only
+
+    @contextmanager
+    def working(self) -> Iterator[None]:
+        """Around a piece of the window's work, on the GUI thread."""
+        self._depth += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._depth -= 1
+            if not self._depth:
+                self._idle.set()
+
+    def give_way(self) -> None:
+        """On the engine's thread: wait while the window works (at most `LIMIT_S`)."""
+        if not self._idle.is_set():
+            self._idle.wait(self.LIMIT_S)
+
+
+#: The gate of this process's window (`RunWorker`, `ResultsTable`, `ErrorPlot`, `MainWindow`).
+WINDOW_AT_WORK = WorkGate()
 
 
 # -- prompts -------------------------------------------------------------------------------
@@ -135,7 +190,7 @@ class RunSession(Protocol):
         """(label, text) lines describing the run before it starts."""
         ...
     def make_engine(self, prompts: PromptChannel, listeners: Sequence[Listener]) -> Engine:
-        """A fresh engine (and run file path) for one run."""
+        """A fresh engine (and run file path) for one run (called on the engine thread)."""
         ...
     def close(self) -> None:
         """Release the bench after a run (called on the engine thread)."""
@@ -150,8 +205,10 @@ DEMO_PACE = 0.1
 @dataclass
 class SimulatedSession:
     """The built-in demonstration: a procedure (34401A DC voltage unless
-    ``procedure`` names another) on its simulated bench, in process, on a
-    `PacedClock`. Run files go to ``out_dir``."""
+    ``procedure`` names another, by library name or ``.py`` path) on its
+    simulated bench, in process, on a `PacedClock`. Run files go to
+    ``out_dir``; ``options``: more keyword arguments for the procedure
+    (e.g. ``points`` for ``tests/data/long_dcv.py``)."""
 
     out_dir: Path
     readings: int = 10
@@ -161,6 +218,7 @@ class SimulatedSession:
     rule: DecisionRule = SIMPLE
     bench_options: dict[str, object] = field(default_factory=dict)
     procedure: str = DEMO_PROCEDURE
+    options: dict[str, object] = field(default_factory=dict)
     station: SimulatedStation | None = field(default=None, init=False)
     run_path: Path | None = field(default=None, init=False)
 
@@ -170,7 +228,8 @@ class SimulatedSession:
         return f"{name}: simulated bench"
 
     def _procedure(self) -> Procedure:
-        return library.load(self.procedure, readings=self.readings, settle_s=self.settle_s)
+        return library.load(self.procedure, readings=self.readings, settle_s=self.settle_s,
+                            **self.options)
 
     def _station(self, procedure: Procedure, clock: Clock) -> SimulatedStation:
         return SimulatedStation(transport="inprocess", seed=self.seed, clock=clock,
@@ -221,19 +280,30 @@ class SimulatedSession:
 
 # -- the worker --------------------------------------------------------------------------------
 class RunWorker(QObject):
-    """Runs one engine at a time on its own thread.
+    """Builds and runs one engine at a time on its own thread.
 
-    Signals (all delivered on the GUI thread): `engine_event` for each engine event,
-    `prompt` for each `PromptRequest`, `finished` with the `RunOutcome`,
-    `failed` with a message when ``run()`` raised (plan refused, or a bug)
-    instead of ending the run with a status.
+    Signals (all delivered on the GUI thread): `engine_event` for each engine event
+    and `prompt` for each `PromptRequest` (both emitted from `drain`, in the order
+    the engine made them), `finished` with the `RunOutcome` (after the run's last `engine_event`),
+    `failed` with a message when the engine could not be built or ``run()``
+    raised (plan refused, or a bug) instead of ending the run with a status.
+
+    When some point of the run came without its uncertainty budget (the
+    points of an earlier session of a resumed run), the budgets are read from
+    the run file on the engine's thread once the run has ended: `budgets`
+    (or `budget_error`) when `finished` is emitted.
     """
+
+    #: Events are taken this long after the GUI thread is woken (a batch, not one by one).
+    DRAIN_MS = 20
+    #: At most this long is spent re-emitting events before the event loop runs again.
+    DRAIN_BUDGET_S = 0.01
 
     engine_event = pyqtSignal(object)  # station.events.Event
     prompt = pyqtSignal(object)  # PromptRequest
     finished = pyqtSignal(object)  # RunOutcome
     failed = pyqtSignal(str)
-    _relay = pyqtSignal(object)  # engine thread -> GUI thread
+    _wake = pyqtSignal()  # engine thread -> GUI thread: events are queued
     _done = pyqtSignal(object, str)  # engine thread -> GUI thread
 
     def __init__(self, session: RunSession, parent: QObject | None = None) -> None:
@@ -241,48 +311,125 @@ class RunWorker(QObject):
         self.session = session
         self.engine: Engine | None = None
         self.prompts: QtPromptChannel | None = None
+        self.budgets: dict[int, list[Component]] = {}
+        self.budget_error = ""
         self._thread: threading.Thread | None = None
+        self._budgets_missing = False  # a point came without its budget (engine thread)
+        self._gui_thread = threading.get_ident()  # created on the GUI thread
+        self._lock = threading.Lock()  # engine, the requests made before it exists, the queue
+        self._abort_reason = ""
+        self._pause = False
+        self._events: deque[Event | PromptRequest] = deque()
+        self._woken = False  # a drain is due: the engine thread need not wake the GUI thread again
+        self._drain_timer = QTimer(self)
+        self._drain_timer.setSingleShot(True)
+        self._drain_timer.timeout.connect(self.drain)
         # Queued: the slot runs on this object's (the GUI) thread whatever thread emits.
-        queued(self._relay, self.engine_event)
+        queued(self._wake, self._schedule_drain)
         queued(self._done, self._on_done)
 
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def start(self) -> Engine:
-        """Build an engine from the session and run it on a new thread."""
+    def start(self) -> None:
+        """Build an engine from the session and run it, both on a new thread."""
         if self.running:
             raise RuntimeError("a run is already in progress; abort it or wait for it to end")
-        prompts = QtPromptChannel(self)
-        queued(prompts.requested, self.prompt)
-        engine = self.session.make_engine(prompts, [self._listen])
-        self.prompts, self.engine = prompts, engine
-        self._thread = threading.Thread(target=self._run, args=(engine,), name="calstation-engine")
+        prompts = QtPromptChannel(self)  # on the GUI thread: it refuses to be asked there
+        # Direct: called on the engine thread, which only queues the request.
+        prompts.requested.connect(self._listen, Qt.ConnectionType.DirectConnection)  # type: ignore[call-arg]
+        with self._lock:
+            self.prompts, self.engine = prompts, None
+            self._abort_reason, self._pause = "", False
+            self._events.clear()
+            self._woken = False
+        self.budgets, self.budget_error, self._budgets_missing = {}, "", False
+        self._thread = threading.Thread(target=self._run, args=(prompts,), name="calstation-engine")
         self._thread.start()
-        return engine
 
-    def _listen(self, event: Event) -> None:
+    def _listen(self, event: Event | PromptRequest) -> None:
         # Called on the engine thread (and on the GUI thread for pause/resume):
         # only hand over, never touch a widget here.
-        self._relay.emit(event)
+        if isinstance(event, PointDone):
+            self._budgets_missing = self._budgets_missing or not event.budget
+        elif isinstance(event, RunStarted):
+            self._budgets_missing = self._budgets_missing or bool(event.completed)
+        if threading.get_ident() != self._gui_thread:
+            WINDOW_AT_WORK.give_way()
+        with self._lock:
+            self._events.append(event)
+            if self._woken:
+                return
+            self._woken = True
+        self._wake.emit()
 
-    def _run(self, engine: Engine) -> None:
+    def _schedule_drain(self) -> None:
+        if not self._drain_timer.isActive():
+            self._drain_timer.start(self.DRAIN_MS)
+
+    def drain(self, everything: bool = False) -> None:
+        """Emit `engine_event` (or `prompt`) for what is queued, in order: for at
+        most `DRAIN_BUDGET_S` (the rest after the event loop has run), or
+        ``everything``."""
+        with WINDOW_AT_WORK.working():
+            self._drain(None if everything else self.DRAIN_BUDGET_S)
+
+    def _drain(self, budget_s: float | None) -> None:
+        deadline = None if budget_s is None else time.perf_counter() + budget_s
+        while True:
+            with self._lock:
+                if not self._events:
+                    self._woken = False
+                    return
+                event = self._events.popleft()
+            if isinstance(event, PromptRequest):
+                self.prompt.emit(event)
+            else:
+                self.engine_event.emit(event)
+            if deadline is not None and time.perf_counter() > deadline:
+                self._drain_timer.start(0)
+                return
+
+    def _run(self, prompts: QtPromptChannel) -> None:
         outcome: RunOutcome | None = None
         error = ""
         try:
+            engine = self.session.make_engine(prompts, [self._listen])
+            with self._lock:
+                self.engine = engine
+                abort, pause = self._abort_reason, self._pause
+            if abort:  # asked before the engine existed
+                engine.abort(abort)
+            elif pause:
+                engine.pause()
             outcome = engine.run()
-        except Exception as e:  # plan refused, or a bug: the GUI must hear of it
-            error = f"plan refused: {e}" if isinstance(e, PlanRefused) else f"{type(e).__name__}: {e}"
+            if self._budgets_missing and outcome.path.exists():
+                self._read_budgets(outcome.path)
+        except Exception as e:  # no engine, plan refused, or a bug: the GUI must hear of it
+            if isinstance(e, PlanRefused):
+                error = f"plan refused: {e}"
+            elif self.engine is None:
+                error = f"the run could not be set up ({type(e).__name__}: {e})"
+            else:
+                error = f"{type(e).__name__}: {e}"
         finally:
             try:
                 self.session.close()
             finally:
                 self._done.emit(outcome, error)
 
+    def _read_budgets(self, path: Path) -> None:
+        try:
+            with RunFile(path) as rf:
+                self.budgets = rf.budgets()
+        except CalstationError as e:
+            self.budget_error = str(e)
+
     def _on_done(self, outcome: RunOutcome | None, error: str) -> None:
         if self._thread is not None:
             self._thread.join()
+        self.drain(everything=True)  # every event of the run before its end
         if outcome is not None:
             self.finished.emit(outcome)
         else:
@@ -290,20 +437,33 @@ class RunWorker(QObject):
 
     # -- control from the GUI ---------------------------------------------------------------
     def pause(self) -> None:
-        if self.engine is not None and self.running:
-            self.engine.pause()
+        with self._lock:
+            engine = self.engine
+            self._pause = engine is None and self.running
+        if engine is not None and self.running:
+            engine.pause()
 
     def resume(self) -> None:
-        if self.engine is not None and self.running:
-            self.engine.resume()
+        with self._lock:
+            engine = self.engine
+            self._pause = False
+        if engine is not None and self.running:
+            engine.resume()
 
     def abort(self, reason: str) -> None:
         """Abort the run: at its next checkpoint, the engine puts the bench in
-        its safe state. A pending prompt is answered Abort."""
-        if self.engine is not None and self.running:
-            self.engine.abort(reason)
-            if self.prompts is not None:
-                self.prompts.close()
+        its safe state (before the engine exists: it is aborted as it is made).
+        A pending prompt is answered Abort."""
+        if not self.running:
+            return
+        with self._lock:
+            engine = self.engine
+            if engine is None and not self._abort_reason:
+                self._abort_reason = reason
+        if engine is not None:
+            engine.abort(reason)
+        if self.prompts is not None:
+            self.prompts.close()
 
     def shutdown(self, timeout_s: float | None = None) -> bool:
         """Abort any run and wait for its thread (the safe state must finish);
@@ -313,4 +473,3 @@ class RunWorker(QObject):
             self._thread.join(timeout_s)
             return not self._thread.is_alive()
         return True
-

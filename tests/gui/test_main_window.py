@@ -9,6 +9,7 @@ import importlib
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,7 @@ from gui.main_window import ABORT_REASON, MainWindow
 from gui.widgets import COL_DECISION, COLUMNS
 from gui.worker import SimulatedSession
 from station.errors import ConfigError
+from station.events import Listener, PointDone
 from station.prompts import CONTINUE
 from station.runfile.reader import RunFile
 
@@ -74,6 +76,39 @@ def render_pdf_available() -> bool:
     except (ImportError, AttributeError):
         return False
     return True
+
+
+LONG = Path(__file__).resolve().parents[1] / "data" / "long_dcv.py"
+
+
+def test_a_2000_point_run_keeps_every_point_in_the_table_and_the_plot(qtbot, make_window) -> None:
+    """The long run the tester's window froze on: every point reaches the table and the plot."""
+    n = 2000
+    window, _ = make_window(pace=0.0, procedure=str(LONG), readings=2, settle_s=0.0, options={"points": n})
+    click(qtbot, window.start_button)
+    drive(qtbot, window, finished(window), [], timeout_s=120.0)
+    outcome = window.outcome
+    assert outcome is not None and outcome.status == "completed", window.banner.text()
+    with RunFile(outcome.path) as rf:
+        recorded = rf.points
+    assert len(recorded) == n
+    m = window.model
+    assert m.rowCount() == n and m.counts() == (n, 0)
+    assert decisions(window) == [p.decision.upper() for p in recorded] == ["PASS"] * n
+    indication = COLUMNS.index("Indication")
+    assert m.data(m.index(n - 1, indication)) == m.text(m.rows[n - 1], indication) != ""
+    plotted = window.plot.points()
+    assert [p.x for p in plotted] == list(range(1, n + 1))
+    assert [p.y for p in plotted] == pytest.approx(
+        [100.0 * r.error / r.tolerance for r in recorded], rel=1e-9, abs=1e-9)
+    assert 0 < window.plot.drawn_count() <= 2 * window.plot.max_drawn
+    x, _ = window.plot.drawn()
+    assert n in x  # the last point is on screen
+    assert window.progress.value() == n == window.progress.maximum()
+    assert f"<b>{n}</b> pass" in window.summary_label.text()
+    assert "Completed" in window.banner.text()
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    assert window.grab().save(str(SCREENSHOT.with_name(f"{SCREENSHOT.stem}-{n}{SCREENSHOT.suffix}")))
 
 
 def test_a_whole_run_through_the_window(qtbot, make_window) -> None:
@@ -137,6 +172,47 @@ def test_a_whole_run_through_the_window(qtbot, make_window) -> None:
 
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     assert window.grab().save(str(SCREENSHOT))
+
+
+@pytest.mark.skipif(not render_pdf_available(), reason="no certificate renderer")
+def test_a_certificate_that_cannot_be_rendered_says_why(qtbot, make_window) -> None:
+    window, _ = make_window(pace=0.0)
+    click(qtbot, window.start_button)
+    drive(qtbot, window, finished(window), [])
+    assert window.outcome is not None and window.outcome.status == "completed"
+    run_path = window.outcome.path
+    run_path.write_bytes(run_path.read_bytes()[:4096])  # the run file damaged after the run
+    click(qtbot, window.certificate_button)
+    assert window.rendering and not window.certificate_button.isEnabled()
+    qtbot.waitUntil(lambda: not window.rendering and "could not be rendered" in window.banner.text(),
+                    timeout=30_000)
+    assert str(run_path.name) in window.banner.text(), window.banner.text()
+    assert not run_path.with_suffix(".pdf").exists()
+    assert window.certificate_button.isEnabled()  # try again, once the file is put right
+
+
+class WithoutBudgets(SimulatedSession):
+    """The demo, its points' events stripped of their budgets (as a resumed run's earlier points come)."""
+
+    def make_engine(self, prompts, listeners):
+        def strip(listener: Listener) -> Listener:
+            return lambda e: listener(e._replace(budget=()) if isinstance(e, PointDone) else e)
+
+        return super().make_engine(prompts, [strip(listener) for listener in listeners])
+
+
+def test_budgets_no_event_carried_are_read_from_the_run_file(qtbot, make_window) -> None:
+    window, _ = make_window(pace=0.0, session_type=WithoutBudgets)
+    click(qtbot, window.start_button)
+    drive(qtbot, window, finished(window), [])
+    assert window.outcome is not None and window.outcome.status == "completed"
+    with RunFile(window.outcome.path) as rf:
+        budgets = rf.budgets()
+    m = window.model
+    for row in (0, POINTS - 1):
+        tip = m.data(m.index(row, COL_DECISION), Qt.ItemDataRole.ToolTipRole)
+        assert "run ends" not in tip
+        assert budgets[row] and all(c.name in tip and c.description in tip for c in budgets[row])
 
 
 def test_abort_mid_run_puts_the_calibrator_in_standby(qtbot, make_window) -> None:
@@ -220,8 +296,31 @@ def test_a_session_that_cannot_start_says_why(qtbot, make_window, tmp_path: Path
     blocker.write_text("a file where the output folder should be")
     window, _ = make_window(pace=0.0, out_dir=blocker / "runs")
     click(qtbot, window.start_button)
-    assert "Cannot start" in window.banner.text()
-    assert not window.running and window.start_button.isEnabled()
+    qtbot.waitUntil(lambda: window.state == "failed" and not window.running, timeout=20_000)
+    text = window.banner.text()
+    assert "did not start" in text and "could not be set up" in text and "not-a-folder" in text
+    assert window.start_button.isEnabled() and window.outcome is None
+
+
+class Watched(SimulatedSession):
+    """The demo, noting the thread its engine is built on."""
+
+    built_on: list[str] = []
+
+    def make_engine(self, prompts, listeners):
+        self.built_on.append(threading.current_thread().name)
+        return super().make_engine(prompts, listeners)
+
+
+def test_the_engine_is_built_off_the_gui_thread_and_an_early_abort_is_kept(qtbot, make_window) -> None:
+    window, session = make_window(pace=0.0, session_type=Watched)
+    click(qtbot, window.start_button)
+    click(qtbot, window.abort_button)  # at once: the engine may not exist yet
+    qtbot.waitUntil(lambda: not window.running and window.state in ("failed", "aborted"), timeout=20_000)
+    assert Watched.built_on == ["calstation-engine"]
+    assert "abort" in window.banner.text().lower(), window.banner.text()
+    assert session.station is not None and not session.station.sim.calibrator.operating
+    assert window.start_button.isEnabled()
 
 
 class ExpiredStandard(SimulatedSession):

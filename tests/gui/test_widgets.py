@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
-from PyQt6.QtCore import Qt
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PyQt6.QtCore import QModelIndex, QModelRoleData, QModelRoleDataSpan, Qt, QTimer
 from PyQt6.QtGui import QBrush
 from PyQt6.QtWidgets import QMessageBox, QPushButton
 
@@ -22,12 +27,14 @@ from gui.widgets import (
     PASS_BG,
     ErrorPlot,
     ResultsModel,
+    ResultsTable,
+    decimate,
     format_tur,
     prompt_dialog,
 )
-from gui.worker import PromptRequest, QtPromptChannel, SimulatedSession
+from gui.worker import PromptRequest, QtPromptChannel, RunWorker, SimulatedSession, WorkGate
 from station.certificates.numbers import MICRO
-from station.events import PlanChecked, PointDone, PointStarted, RunStarted
+from station.events import Message, PlanChecked, PointDone, PointStarted, RunStarted
 from station.metrology.budget import MODELS, Component, Distribution, Inputs
 from station.metrology.result import PointResult
 from station.procedure import TestPoint
@@ -130,20 +137,175 @@ def test_results_model_follows_the_events(qtbot) -> None:
     assert m.headerData(0, Qt.Orientation.Horizontal) == "#"
 
 
+def test_a_point_changes_its_one_row(qtbot) -> None:
+    m = ResultsModel()
+    m.start(points(3000))
+    m.set_planned_tur([3.0] * 3000)
+    changed: list[tuple[int, int]] = []
+    structure: list[str] = []
+    m.dataChanged.connect(lambda a, b, roles=(): changed.append((a.row(), b.row())))
+    for name in ("modelReset", "layoutChanged", "rowsInserted", "rowsRemoved"):
+        getattr(m, name).connect(lambda *_, name=name: structure.append(name))
+    for i in range(3000):
+        m.mark_measuring(i)
+        m.set_result(result(i, decision="fail" if i % 100 == 7 else "pass", error=500e-6 if i % 100 == 7 else 20e-6))
+    assert structure == []
+    assert all(a == b for a, b in changed) and len(changed) == 2 * 3000
+    assert m.counts() == (3000, 30) and len(m.results()) == 3000
+    assert m.data(m.index(2999, COL_DECISION)) == "PASS" and m.data(m.index(107, COL_DECISION)) == "FAIL"
+
+
+def test_a_row_changing_reads_only_the_rows_on_screen(qtbot) -> None:
+    """The table neither measures its columns nor re-reads rows off screen when a point comes."""
+    asked: set[int] = set()
+
+    class Counting(ResultsModel):
+        def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+            asked.add(index.row())
+            return super().data(index, role)
+
+        def multiData(self, index: QModelIndex, roleDataSpan: QModelRoleDataSpan) -> None:  # noqa: N802,N803
+            asked.add(index.row())
+            super().multiData(index, roleDataSpan)
+
+    m = Counting()
+    table = ResultsTable(m)
+    qtbot.addWidget(table)
+    table.resize(1200, 400)
+    table.show()
+    qtbot.waitExposed(table)
+    m.start(points(2000))
+    table.fit([0])
+    m.set_result(result(0))
+    table.fit([0])
+    qtbot.wait(20)  # the scroll bar comes, the columns share the width left
+    widths = table.column_widths()
+    asked.clear()
+    for i in range(1, 2000):
+        m.mark_measuring(i)
+        m.set_result(result(i, error=123.456e-6 * (i % 7)))
+    qtbot.waitUntil(lambda: bool(asked), timeout=5000)  # the table repaints
+    qtbot.wait(20)
+    on_screen = 400 // ResultsTable.ROW_HEIGHT + 1
+    assert asked and max(asked) <= on_screen, max(asked)
+    assert table.column_widths() == widths  # fixed: measured when asked, not per point
+    # the representative row made the value columns wide enough for their text
+    metrics = table.fontMetrics()
+    for name in ("Indication", "Lower limit", "U"):
+        col = COLUMNS.index(name)
+        assert widths[col] >= metrics.horizontalAdvance(m.data(m.index(0, col)))
+
+
+def test_a_cell_reads_the_same_through_data_and_multi_data(qtbot) -> None:
+    """The view paints from multiData (every role of a cell in one call): it must say what data says."""
+    m = ResultsModel()
+    m.start(points(4))
+    m.set_planned_tur([3.0] * 4)
+    m.mark_measuring(1)
+    m.set_result(result(0, decision="fail", error=500e-6))
+    roles = [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.TextAlignmentRole, Qt.ItemDataRole.BackgroundRole,
+             Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.FontRole, Qt.ItemDataRole.ToolTipRole,
+             Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.CheckStateRole]
+    for row in range(3):
+        for col in range(len(COLUMNS)):
+            index = m.index(row, col)
+            items = [QModelRoleData(int(r.value)) for r in roles]
+            span = QModelRoleDataSpan(items)
+            m.multiData(index, span)
+            for k, role in enumerate(roles):
+                got, want = span[k].data(), m.data(index, role)
+                if isinstance(want, QBrush):
+                    assert isinstance(got, QBrush) and got.color() == want.color(), (row, col, role)
+                elif want is None:
+                    assert got is None, (row, col, role, got)
+                else:
+                    assert got == want, (row, col, role, got, want)
+    assert m.data(m.index(0, COL_DECISION)) == "FAIL" and m.data(m.index(1, COL_DECISION)) == "measuring…"
+
+
+def test_the_window_goes_first(qtbot) -> None:
+    """While the GUI thread works, the engine's thread waits at its next event (for a bounded time)."""
+    gate = WorkGate()
+    waited: list[float] = []
+
+    def engine() -> None:
+        t = time.perf_counter()
+        gate.give_way()
+        waited.append(time.perf_counter() - t)
+
+    gate.LIMIT_S = 5.0
+    with gate.working():
+        with gate.working():  # nested pieces of work
+            thread = threading.Thread(target=engine)
+            thread.start()
+            time.sleep(0.05)
+        time.sleep(0.05)
+        assert waited == []  # still waiting: the outer piece goes on
+    thread.join(5)
+    assert waited and 0.09 <= waited[0] < 1.0
+    gate.LIMIT_S = 0.05
+    with gate.working():  # never longer than the limit, whatever the window does
+        thread = threading.Thread(target=engine)
+        thread.start()
+        thread.join(5)
+    assert 0.04 <= waited[1] < 0.5
+    t = time.perf_counter()
+    gate.give_way()  # the window idle: no wait
+    assert time.perf_counter() - t < 0.01
+
+
 # -- the plot -----------------------------------------------------------------------------------
-def test_plot_normalises_to_tolerance_and_caps_what_it_draws(qtbot) -> None:
-    plot = ErrorPlot(max_points=50)
+def test_plot_keeps_every_point_and_decimates_what_it_draws(qtbot) -> None:
+    plot = ErrorPlot(max_drawn=50, error_bars=20)
     qtbot.addWidget(plot)
     plot.start(points(400))
     for i in range(400):
-        plot.add(result(i, error=190e-6 if i % 2 else -95e-6, decision="pass"))
-    assert plot.point_count() == 50 == plot.drawn_count()
+        big = i == 123  # one point far out, among many
+        plot.add(result(i, error=500e-6 if big else 190e-6 if i % 2 else -95e-6,
+                        decision="fail" if big else "pass"))
+    assert plot.drawn_count() == 0  # drawn at the next redraw, not point by point
+    qtbot.waitUntil(lambda: plot.drawn_count() > 0, timeout=1000)
+    assert plot.point_count() == 400
     kept = plot.points()
-    assert [p.x for p in kept] == list(range(351, 401))  # the latest, by point number
+    assert [p.x for p in kept] == list(range(1, 401))  # every point, by point number
     assert kept[-1].y == pytest.approx(50.0) and kept[-2].y == pytest.approx(-25.0)
     assert kept[-1].u == pytest.approx(100 * 41.3e-6 / 380e-6)
+    assert kept[123].y == pytest.approx(100 * 500e-6 / 380e-6) and not kept[123].passed
+    # drawn: about 50 markers of the passes, the extremes among them, the newest point, and the fail
+    x, y = plot.drawn()
+    assert plot.drawn_count() == len(x) <= 70  # 50, the newest not yet decimated, the fail
+    assert 124 in x and 400 in x
+    assert y.max() == pytest.approx(100 * 500e-6 / 380e-6) and y.min() == pytest.approx(-25.0)
+    assert plot.bar_count() == 20  # U of the last 20 points
     plot.clear()
-    assert plot.point_count() == 0 == plot.drawn_count()
+    assert plot.point_count() == 0 == plot.drawn_count() == plot.bar_count()
+
+
+def test_a_few_points_are_all_drawn(qtbot) -> None:
+    plot = ErrorPlot()
+    qtbot.addWidget(plot)
+    plot.start(points(17))
+    for i in range(17):
+        plot.add(result(i))
+    plot.flush()
+    x, y = plot.drawn()
+    assert sorted(x) == list(range(1, 18)) and plot.bar_count() == 17
+    assert y == pytest.approx([100 * 20e-6 / 380e-6] * 17)
+
+
+@given(st.lists(st.floats(-1e3, 1e3), min_size=1, max_size=3000), st.integers(4, 400))
+@settings(max_examples=200, deadline=None)
+def test_decimation_keeps_the_extremes_and_the_newest_point(ys: list[float], limit: int) -> None:
+    y = np.array(ys)
+    x = np.arange(1.0, len(y) + 1)
+    dx, dy = decimate(x, y, limit)
+    assert len(dx) == len(dy) <= limit + 2 * len(y) // limit + 1
+    assert np.all(np.diff(dx) > 0)  # points of the input, in order, none twice
+    assert np.array_equal(dy, y[(dx - 1).astype(int)])
+    assert dy.max() == y.max() and dy.min() == y.min()
+    assert dx[-1] == len(y)
+    if len(y) <= limit:
+        assert np.array_equal(dx, x)
 
 
 def test_the_window_is_fed_from_events_alone(qtbot, tmp_path: Path) -> None:
@@ -157,9 +319,10 @@ def test_the_window_is_fed_from_events_alone(qtbot, tmp_path: Path) -> None:
     emit(PointDone(result(0), 1, 6))
     emit(PointStarted(1, pts[1]))
     emit(PointDone(result(1, decision="fail", error=-400e-6), 2, 6))
-    qtbot.waitUntil(lambda: window.plot.point_count() == 2)
-    assert window.model.rowCount() == 6
-    assert window.progress.value() == 2 and window.progress.maximum() == 6
+    assert window.plot.point_count() == 2 and window.model.rowCount() == 6
+    qtbot.waitUntil(lambda: window.progress.value() == 2)  # within the refresh interval
+    assert window.progress.maximum() == 6
+    assert "Point 2 of 6" in window.status_label.text()
     assert "1</b> fail" in window.summary_label.text()
     assert window.run_file_label.text().endswith("run.h5")
     assert not (tmp_path / "run.h5").exists()  # nothing was read or written
@@ -210,6 +373,34 @@ def test_prompt_channel_blocks_the_engine_thread_until_answered(qtbot) -> None:
         channel.ask(Prompt("Q4", "?"))  # on the GUI thread it would deadlock
     with pytest.raises(ValueError, match="not a choice"):
         PromptRequest(Prompt("Q5", "?")).answer("Maybe")
+
+
+def test_the_worker_hands_events_over_in_order_and_in_batches(qtbot, tmp_path: Path) -> None:
+    worker = RunWorker(SimulatedSession(out_dir=tmp_path))
+    worker.DRAIN_BUDGET_S = 0.0  # one event a turn of the event loop: the most turns
+    got: list[object] = []
+    worker.engine_event.connect(got.append)
+    worker.prompt.connect(got.append)
+    request = PromptRequest(Prompt("Q", "?"))
+    events = [Message(f"line {i}") for i in range(300)]
+
+    def engine() -> None:
+        for i, event in enumerate(events):
+            worker._listen(event)
+            if i == 150:
+                worker._listen(request)  # what QtPromptChannel.requested does, on the engine thread
+
+    seen: list[int] = []  # how many had come, at each turn of the event loop
+    timer = QTimer()
+    timer.timeout.connect(lambda: seen.append(len(got)))
+    timer.start(0)
+    thread = threading.Thread(target=engine)
+    thread.start()
+    thread.join(5)
+    qtbot.waitUntil(lambda: len(got) == 301, timeout=5000)
+    timer.stop()
+    assert got[:151] == events[:151] and got[151] is request and got[152:] == events[151:]
+    assert any(0 < k < 301 for k in seen)  # the loop ran between batches
 
 
 def test_paced_clock_runs_virtual_time() -> None:
