@@ -94,6 +94,7 @@ from station.metrology.decision import NOT_CONFORMING, SIMPLE, DecisionRule
 from station.metrology.result import METHODS, Measured, PointResult, evaluate, planned_tur
 from station.procedure import Observation, PointPlan, Procedure, Role, TestPoint
 from station.prompts import ABORT, CONTINUE, Cancellable, Prompt, PromptChannel
+from station.runfile.layout import ambient_message
 from station.runfile.reader import RunFile
 from station.runfile.writer import InstrumentRecord, PlanRow, RunHeader, RunWriter, space_needed
 
@@ -909,7 +910,7 @@ class Engine:
         t, rh = drv.conditions()
         self._ambient_last = (now, (t, rh))
         if self._writer is not None and now - self._ambient_logged >= _AMBIENT_LOG_S:
-            self._log("ambient", f"{t:.3f} C, {rh:.2f} %RH")
+            self._log("ambient", ambient_message(t, rh))
             self._ambient_logged = now
         return t, rh
 

@@ -76,6 +76,7 @@ from station.metrology.decision import NOT_CONFORMING
 from station.metrology.result import PointResult
 from station.metrology.uncertainty import COVERAGE_PROBABILITY
 from station.runfile.files import write_image
+from station.runfile.layout import AMBIENT_MESSAGE
 from station.runfile.reader import RunFile
 from station.runfile.records import InstrumentRecord
 
@@ -259,8 +260,6 @@ TEXT_EN: dict[str, str] = {
 
 _PHASE_ORDER = {"as_found": 0, "as_left": 1}
 _NO = {"no", "false", "0", "off"}
-#: An ``ambient`` event's message, as the engine writes it.
-_AMBIENT_EVENT = re.compile(r"(-?\d+(?:\.\d+)?) C, (-?\d+(?:\.\d+)?) %RH")
 #: The fields of an InstrumentRecord the certificate prints.
 _RECORD_TEXT = ("role", "manufacturer", "model", "serial", "idn", "asset_id", "description",
                 "calibration_due", "certificate", "traceability", "specification", "distribution")
@@ -807,7 +806,7 @@ def _ambient(rf: RunFile, records: Sequence[InstrumentRecord]
     recorded ("23.012 C, 45.21 %RH"), with the instrument's asset."""
     readings = []
     for _, kind, message in rf.events():
-        m = _AMBIENT_EVENT.fullmatch(message) if kind == "ambient" else None
+        m = AMBIENT_MESSAGE.fullmatch(message) if kind == "ambient" else None
         if m:
             readings.append((float(m.group(1)), float(m.group(2))))
     if not readings:

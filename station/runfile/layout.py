@@ -15,6 +15,8 @@ attribute ``seal`` closes the chain with the run's final status.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from drivers.transport import IO_INLINE, IO_RECORD
@@ -43,6 +45,16 @@ TABLES = (("raw", "raw/readings"), ("budget", "budget"), ("io", "io"), ("events"
 #: Root attributes that change when the run ends (covered by the seal, not
 #: by the header digest).
 MUTABLE_ATTRS = ("status", "end_reason", "finished", "seal")
+
+#: The message of an ``ambient`` event: the thermo-hygrometer's reading,
+#: written by the engine (`ambient_message`) and read back by the certificate.
+AMBIENT_MESSAGE = re.compile(r"(-?\d+(?:\.\d+)?) C, (-?\d+(?:\.\d+)?) %RH")
+
+
+def ambient_message(temperature: float, humidity: float) -> str:
+    """An ``ambient`` event's message: ``23.012 C, 45.21 %RH``."""
+    return f"{temperature:.3f} C, {humidity:.2f} %RH"
+
 
 S16 = "S16"
 S32 = "S32"
