@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 # window on a fresh Linux machine (libxcb-icccm4 and libxcb-keysyms1 are not
 # pulled in by anything else). Installed with apt where it is there and we
 # are root; otherwise a note says what to install.
-SYSPKGS = poppler-utils libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 \
+SYSPKGS = poppler-utils fonts-wqy-microhei libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 \
           libxcb-cursor0 libxcb-xkb1 libxkbcommon-x11-0
 sysdeps:
 	@if command -v dpkg-query >/dev/null 2>&1; then \

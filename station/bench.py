@@ -76,6 +76,9 @@ class InstrumentConfig:
     certificate_uncertainty_ppm: float = 0.0
     certificate_uncertainty_floor: float = 0.0
     certificate_k: float = 2.0
+    #: Set by the register when a supervisor allowed a standard it would
+    #: refuse (past its due date): "supervisor NAME: REASON". Not for bench files.
+    override: str = ""
 
     def due_date(self) -> dt.date | None:
         return _date(self.calibration_due, f"instrument {self.role!r} calibration_due")
@@ -108,7 +111,7 @@ class BenchConfig:
 
     @classmethod
     def from_dicts(cls, items: list[Any], source: str = "") -> BenchConfig:
-        known = {f.name: f for f in fields(InstrumentConfig)}
+        known = {f.name: f for f in fields(InstrumentConfig) if f.name != "override"}
         out: dict[str, InstrumentConfig] = {}
         for i, item in enumerate(items):
             where = f"{source}: instrument #{i + 1}"

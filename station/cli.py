@@ -68,6 +68,8 @@ from collections.abc import Callable, Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from station import __version__  # noqa: E402
+from station.cli_register import add_db, verify_files  # noqa: E402
+from station.cli_register import add_parsers as add_register_parsers  # noqa: E402
 from station.errors import CalstationError, ConfigError, one_line  # noqa: E402
 from station.exitcodes import EXIT_ABORTED, EXIT_ERROR, EXIT_OK, EXIT_VERIFY_FAILED  # noqa: E402
 from station.interrupts import held_stops, stop_signals  # noqa: E402
@@ -251,6 +253,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     procedure = library.load(name, **_procedure_options(args))
     path = Path(args.resume or args.out or _new_name(procedure.name))
     sim = None
+    closing: list[Any] = []
     try:
         if args.simulated:
             from station.simulated import SimulatedStation
@@ -267,6 +270,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             bench = BenchConfig.load(Path(args.bench))
             job = Job.load(Path(args.job)) if args.job else Job()
             simulators, clock = None, None
+        reg = _run_register(args)
+        if reg is not None:
+            closing.append(reg)
+            bench, job = _from_register(reg, args, bench, job, procedure.dut_role)
         engine = Engine(procedure, bench, job, path, prompts=_prompts(args), rule=_rule(args), low_tur=args.low_tur, uncertainty=args.uncertainty,
                         clock=clock, simulators=simulators, listeners=[Progress()],
                         resume=bool(args.resume), command="calstation run")
@@ -283,10 +290,59 @@ def cmd_run(args: argparse.Namespace) -> int:
                 sim.close()
                 sim = None
             _report(outcome)
+        if reg is not None and outcome.status == "completed":
+            row = reg.register_run(args.user, outcome.path)
+            _say(f"entered in the register at {reg.where} as run {row['run_id']}: it awaits review by a "
+                 "signatory (calstation approve, or reject)")
         return outcome.exit_code
     finally:
         if sim is not None:
             sim.close()
+        for c in closing:
+            c.close()
+
+
+def _run_register(args: argparse.Namespace) -> Any:
+    """The register a run uses: named by --db or CALSTATION_DB, or implied
+    by --user; None for a station without one (the bench file's own
+    standing is used)."""
+    from station.register import db
+
+    wanted = args.user or args.db or os.environ.get(db.ENV) or args.dut or args.customer or args.override
+    if not wanted:
+        return None
+    if not args.user:
+        raise ConfigError("with a register, say who runs the calibration: --user NAME")
+    if args.override and not (args.supervisor and args.override_reason.strip()):
+        raise ConfigError("--override needs --supervisor NAME and --override-reason TEXT")
+    from station.cli_register import open_register
+
+    return open_register(args)
+
+
+def _from_register(reg: Any, args: argparse.Namespace, bench: Any, job: Any, dut_role: str) -> tuple[Any, Any]:
+    import dataclasses
+
+    from station.register.trace import resolve_bench
+
+    user = reg.user(args.user)
+    overrides = {a: (args.supervisor, args.override_reason) for a in (args.override or [])}
+    bench = resolve_bench(reg, bench, dut_role, dt.date.today(), overrides)
+    changes: dict[str, Any] = {"operator": user.full_name,
+                               "extra": {**job.extra, "operator_user": user.name}}
+    if args.dut:
+        a = reg.asset(args.dut)
+        if a is None:
+            raise ConfigError(f"--dut {args.dut}: no such asset in the register at {reg.where}; add it with "
+                              "calstation register add dut ...")
+        changes.update(dut_asset_id=a.asset_id, dut_manufacturer=a.manufacturer, dut_model=a.model,
+                       dut_serial=a.serial, dut_description=a.description or job.dut_description)
+    if args.customer:
+        c = reg.customer(args.customer)
+        if c is None:
+            raise ConfigError(f"--customer {args.customer}: no such customer in the register at {reg.where}")
+        changes.update(customer_name=c.name, customer_address=c.address)
+    return bench, dataclasses.replace(job, **changes)
 
 
 def _print_plan(name: str, plan: list[tuple[TestPoint, float, PointPlan]]) -> None:
@@ -313,9 +369,20 @@ DEMOS: dict[str, tuple[str, str]] = {
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from station import library
-    from station.certificates.pdf import render_pdf
+    """A calibration on the simulated bench, from the register to the signed
+    certificate: the demonstration register (made once in --out) holds the
+    users, the standards and their calibration records; the technician's
+    run is entered in it, a signatory approves it, and the PDF, the DCC and
+    the run file are verified."""
+    import dataclasses
+
+    from station import library, signing
     from station.engine import Engine
+    from station.register import Register
+    from station.register import demo as demo_register
+    from station.register.approval import approve
+    from station.register.trace import resolve_bench
+    from station.register.verify import verify_file
     from station.simulated import SimulatedStation
 
     if args.list:
@@ -329,25 +396,46 @@ def cmd_demo(args: argparse.Namespace) -> int:
     procedure = library.load(name)
     out = _folder(Path(args.out), "demonstration's files")
     path = out / _new_name(f"demo-{args.name}")
+    url = args.db or f"sqlite:///{(out / 'demo-register.sqlite').resolve().as_posix()}"
     _say(f"calstation {__version__} demo {args.name}: {what}, on the simulated bench ({args.transport})")
-    with SimulatedStation(transport=args.transport, seed=args.seed, procedure=procedure) as sim:
-        engine = Engine(procedure, sim.bench(), sim.job(), path, prompts=_prompts(args),
-                        rule=_rule(args), low_tur=args.low_tur, uncertainty=args.uncertainty, clock=sim.clock, simulators=sim.simulators,
-                        listeners=[Progress()], command="calstation demo")
-        with held_stops(engine.interrupt):  # as in cmd_run
-            _stopped()
-            outcome = engine.run()
-            sim.close()
-            _report(outcome)
-    if outcome.status == "completed":
+    today = dt.date.today()
+    with Register.open(url) as reg:
+        with SimulatedStation(transport=args.transport, seed=args.seed, procedure=procedure) as sim:
+            job = sim.job()
+            users = demo_register.seed(reg, sim.bench(), job, procedure.dut_role, out / "keys", today)
+            bench = resolve_bench(reg, sim.bench(), procedure.dut_role, today)
+            job = dataclasses.replace(job, operator=users.technician_name,
+                                      extra={**job.extra, "operator_user": users.technician})
+            engine = Engine(procedure, bench, job, path, prompts=_prompts(args),
+                            rule=_rule(args), low_tur=args.low_tur, uncertainty=args.uncertainty, clock=sim.clock,
+                            simulators=sim.simulators, listeners=[Progress()], command="calstation demo")
+            with held_stops(engine.interrupt):  # as in cmd_run
+                _stopped()
+                outcome = engine.run()
+                sim.close()
+                _report(outcome)
+        if outcome.status != "completed":
+            return outcome.exit_code
+        reg.register_run(users.technician, path)
+        _say(f"register: {reg.where}; run entered by {users.technician}, reviewed by {users.signatory}")
+        signatory = reg.user(users.signatory)
+        signer = signing.Signer(signatory.name, signatory.full_name, signing.load_private_key(users.key))
         try:
-            pdf = render_pdf(path, path.with_suffix(".pdf"))
+            done = approve(reg, users.signatory, path, signer, args.lang, out)
         except KeyboardInterrupt:
-            _say(f"calstation: interrupted: no certificate was written; the run file {path} is "
-                 f"complete (calstation certificate {path} writes it)")
+            _say(f"calstation: interrupted: no certificate was issued; the run file {path} is complete "
+                 f"(calstation approve {path} --user {users.signatory} --key {users.key} issues it)")
             return EXIT_ABORTED
-        _say(f"certificate: {pdf}", sys.stdout)
-    return outcome.exit_code
+        _say(f"approved by {signatory.full_name}: certificate {done.number}")
+        worst = outcome.exit_code
+        for f in (path, done.pdf, done.dcc):
+            rep = verify_file(f, reg)
+            _say(f"verify: {rep.summary()}", sys.stdout if rep.ok else sys.stderr)
+            if not rep.ok:
+                worst = EXIT_VERIFY_FAILED
+        _say(f"certificate: {done.pdf}", sys.stdout)
+        _say(f"DCC: {done.dcc}", sys.stdout)
+    return worst
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -386,29 +474,16 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from station.runfile.reader import RunFile
-
-    worst = EXIT_OK
-    for name in args.files:
-        try:
-            with RunFile(Path(name)) as rf:
-                result = rf.verify()
-        except CalstationError as e:
-            _say(f"{one_line(e)}")
-            worst = max(worst, EXIT_VERIFY_FAILED)
-            continue
-        _say(result.message, sys.stdout if result.ok else sys.stderr)
-        if not result.ok:
-            worst = EXIT_VERIFY_FAILED
-    return worst
+    return verify_files(args, _say)
 
 
 def cmd_certificate(args: argparse.Namespace) -> int:
     from station.certificates.pdf import render_pdf
 
     src = Path(args.file)
-    pdf = render_pdf(src, Path(args.output) if args.output else src.with_suffix(".pdf"))
-    _say(f"certificate: {pdf}", sys.stdout)
+    pdf = render_pdf(src, Path(args.output) if args.output else src.with_suffix(".draft.pdf"),
+                     languages=args.lang)
+    _say(f"draft (not a certificate; calstation approve issues one): {pdf}", sys.stdout)
     return EXIT_OK
 
 
@@ -530,7 +605,11 @@ def build_parser() -> argparse.ArgumentParser:
                        "(default: a 34401A in every basic function against a 5522A)")
     d.add_argument("name", nargs="?", default="dmm", help="which demonstration (see --list); default dmm")
     d.add_argument("--list", action="store_true", help="name the demonstrations")
-    d.add_argument("--out", default="demo-output", help="folder for the run file and certificate")
+    d.add_argument("--out", default="demo-output", help="folder for the run file, certificate, DCC and the "
+                   "demonstration register")
+    d.add_argument("--lang", default="en+zh", choices=("en", "zh", "en+zh"),
+                   help="language(s) of the certificate (default both)")
+    d.add_argument("--db", metavar="URL", help="register to use (default: a demonstration register in --out)")
     common_run(d)
     d.set_defaults(func=cmd_demo)
 
@@ -548,6 +627,16 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--check", action="store_true",
                    help="check the plan and print each point with its planned TUR; energise nothing, "
                         "write no file")
+    r.add_argument("--user", metavar="NAME", help="who runs it (a register user); with a register, the "
+                   "standards' standing comes from it and the completed run is entered in it")
+    r.add_argument("--dut", metavar="ASSET", help="the DUT's asset id in the register (fills the job's DUT)")
+    r.add_argument("--customer", metavar="CODE", help="the customer's code in the register")
+    r.add_argument("--override", action="append", metavar="ASSET",
+                   help="use this standard although the register refuses it (overdue); needs --supervisor "
+                        "and --override-reason, recorded in the run file and the audit trail")
+    r.add_argument("--supervisor", metavar="NAME", help="the signatory or administrator allowing --override")
+    r.add_argument("--override-reason", metavar="TEXT", default="")
+    add_db(r)
     common_run(r)
     r.set_defaults(func=cmd_run)
 
@@ -559,14 +648,22 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--layout", action="store_true", help="print every group, dataset and attribute")
     i.set_defaults(func=cmd_inspect)
 
-    v = sub.add_parser("verify", help="check run files against their hash chain and seal")
+    v = sub.add_parser("verify", help="check certificate PDFs, DCCs and run files: signature, hash chain, "
+                       "the register's entry")
     v.add_argument("files", nargs="+", metavar="FILE")
+    v.add_argument("--key", metavar="FILE", help="check signatures against this published public key file")
+    v.add_argument("--no-register", action="store_true", help="do not consult a register")
+    add_db(v)
     v.set_defaults(func=cmd_verify)
 
-    c = sub.add_parser("certificate", help="render the PDF certificate of a completed, verified run")
+    c = sub.add_parser("certificate", help="render a DRAFT of a completed, verified run's certificate (it "
+                       "certifies nothing: `calstation approve` issues the certificate)")
     c.add_argument("file")
-    c.add_argument("-o", "--output", help="PDF to write (default: beside the run file)")
+    c.add_argument("-o", "--output", help="PDF to write (default: beside the run file, NAME.draft.pdf)")
+    c.add_argument("--lang", default="en", choices=("en", "zh", "en+zh"))
     c.set_defaults(func=cmd_certificate)
+
+    add_register_parsers(sub)
 
     s = sub.add_parser("sim", help="the simulated bench")
     ssub = s.add_subparsers(dest="sim_command", required=True, metavar="SIMCOMMAND")

@@ -268,6 +268,7 @@ class Engine:
         #: file's, or with "auto" the shortest one its datasheet gives that
         #: covers the time since its calibration)
         self._intervals: dict[str, str] = {}
+        self._overrides: dict[str, str] = {}  # standard role -> who allowed it despite its due date, and why
         self._run_lock: HeldLock | None = None
         self._previous_ending: tuple[str, str, bool] = ("", "", False)
         #: Set when the run's ending is written (a Windows console close waits for it).
@@ -458,10 +459,16 @@ class Engine:
         due = cfg.due_date()
         if due is None:
             raise PlanRefused(f"{what} has no calibration_due date in the bench file; add it from its certificate")
-        if due < self.today:
+        if due < self.today and not cfg.override:
             raise PlanRefused(
                 f"{what} calibration expired on {due.isoformat()}; recalibrate it or use another standard"
             )
+        if cfg.override:
+            # A supervisor allowed it (the register recorded who and why);
+            # the run file's events say so, and the standard's
+            # specification interval still applies from its calibration.
+            self._overrides[role] = cfg.override
+            due = max(due, self.today)
         since = cfg.calibration_date()
         if since is None:
             raise PlanRefused(f"{what} has no calibrated_on date; no specification interval can be applied to it")
@@ -810,6 +817,8 @@ class Engine:
                              + ("; its last commit had not completed and was dropped" if torn else ""))
             else:
                 writer.event("started", f"{self.procedure.name} {self.procedure.version}")
+                for role, text in self._overrides.items():
+                    writer.event("override", f"{role}: {text}")
             for role, ident in self._instruments.identities.items():
                 writer.event("identified", f"{role}: {ident.raw}")
             writer.event("plan", "plan checked; planned TUR " + ", ".join(f"{t:.1f}" for t in turs))

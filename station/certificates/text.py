@@ -1,7 +1,8 @@
 """What text the certificate can print, checked before a run starts.
 
 The certificate sets its text in the PDF standard fonts, which show the
-Windows Latin-1 character set (cp1252) only, and lays every field out in
+Windows Latin-1 character set (cp1252), and any other character in an
+embedded CJK font (`fonts`) that must have a glyph for it; it lays every field out in
 a table cell that cannot break across more than a page. The engine's plan
 check calls `problem` on everything the certificate will print (job
 fields, instrument records and ``*IDN?`` replies, the procedure's name,
@@ -53,8 +54,13 @@ def problem(what: str, name: str, text: str) -> str:
         return f"{field} contains control character(s) {shown}; remove them"
     bad = "".join(sorted({c for c in text if not _printable(c)}))
     if bad:
-        return (f"{field} contains characters the certificate's Latin-1 font cannot show ({bad!r}); "
-                "write it in Latin characters (a Unicode font is not supported yet)")
+        from station.certificates import fonts
+        from station.errors import CalstationError
+
+        try:  # Chinese (and other CJK) text is set in the embedded CJK font
+            fonts.cjk_font(bad)
+        except CalstationError as e:
+            return f"{field} contains characters the certificate cannot show ({bad[:20]!r}): {e}"
     limit = NARROW.get(name, LONG_CHARS if multiline else SHORT_CHARS)
     if len(text) > limit:
         return f"{field} is {len(text)} characters long; the certificate prints at most {limit}: shorten it"
