@@ -97,23 +97,7 @@ def approve(reg: Register, user: str, run: Path, signer: Signer, languages: str 
                             + (f": {row['reason']}" if row["reason"] else ""))
     approved_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
     prefix = reg.setting("certificate_prefix", "CAL")
-    with reg._tx() as conn:
-        # the run may have been approved by another station since we looked
-        status = conn.execute(sa.select(S.runs.c.status).where(S.runs.c.id == row["id"])
-                              .with_for_update()).scalar_one()
-        if status != "completed":
-            raise RegisterError(f"run {row['run_id']} was just {status} by someone else")
-        number = next_number(conn, prefix, approved_at.year)
-        if conn.execute(sa.select(S.certificates.c.id).where(S.certificates.c.number == number)).first():
-            raise RegisterError(f"certificate number {number} is already in the register: the counter "
-                                f"{prefix}-{approved_at.year} is behind; an administrator must correct it")
-        conn.execute(S.certificates.insert().values(
-            number=number, run=row["id"], status="issuing", approver=user,
-            approved_at=approved_at.strftime("%Y-%m-%dT%H:%M:%SZ"), languages=languages,
-            key_id=signer.key_id, pdf_sha256="", dcc_sha256="", note=""))
-        A.append(conn, A.Entry(utc_now(), user, "approve", "run", row["run_id"], {"status": "completed"},
-                               {"status": "approved", "certificate": number}))
-        conn.execute(S.runs.update().where(S.runs.c.id == row["id"]).values(status="approved"))
+    number = reserve(reg, user, row["id"], row["run_id"], prefix, approved_at, languages, signer.key_id)
     issue = Issue(number=number, approved_at=approved_at, approver=approver.full_name, approver_user=user,
                   approver_role="Authorised signatory", run_sha256=row["sha256"], languages=languages,
                   lab_code=prefix)
@@ -126,12 +110,7 @@ def approve(reg: Register, user: str, run: Path, signer: Signer, languages: str 
         p = render_pdf(run, tmp / pdf.name, issue, signer)
         d = render_dcc(run, tmp / dcc.name, issue, signer)
         hashes = file_sha256(p), file_sha256(d)
-        with reg._tx() as conn:
-            conn.execute(S.certificates.update().where(S.certificates.c.number == number)
-                         .values(status="issued", pdf_sha256=hashes[0], dcc_sha256=hashes[1]))
-            A.append(conn, A.Entry(utc_now(), user, "issue", "certificate", number, {},
-                                   {"run": row["run_id"], "pdf_sha256": hashes[0], "dcc_sha256": hashes[1],
-                                    "key_id": signer.key_id, "languages": languages}))
+        complete(reg, user, number, row["run_id"], hashes, signer.key_id, languages)
         os.replace(p, pdf)
         os.replace(d, dcc)
     except BaseException as e:
@@ -142,6 +121,41 @@ def approve(reg: Register, user: str, run: Path, signer: Signer, languages: str 
             f.unlink()
         tmp.rmdir()
     return Approved(number, pdf, dcc, issue)
+
+
+def reserve(reg: Register, user: str, run: int, run_id: str, prefix: str, approved_at: dt.datetime,
+            languages: str, key_id: str) -> str:
+    """Take the next certificate number for run row ``run`` and mark the
+    run approved, in one transaction; returns the number."""
+    with reg._tx() as conn:
+        # the run may have been approved by another station since we looked
+        status = conn.execute(sa.select(S.runs.c.status).where(S.runs.c.id == run)
+                              .with_for_update()).scalar_one()
+        if status != "completed":
+            raise RegisterError(f"run {run_id} was just {status} by someone else")
+        number = next_number(conn, prefix, approved_at.year)
+        if conn.execute(sa.select(S.certificates.c.id).where(S.certificates.c.number == number)).first():
+            raise RegisterError(f"certificate number {number} is already in the register: the counter "
+                                f"{prefix}-{approved_at.year} is behind; an administrator must correct it")
+        conn.execute(S.certificates.insert().values(
+            number=number, run=run, status="issuing", approver=user,
+            approved_at=approved_at.strftime("%Y-%m-%dT%H:%M:%SZ"), languages=languages,
+            key_id=key_id, pdf_sha256="", dcc_sha256="", note=""))
+        A.append(conn, A.Entry(utc_now(), user, "approve", "run", run_id, {"status": "completed"},
+                               {"status": "approved", "certificate": number}))
+        conn.execute(S.runs.update().where(S.runs.c.id == run).values(status="approved"))
+    return number
+
+
+def complete(reg: Register, user: str, number: str, run_id: str, hashes: tuple[str, str], key_id: str,
+             languages: str) -> None:
+    """The certificate's documents are written and signed: enter their hashes."""
+    with reg._tx() as conn:
+        conn.execute(S.certificates.update().where(S.certificates.c.number == number)
+                     .values(status="issued", pdf_sha256=hashes[0], dcc_sha256=hashes[1]))
+        A.append(conn, A.Entry(utc_now(), user, "issue", "certificate", number, {},
+                               {"run": run_id, "pdf_sha256": hashes[0], "dcc_sha256": hashes[1],
+                                "key_id": key_id, "languages": languages}))
 
 
 def _void(reg: Register, user: str, number: str, run_id: int, why: str) -> None:
