@@ -18,8 +18,10 @@ $(STAMP): pyproject.toml
 # would; the xcb libraries are what Qt's xcb platform needs to open the
 # window on a fresh Linux machine (libxcb-icccm4 and libxcb-keysyms1 are not
 # pulled in by anything else). Installed with apt where it is there and we
-# are root; otherwise a note says what to install.
-SYSPKGS = poppler-utils fonts-wqy-microhei libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 \
+# are root; otherwise a note says what to install. fonts-wqy-microhei is the
+# CJK font the certificate embeds for Chinese; postgresql gives the register
+# tests a server of their own where none answers at CALSTATION_TEST_PG.
+SYSPKGS = poppler-utils fonts-wqy-microhei postgresql libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 \
           libxcb-cursor0 libxcb-xkb1 libxkbcommon-x11-0
 sysdeps:
 	@if command -v dpkg-query >/dev/null 2>&1; then \

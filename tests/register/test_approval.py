@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from station.register import Register
 from station.register.approval import approve
@@ -128,3 +129,28 @@ def test_concurrent_approvals_from_eight_processes_never_share_a_number(lab: Lab
     with Register.open(lab.db) as reg:
         assert all(reg.certificate(n).status == "issued" for n in numbers)  # type: ignore[union-attr]
         assert reg.audit_verify().ok
+
+
+def test_a_number_already_used_is_refused_and_nothing_changes(lab: Lab) -> None:
+    _, run1 = lab.run("one.h5")
+    _, run2 = lab.run("two.h5")
+    first = lab.ok("approve", str(run1), "--user", "sun", "--key", str(lab.key), "--lang", "en").strip()
+    with Register.open(lab.db) as reg, reg.engine.begin() as c:  # someone set the counter back
+        c.execute(sa.text("UPDATE counters SET value = value - 1"))
+    code, _, err = lab.cli("approve", str(run2), "--user", "sun", "--key", str(lab.key), "--lang", "en")
+    assert code == 1 and f"certificate number {first} is already in the register" in err
+    assert err.count("\n") == 1
+    with Register.open(lab.db) as reg:
+        issued = reg.certificate(first)
+        assert issued is not None and issued.status == "issued"
+        assert not reg.certificates_of_run(_run_id(run2))
+        assert reg.run(_run_id(run2))["status"] == "completed"  # type: ignore[index]
+        assert reg.audit_verify().ok
+    assert sorted(p.name for p in lab.tmp.glob("CAL-*")) == [f"{first}.dcc.xml", f"{first}.pdf"]
+
+
+def _run_id(path: Path) -> str:
+    from station.runfile.reader import RunFile
+
+    with RunFile(path) as rf:
+        return rf.attrs["run_id"]
