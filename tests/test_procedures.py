@@ -31,7 +31,7 @@ def test_every_procedure_runs_to_a_verified_certificate(name: str, tmp_path: Pat
     assert code == 0, err
     assert main(["verify", str(out)]) == 0
     assert main(["certificate", str(out)]) == 0
-    assert out.with_suffix(".pdf").stat().st_size > 2000
+    assert out.with_suffix(".draft.pdf").stat().st_size > 2000
     with RunFile(out) as rf:
         assert rf.status == "completed"
         plan, points, budgets = rf.plan, rf.points, rf.budgets()
@@ -89,7 +89,9 @@ def test_demo_list_names_the_three_and_each_runs_by_name(tmp_path: Path,
     for name in names[1:]:  # the dmm demo runs in the test above through `run`
         folder = tmp_path / name
         assert main(["demo", name, "--yes", "--out", str(folder)]) == 0, capsys.readouterr().err
-        assert len(list(folder.glob("*.pdf"))) == 1
+        # the approved certificate, its DCC, and all three files verified
+        assert len(list(folder.glob("DEMO-*.pdf"))) == 1 and len(list(folder.glob("DEMO-*.dcc.xml"))) == 1
+        assert capsys.readouterr().out.count(": all holds (") == 3
 
 
 def test_an_unknown_demo_is_refused_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,12 +3,15 @@
 The run files are written through `RunWriter` with points evaluated by
 `station.metrology.result.evaluate`, so these tests need no driver and no
 simulator. The certificate is read back with poppler's ``pdftotext``, as a
-person (or an auditor's tool) would read it.
+person (or an auditor's tool) would read it. The certificate most tests
+read is an issued one (approved: `Issue`), in English; drafts, Chinese and
+signatures are in test_pdf_issue.py.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import random
 import re
@@ -23,6 +26,7 @@ import pytest
 
 from drivers.roles import Function
 from station.certificates import CertificateError, certificate_number, render_pdf
+from station.certificates.issue import Issue
 from station.certificates.numbers import format_frequency, rounding, scale_of
 from station.errors import CalstationError, RunFileError
 from station.metrology.budget import MODELS, Component, Distribution, Inputs, rectangular
@@ -44,6 +48,7 @@ NUMBER = "CS-20260310-0123ABCD"
 REMARK = "Produced on a simulated bench: this document is a demonstration."
 RULE = SIMPLE
 DUT_SPEC = "Keysight 34401A DC voltage, 1y"
+APPROVED = dt.datetime(2026, 3, 11, 8, 30, tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -186,6 +191,13 @@ def write_run(path: Path, job_attrs: Mapping[str, str] | None = None, *, status:
     return results
 
 
+def issue_of(run: Path, languages: str = "en", number: str = NUMBER) -> Issue:
+    """The approval of the run file ``run`` (as the register records it)."""
+    return Issue(number=number, approved_at=APPROVED, approver="Q. Manager", approver_user="qmanager",
+                 approver_role="Authorised signatory", run_sha256=hashlib.sha256(run.read_bytes()).hexdigest(),
+                 languages=languages)
+
+
 def pdf_text(pdf: Path, layout: bool = True) -> list[str]:
     """The text of each page."""
     assert PDFTOTEXT is not None
@@ -211,11 +223,11 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
     d = tmp_path_factory.mktemp("cert")
     run = d / "run.h5"
     points = write_run(run)
-    return Rendered(run, render_pdf(run, d / "certificate.pdf"), points)
+    return Rendered(run, render_pdf(run, d / "certificate.pdf", issue_of(run)), points)
 
 
 def test_same_run_file_gives_the_same_bytes(rendered: Rendered, tmp_path: Path) -> None:
-    again = render_pdf(rendered.run, tmp_path / "again.pdf")
+    again = render_pdf(rendered.run, tmp_path / "again.pdf", issue_of(rendered.run))
     assert again.read_bytes() == rendered.pdf.read_bytes()
     data = rendered.pdf.read_bytes()
     assert data.startswith(b"%PDF-")
@@ -227,7 +239,8 @@ def test_bytes_do_not_depend_on_the_process(rendered: Rendered, tmp_path: Path) 
     """Another process, time zone and hash seed: still the same bytes."""
     out = tmp_path / "other.pdf"
     code = ("import sys; from pathlib import Path; from station.certificates import render_pdf; "
-            "render_pdf(Path(sys.argv[1]), Path(sys.argv[2]))")
+            "from tests.certificates.test_pdf import issue_of; "
+            "render_pdf(Path(sys.argv[1]), Path(sys.argv[2]), issue_of(Path(sys.argv[1])))")
     env = {**os.environ, "TZ": "Asia/Shanghai", "PYTHONHASHSEED": "12345"}
     subprocess.run([sys.executable, "-c", code, str(rendered.run), str(out)], check=True, env=env,
                    cwd=Path(__file__).resolve().parents[2])
@@ -265,7 +278,8 @@ def test_contents_required_by_iso_17025(rendered: Rendered) -> None:
         "MY41234567", "CUST-DMM-7", "HEWLETT-PACKARD,34401A,0,11-5-2", "No visible damage",
         "2026-03-09",  # receipt
         "2026-03-10",  # calibration
-        "A. Technician", "Q. Manager", "Signature",
+        "2026-03-11",  # issue (approval)
+        "A. Technician", "Q. Manager", "Authorised signatory", "Signature",
         "keysight-34401a-dcv", "version 1.0.0", "ab" * 32,
         "Direct comparison with a multifunction calibrator.",
         "relate only to the item calibrated",
@@ -352,12 +366,14 @@ def test_the_run_file_is_never_overwritten(rendered: Rendered) -> None:
 
 
 def test_text_the_font_cannot_show_is_refused(tmp_path: Path) -> None:
-    run = tmp_path / "cjk.h5"
-    write_run(run, job(customer_name="\u4e2d\u56fd\u8ba1\u91cf\u79d1\u5b66\u7814\u7a76\u9662"),
-              points=2)
+    """Neither Latin-1 nor the CJK font has Gothic letters: refused, never
+    printed as empty boxes (Chinese text: test_pdf_issue.py)."""
+    run = tmp_path / "gothic.h5"
+    write_run(run, job(customer_name="Acme \U00010330\U00010331"), points=2)
     with pytest.raises(CertificateError, match="customer_name") as e:
         render_pdf(run, tmp_path / "c.pdf")
     assert "\n" not in str(e.value)
+    assert not (tmp_path / "c.pdf").exists()
 
 
 @needs_pdftotext

@@ -187,7 +187,7 @@ def test_the_certificate_states_coverage_truthfully(tmp_path: Path, capsys: pyte
     out = tmp_path / "run.h5"
     assert main(["run", "keysight-34401a-dcv", "--simulated", "--yes", "--readings", "4", "--out", str(out)]) == 0
     assert main(["certificate", str(out)]) == 0
-    text = " ".join(subprocess.run(["pdftotext", str(out.with_suffix(".pdf")), "-"], capture_output=True,
+    text = " ".join(subprocess.run(["pdftotext", str(out.with_suffix(".draft.pdf")), "-"], capture_output=True,
                                    text=True, check=True).stdout.split())
     assert "not less than 95 %" in text and "rectangular" in text
     assert "A result on a limit is taken to be within it" in text
