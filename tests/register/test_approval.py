@@ -154,3 +154,30 @@ def _run_id(path: Path) -> str:
 
     with RunFile(path) as rf:
         return rf.attrs["run_id"]
+
+
+def test_a_customer_checks_a_certificate_with_the_labs_published_key(lab: Lab, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    _, run = lab.run()
+    number = lab.ok("approve", str(run), "--user", "sun", "--key", str(lab.key), "--lang", "en").strip()
+    published = tmp_path / "sun.pub"
+    lab.ok("register", "user", "show", "sun", "--public-key", str(published))
+    pdf = lab.tmp / f"{number}.pdf"
+    code, out, _ = lab.cli("verify", str(pdf), "--no-register", "--key", str(published), db=False)
+    assert code == 0 and "all holds" in out and "register not consulted" in out
+    # another signatory's published key does not vouch for it
+    monkeypatch.setenv("CALSTATION_KEY_PASSPHRASE", "correct horse")
+    lab.ok("register", "user", "add", "zhou", "--role", "signatory", "--full-name", "Zhou", "--key-out",
+           str(tmp_path / "zhou.pem"), "--user", "ada")
+    other = tmp_path / "zhou.pub"
+    lab.ok("register", "user", "show", "zhou", "--public-key", str(other))
+    code, _, err = lab.cli("verify", str(pdf), "--no-register", "--key", str(other), db=False)
+    assert code == 7 and "not with the key given" in err
+    # a key protected by a passphrase signs only with it
+    _, run2 = lab.run("two.h5")
+    monkeypatch.setenv("CALSTATION_KEY_PASSPHRASE", "wrong")
+    code, _, err = lab.cli("approve", str(run2), "--user", "zhou", "--key", str(tmp_path / "zhou.pem"))
+    assert code == 1 and "wrong passphrase" in err
+    monkeypatch.setenv("CALSTATION_KEY_PASSPHRASE", "correct horse")
+    assert NUMBER.match(lab.ok("approve", str(run2), "--user", "zhou", "--key", str(tmp_path / "zhou.pem"),
+                               "--lang", "en").strip())
