@@ -14,7 +14,8 @@ was edited, inserted or deleted, or a removed tail.
 What this is not: a signature. Someone with write access to the database
 and this module could rewrite the whole chain; what it proves is that no
 entry was edited, added or removed with ordinary tools since it was
-written. Each certificate records the audit head at its approval.
+written. What a customer relies on is the certificates' signatures and
+their SHA-256 in the register.
 """
 
 from __future__ import annotations
