@@ -15,9 +15,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -89,6 +90,8 @@ def approve(reg: Register, user: str, run: Path, signer: Signer, languages: str 
     if user in (row["technician"],) or approver.full_name == row["technician"]:
         raise RegisterError(f"run {row['run_id']} was made by {user!r}: nobody approves their own run; "
                             "another signatory reviews it")
+    if row["status"] == "approved" and _abandoned(reg, user, row):
+        row = dict(row, status="completed")
     if row["status"] != "completed":
         done = reg.certificates_of_run(row["run_id"])
         issued = [c.number for c in done if c.status == "issued"]
@@ -156,6 +159,29 @@ def complete(reg: Register, user: str, number: str, run_id: str, hashes: tuple[s
         A.append(conn, A.Entry(utc_now(), user, "issue", "certificate", number, {},
                                {"run": run_id, "pdf_sha256": hashes[0], "dcc_sha256": hashes[1],
                                 "key_id": key_id, "languages": languages}))
+
+
+#: An approval whose documents were not entered this long after its number
+#: was taken was abandoned (its process was killed, the machine lost power).
+ABANDONED_AFTER = dt.timedelta(minutes=10)
+
+
+def _abandoned(reg: Register, user: str, row: Mapping[str, Any]) -> bool:
+    """Void the run's certificate left ``issuing`` by an approval that never
+    finished, so the run can be approved again; True if there was one."""
+    certs = reg.certificates_of_run(row["run_id"])
+    if any(c.status == "issued" for c in certs):
+        return False
+    now = dt.datetime.now(dt.UTC)
+    stuck = [c for c in certs if c.status == "issuing"
+             and now - dt.datetime.strptime(c.approved_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+             > ABANDONED_AFTER]
+    if not stuck or len(stuck) != sum(c.status == "issuing" for c in certs):
+        return False
+    for c in stuck:
+        _void(reg, user, c.number, row["id"], f"abandoned: the approval of {c.approved_at} never entered its "
+              "documents (its process ended)")
+    return True
 
 
 def _void(reg: Register, user: str, number: str, run_id: int, why: str) -> None:

@@ -181,3 +181,33 @@ def test_a_customer_checks_a_certificate_with_the_labs_published_key(lab: Lab, t
     monkeypatch.setenv("CALSTATION_KEY_PASSPHRASE", "correct horse")
     assert NUMBER.match(lab.ok("approve", str(run2), "--user", "zhou", "--key", str(tmp_path / "zhou.pem"),
                                "--lang", "en").strip())
+
+
+def test_an_approval_killed_midway_is_voided_later_and_the_run_approved_again(
+        lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    from station.register import approval
+
+    _, run = lab.run()
+
+    def killed(run: Path, out: Path, issue: object, signer: object) -> Path:
+        raise SystemExit(137)  # stands for SIGKILL: nothing after this point runs
+
+    with Register.open(lab.db) as reg:
+        signer = Signer("sun", "Sun Qian", load_private_key(lab.key))
+        monkeypatch.setattr(approval, "_void", lambda *a, **k: None)  # the killed process voids nothing
+        with pytest.raises(SystemExit):
+            approve(reg, "sun", run, signer, "en", lab.tmp, render_pdf=killed)
+        monkeypatch.undo()
+        stuck = reg.certificates_of_run(_run_id(run))
+        assert [c.status for c in stuck] == ["issuing"]
+    # within the window another approval might still be writing: refused
+    code, _, err = lab.cli("approve", str(run), "--user", "sun", "--key", str(lab.key), "--lang", "en")
+    assert code == 1 and "already approved" in err
+    with Register.open(lab.db) as reg, reg.engine.begin() as c:  # eleven minutes later
+        c.execute(sa.text("UPDATE certificates SET approved_at = '2000-01-01T00:00:00Z'"))
+    number = lab.ok("approve", str(run), "--user", "sun", "--key", str(lab.key), "--lang", "en").strip()
+    with Register.open(lab.db) as reg:
+        states = {c.number: c.status for c in reg.certificates_of_run(_run_id(run))}
+        assert states == {stuck[0].number: "void", number: "issued"}
+        assert "abandoned" in (reg.certificate(stuck[0].number) or stuck[0]).note
+        assert reg.audit_verify().ok
