@@ -15,8 +15,8 @@ import pytest
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QDesktopServices
 from PyQt6.QtPdf import QPdfDocument
-from PyQt6.QtPrintSupport import QPrintDialog, QPrinter
-from PyQt6.QtWidgets import QFileDialog, QInputDialog, QPushButton
+from PyQt6.QtPrintSupport import QPrintDialog
+from PyQt6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QPushButton
 
 from gui.jobs import wait_for_tasks
 from gui.preview import CertificateView
@@ -205,14 +205,12 @@ def test_approve_asks_for_the_key_file_and_its_passphrase(qtbot, lab: Lab, regis
 
     def choose_key() -> None:
         click(qtbot, view.approve_button)
-        dialog = view.findChild(QFileDialog, "keyFile")
-        assert dialog is not None and dialog.isVisible()
+        [dialog] = [d for d in view.findChildren(QFileDialog, "keyFile") if d.isVisible()]
         dialog.selectFile(str(key))
         dialog.accept()
 
     def passphrase(text: str) -> None:
-        ask = view.findChild(QInputDialog, "passphrase")
-        assert ask is not None and ask.isVisible()
+        [ask] = [d for d in view.findChildren(QInputDialog, "passphrase") if d.isVisible()]
         assert ask.textEchoMode() == ask.textEchoMode().Password
         ask.setTextValue(text)
         ask.accept()
@@ -273,16 +271,16 @@ def test_the_certificate_view_pages_prints_and_verifies(qtbot, lab: Lab, registe
     click(qtbot, view.zoom_in_button)
     assert view.zoom_label.text().endswith("%")
 
-    # print: the print dialog, its printer a PDF file
+    # print: the print dialog, printing to a PDF file (the printer there is offscreen)
     click(qtbot, view.print_button)
     dialog = view.findChild(QPrintDialog, "printDialog")
     assert dialog is not None and dialog.isVisible()
-    printer = dialog.printer()
-    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
     printed = tmp_path / "printed.pdf"
-    printer.setOutputFileName(str(printed))
+    where = dialog.findChild(QLineEdit, "filename")
+    assert where is not None and where.isVisible()
+    where.clear()
+    qtbot.keyClicks(where, str(printed))
     dialog.accept()
-    qtbot.wait(500); print("MSG", repr(view.message.text()), printer.outputFileName(), printer.outputFormat())
     qtbot.waitUntil(lambda: "sent to the printer" in view.message.text())
     assert printed.is_file() and pages_of(printed) == n
     assert view.message.text() == f"{n} page(s) sent to the printer."
@@ -295,9 +293,15 @@ def test_the_certificate_view_pages_prints_and_verifies(qtbot, lab: Lab, registe
     assert lines[0].startswith(f"{number}.pdf: all holds") and lines[1].startswith(f"{number}.dcc.xml: all holds")
     assert f"signature of certificate {number} valid" in lines[0]
 
-    # a copy, byte for byte
-    copy = tmp_path / "copy.pdf"
-    assert view.save_copy(pdf, copy) and copy.read_bytes() == pdf.read_bytes()
+    # copies, byte for byte
+    for button, source in ((view.save_pdf_button, pdf), (view.save_dcc_button, dcc)):
+        click(qtbot, button)
+        [save] = [d for d in view.findChildren(QFileDialog, "saveCopy") if d.isVisible()]
+        copy = tmp_path / f"copy-{source.name}"
+        save.selectFile(str(copy))
+        save.accept()
+        qtbot.waitUntil(lambda: not save.isVisible())  # noqa: B023 - waited for here
+        assert copy.read_bytes() == source.read_bytes() and str(copy) in view.message.text()
 
     # no viewer: where the file is
     monkeypatch.setattr(QDesktopServices, "openUrl", staticmethod(lambda url: False))
