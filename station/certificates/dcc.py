@@ -27,7 +27,6 @@ which schema validation does not see. `read_dcc` gives what
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import math
 import re
 import threading
@@ -42,6 +41,7 @@ from typing import Any, cast
 from lxml import etree
 
 from station import __version__
+from station.certificates.common import file_sha256, refuse_status, utc
 from station.certificates.issue import LANGUAGES, Issue
 from station.certificates.numbers import format_frequency, format_level
 from station.errors import CalstationError, IntegrityError, one_line
@@ -252,29 +252,6 @@ def _checked(path: Path | str, what: str, values: Mapping[str, str]) -> dict[str
     return {k: _xml_text(path, f"{what} {k!r}", v) for k, v in values.items()}
 
 
-def _utc(epoch: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(epoch, tz=dt.UTC)
-
-
-def _refuse_status(path: Path, attrs: Mapping[str, str]) -> None:
-    status = attrs.get("status", "")
-    if status == "completed":
-        return
-    reason = one_line(attrs.get("end_reason", "")) or "no reason recorded"
-    hint = ("it is still running or was interrupted; finish it with `calstation run ... --resume`"
-            if status == "running" else "resume it to completion or repeat the calibration")
-    raise DccError(f"{path}: run {attrs.get('run_id', '?')} is {status or 'without a status'} ({reason}); "
-                   f"a certificate is only issued for a completed run: {hint}")
-
-
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _collect(rf: RunFile) -> _Run:
     path = rf.path
     attrs = _checked(path, "run attribute", rf.attrs)
@@ -303,7 +280,7 @@ def _collect(rf: RunFile) -> _Run:
         if p.decision not in CONFORMITY:
             raise DccError(f"{path}: point {p.index + 1} has the decision {p.decision!r}, which DCC 3.1.2 "
                            "cannot state; the run file is damaged")
-    last = _utc(max(p.t_end for p in points))
+    last = utc(max(p.t_end for p in points))
     standards = []
     for r in records:
         if r.kind != "standard":
@@ -361,7 +338,7 @@ def _deviations(rf: RunFile, events: Sequence[tuple[float, str, str]], points: S
             why = f"{kind}: {one_line(message)}"
         elif kind == "resumed":
             out.append(("resumed", {"why": why or TEXT["interrupted_unknown"],
-                                    "when": f"{_utc(t):%Y-%m-%d %H:%M}", "what": one_line(message)}))
+                                    "when": f"{utc(t):%Y-%m-%d %H:%M}", "what": one_line(message)}))
             why = ""
         elif kind == "deviation":
             out.append(("", {"text": one_line(message)}))
@@ -501,8 +478,8 @@ class _Builder:
             self.el(core, "dcc:receiptDate", dt.date.fromisoformat(job.get("date_received", "")).isoformat())
         except ValueError:
             pass  # not recorded as a date: the DCC leaves it out (it is optional)
-        first = _utc(min(p.t_start for p in run.points))
-        last = _utc(max(p.t_end for p in run.points))
+        first = utc(min(p.t_start for p in run.points))
+        last = utc(max(p.t_end for p in run.points))
         self.el(core, "dcc:beginPerformanceDate", first.date().isoformat())
         self.el(core, "dcc:endPerformanceDate", last.date().isoformat())
         where = job.get("performance_location", "")
@@ -869,12 +846,12 @@ def render_dcc(run_path: Path, issue: Issue, signer: Signer | None = None) -> by
         raise DccError(f"certificate {issue.number}: approved by {issue.approver_user!r} but signed with "
                        f"the key of {signer.user!r}; sign it with the approver's key")
     with RunFile(run_path) as rf:
-        _refuse_status(run_path, rf.attrs)
+        refuse_status(run_path, rf.attrs, DccError)
         verified = rf.verify()
         if not verified.ok:
             raise IntegrityError(f"{verified.message}; no certificate is issued for it")
         run = _collect(rf)
-    actual = _file_sha256(run_path)
+    actual = file_sha256(run_path)
     if actual != issue.run_sha256.lower():
         raise DccError(f"{run_path}: its SHA-256 is {actual}, but certificate {issue.number} was approved for "
                        f"the run file {issue.run_sha256}; write it from the run file that was approved")

@@ -43,7 +43,6 @@ by `station.certificates.numbers`, as the GUI writes them.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 import math
 import re
@@ -80,6 +79,7 @@ from reportlab.platypus.flowables import Flowable
 from drivers.errors import CalstationError
 from drivers.roles import Function
 from station import signing
+from station.certificates.common import file_sha256, refuse_status, utc
 from station.certificates.fonts import FONT_NAME, CJKFont, FontError, cjk_font, needs_cjk
 from station.certificates.issue import LANGUAGES, Issue
 from station.certificates.numbers import (
@@ -620,27 +620,6 @@ def _timestamp(path: Path, what: str, text: str) -> dt.datetime:
     return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
 
 
-def _utc(epoch: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(epoch, tz=dt.UTC)
-
-
-def _refuse_status(path: Path, attrs: Mapping[str, str]) -> None:
-    status = attrs.get("status", "")
-    if status == "completed":
-        return
-    run = attrs.get("run_id", "?")
-    reason = one_line(attrs.get("end_reason", "")) or "no reason recorded"
-    if status == "running":
-        hint = ("it is still running or was interrupted; finish it with `calstation run ... "
-                "--resume`")
-    else:
-        hint = "resume it to completion or repeat the calibration"
-    raise CertificateError(
-        f"{path}: run {run} is {status or 'without a status'} ({reason}); a certificate is only "
-        f"issued for a completed run: {hint}"
-    )
-
-
 def _deviations(rf: RunFile, points: Sequence[PointResult]) -> tuple[_Deviation, ...]:
     out: list[_Deviation] = []
     why = ""
@@ -648,7 +627,7 @@ def _deviations(rf: RunFile, points: Sequence[PointResult]) -> tuple[_Deviation,
         if kind in ("aborted", "failed"):
             why = f"{kind}: {one_line(message)}"
         elif kind == "resumed":
-            out.append(("resumed", {"why": escape(why), "when": _utc(t).strftime("%Y-%m-%d %H:%M"),
+            out.append(("resumed", {"why": escape(why), "when": utc(t).strftime("%Y-%m-%d %H:%M"),
                                     "what": escape(one_line(message))}))
             why = ""
         elif kind == "deviation":
@@ -671,19 +650,11 @@ def _deviation_text(deviation: _Deviation, T: Mapping[str, str]) -> str:
     return T[key].format(**values)
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _collect(rf: RunFile, tx: _Text, fonts: _Fonts, run_sha256: str, issue: Issue | None,
              key_id: str) -> _Data:
     path = rf.path
     attrs = rf.attrs
-    _refuse_status(path, attrs)
+    refuse_status(path, attrs, CertificateError)
     attrs = _checked(path, fonts, "run attribute", attrs)
     job = _checked(path, fonts, "job field", rf.job)
     procedure = _checked(path, fonts, "procedure field", rf.procedure)
@@ -721,8 +692,8 @@ def _collect(rf: RunFile, tx: _Text, fonts: _Fonts, run_sha256: str, issue: Issu
                      {"name": c.name, "distribution": c.distribution, "description": c.description})
     dut_raw, ref_raw = rf.raw_by_point(0), rf.raw_by_point(1)
     observed = {p.index: (len(dut_raw.get(p.index, ())), len(ref_raw.get(p.index, ()))) for p in points}
-    first = _utc(min(p.t_start for p in points))
-    last = _utc(max(p.t_end for p in points))
+    first = utc(min(p.t_start for p in points))
+    last = utc(max(p.t_end for p in points))
     standards = []
     for r in records:
         if r.kind != "standard":
@@ -1628,11 +1599,11 @@ def render_pdf(run_path: Path, pdf_path: Path, issue: Issue | None = None,
     if tx.zh:
         fonts.need(f"a certificate in Chinese (languages {'+'.join(tx.languages)!r})")
     with RunFile(run_path) as rf:
-        _refuse_status(run_path, rf.attrs)
+        refuse_status(run_path, rf.attrs, CertificateError)
         verified = rf.verify()
         if not verified.ok:
             raise IntegrityError(f"{verified.message}; no certificate is issued for it")
-        run_sha256 = _file_sha256(run_path)
+        run_sha256 = file_sha256(run_path)
         if issue is not None and issue.run_sha256 != run_sha256:
             raise CertificateError(
                 f"{run_path}: the approval is for the run file with SHA-256 {issue.run_sha256[:16]}..., this "

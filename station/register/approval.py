@@ -22,10 +22,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from station.certificates.common import file_sha256
 from station.certificates.issue import LANGUAGES, Issue
 from station.register import audit as A
 from station.register import schema as S
-from station.register.core import Register, file_sha256, utc_now
+from station.register.core import Register, utc_now
 from station.register.db import RegisterError
 from station.signing import Signer
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -575,11 +574,3 @@ def _certificate(r: Any) -> CertificateRow:
     return CertificateRow(r["number"], r["run_id"], r["status"], r["approver"], r["approved_at"],
                           r["languages"], r["key_id"], r["pdf_sha256"], r["dcc_sha256"], r["run_sha256"],
                           r["dut"], r["customer"], r["note"])
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()

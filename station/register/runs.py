@@ -37,8 +37,8 @@ def verdict(decisions_as_left: list[str]) -> str:
 def read_run(path: Path) -> RunInfo:
     """Read and check a run file: it must be intact (hash chain and seal)
     and completed; one-line `RegisterError` otherwise."""
+    from station.certificates.common import file_sha256
     from station.errors import CalstationError
-    from station.register.core import file_sha256
     from station.runfile.reader import RunFile
 
     try:

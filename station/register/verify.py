@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from station import signing
+from station.certificates.common import file_sha256
 from station.errors import CalstationError
-from station.register.core import Register, file_sha256
+from station.register.core import Register
 
 
 @dataclass
