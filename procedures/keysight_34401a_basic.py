@@ -31,6 +31,9 @@ class Keysight34401aBasic(MeterAgainstSource):
     )
     dut_interval = "1y"
     connections = {DCV: VOLTS, ACV: VOLTS, DCI: AMPS, R2W: TWO_WIRE, R4W: FOUR_WIRE}
+    connection_images = {DCV: "images/leads-volts.png", ACV: "images/leads-volts.png",
+                         DCI: "images/leads-amps.png", R2W: "images/leads-volts.png",
+                         R4W: "images/leads-4wire.png"}
     table = [
         (DCV, 0.1, 0.1), (DCV, 1.0, 1.0), (DCV, 10.0, 10.0), (DCV, 10.0, -10.0), (DCV, 100.0, 100.0),
         (ACV, 0.1, 0.1, 1000.0), (ACV, 1.0, 1.0, 1000.0), (ACV, 10.0, 10.0, 1000.0),

@@ -1211,13 +1211,15 @@ class _Context:
         return Observation(reference, values, times)
 
     def prompt(self, title: str, message: str, choices: Sequence[str] = (CONTINUE, ABORT),
-               hazard: bool = False) -> str:
+               hazard: bool = False, image: str = "") -> str:
+        """Ask the operator. ``image``: a picture shipped beside the
+        procedure's module (how to connect the leads), by its file name."""
         e = self._e
         e.checkpoint()
         writer = e._writer
         assert writer is not None
-        p = Prompt(title, message, tuple(choices), choices[0], hazard)
-        writer.event("prompt", f"{title}: {message}")
+        p = Prompt(title, message, tuple(choices), choices[0], hazard, _beside(e.procedure, image))
+        writer.event("prompt", f"{title}: {message}" + (f" [picture {image}]" if image else ""))
         writer.commit()
         answer = e.prompts.ask(p)
         writer.event("answer", f"{title}: {answer}")
@@ -1233,3 +1235,14 @@ class _Context:
 
     def checkpoint(self) -> None:
         self._e.checkpoint()
+
+
+def _beside(procedure: Procedure, image: str) -> str:
+    """``image`` as a path in the folder of the procedure's module ("" stays "")."""
+    if not image:
+        return ""
+    try:
+        folder = Path(inspect.getfile(type(procedure))).parent
+    except (TypeError, OSError):  # a procedure class made at run time: no module file
+        folder = Path.cwd()
+    return str(folder / image)

@@ -219,8 +219,9 @@ class Context(Protocol):
         """``n`` readings of ``role`` (values, times)."""
         ...
     def prompt(self, title: str, message: str, choices: Sequence[str] = (CONTINUE, ABORT),
-               hazard: bool = False) -> str:
-        """Ask the operator; answering Abort aborts the run."""
+               hazard: bool = False, image: str = "") -> str:
+        """Ask the operator; answering Abort aborts the run. ``image``: a
+        picture beside the procedure's module, shown with the question."""
         ...
     def log(self, text: str) -> None: ...
     def checkpoint(self) -> None:

@@ -22,6 +22,9 @@ class Prompt:
     default: str = CONTINUE
     #: True when the terminals will carry a hazardous voltage.
     hazard: bool = False
+    #: A picture shown with the prompt (how to connect the leads): a path
+    #: relative to the folder of the procedure's module ("" for none).
+    image: str = ""
 
 
 class PromptChannel(Protocol):

@@ -78,6 +78,9 @@ class _Tabled(Procedure):
     #: Integration time of the meter that reads, in power-line cycles.
     nplc: ClassVar[float]
     connections: ClassVar[Mapping[Function, str]] = {}
+    #: A picture per function shown with its connection prompt: a file beside
+    #: the procedure's module (e.g. "images/leads-volts.png").
+    connection_images: ClassVar[Mapping[Function, str]] = {}
     #: The role whose output must be off while the operator changes leads.
     output_role: ClassVar[str] = ""
 
@@ -105,7 +108,7 @@ class _Tabled(Procedure):
             return
         if self._connection is not None and self.output_role:
             ctx.source(self.output_role).standby()
-        ctx.prompt("Connect the leads", text)
+        ctx.prompt("Connect the leads", text, image=self.connection_images.get(function, ""))
         self._connection = text
 
 

@@ -98,3 +98,21 @@ def test_an_unknown_demo_is_refused_in_one_line(capsys: pytest.CaptureFixture[st
     assert main(["demo", "nonesuch"]) != 0
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "nonesuch" in err and "--list" in err
+
+
+def test_a_connection_prompt_shows_the_procedures_picture(tmp_path: Path) -> None:
+    """The demo procedure ships a wiring picture per connection; the prompt
+    carries it (the window shows it) and the run file records which."""
+    import procedures
+    from station.runfile.reader import RunFile
+
+    out = tmp_path / "run.h5"
+    assert main(["run", "keysight-34401a-basic", "--simulated", "--yes", "--readings", "2", "--out", str(out)]) == 0
+    with RunFile(out) as rf:
+        shown = [m for _, k, m in rf.events() if k == "prompt" and m.startswith("Connect the leads")]
+    assert len(shown) == 4  # volts, amps, volts again (2-wire), 4-wire
+    folder = Path(procedures.__file__).parent
+    pictures = [m.rsplit("[picture ", 1)[1].rstrip("]") for m in shown]
+    assert pictures == ["images/leads-volts.png", "images/leads-amps.png", "images/leads-volts.png",
+                        "images/leads-4wire.png"]
+    assert all((folder / p).read_bytes().startswith(b"\x89PNG") for p in pictures)
