@@ -28,6 +28,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -76,7 +77,7 @@ def _runs(reg: Register, n: int, standard: str = "STD-1", every: int = 1) -> lis
     return [(int(i), str(r)) for i, r in ids]
 
 
-def _approver(url: str, work: list[tuple[int, str]], start: mp.Event, out: mp.Queue) -> None:  # type: ignore[type-arg]
+def _approver(url: str, work: list[tuple[int, str]], start: Any, out: Any) -> None:
     reg = Register.open(url)
     start.wait()
     t0 = time.perf_counter()
@@ -88,7 +89,7 @@ def _approver(url: str, work: list[tuple[int, str]], start: mp.Event, out: mp.Qu
     reg.close()
 
 
-def _bare(url: str, n: int, start: mp.Event, out: mp.Queue) -> None:  # type: ignore[type-arg]
+def _bare(url: str, n: int, start: Any, out: Any) -> None:
     reg = Register.open(url)
     start.wait()
     t0 = time.perf_counter()
@@ -112,7 +113,7 @@ def _parallel(target: object, args_of: list[tuple[object, ...]]) -> float:
     wall = time.perf_counter() - t0
     for p in procs:
         p.join()
-    return sum(n for _, n in done) / wall
+    return float(sum(n for _, n in done)) / wall
 
 
 def approvals(url: str, n: int) -> tuple[float, float]:

@@ -27,10 +27,12 @@ class CatalogueTranslator(QTranslator):
         self.catalogue = catalogue
 
     def translate(self, context: str | None, source: str | None, disambiguation: str | None = None,  # type: ignore[override]
-                  n: int = -1) -> str:
+                  n: int = -1) -> str | None:
+        # None (a null string) tells Qt "not translated here": it then shows
+        # the source text; an empty string would show as blank
         if context != CONTEXT or source is None:
-            return ""
-        return self.catalogue.get(source, "")
+            return None
+        return self.catalogue.get(source)
 
     def isEmpty(self) -> bool:  # noqa: N802 - Qt's name
         return not self.catalogue

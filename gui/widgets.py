@@ -1,4 +1,4 @@
-"""The run window's parts: results table model, error plot, prompt dialog.
+"""The run screen's parts: results table model, error plot, prompt dialog.
 
 Every view here is fed from engine events (`RunStarted`, `PlanChecked`,
 `PointStarted`, `PointDone`); none reads the run file. A point's
@@ -13,6 +13,11 @@ as at its 10th: the table's columns are measured from a representative row,
 never from the whole table, and a point changes its one row
 (`ResultsTable`, `ResultsModel`); the plot appends to arrays and redraws at
 most every `ErrorPlot.REDRAW_MS`, decimating what it draws (`ErrorPlot`).
+
+Every text shown goes through `gui.i18n.tr`; a text kept in a table to be
+translated when shown is marked with `tr_later` (so that the catalogue
+test finds it). `retranslate` methods write the texts again when the
+language changes.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import html
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -34,17 +40,21 @@ from PyQt6.QtCore import (
     Qt,
     QTimer,
 )
-from PyQt6.QtGui import QBrush, QColor, QFont, QFontMetrics, QResizeEvent
+from PyQt6.QtGui import QBrush, QColor, QFont, QFontMetrics, QKeyEvent, QPixmap, QResizeEvent
 from PyQt6.QtWidgets import (
     QAbstractItemView,
+    QDialog,
+    QHBoxLayout,
     QHeaderView,
-    QMessageBox,
+    QLabel,
     QPushButton,
+    QStyle,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
+from gui.i18n import tr
 from gui.worker import WINDOW_AT_WORK
 from station.certificates.numbers import (
     format_error,
@@ -68,6 +78,22 @@ DECISION_FG = QColor("#ffffff")
 MEASURING_BG = QColor("#fff59d")
 PENDING_FG = QColor("#9e9e9e")
 LIMIT_COLOR = "#c62828"
+BAND_COLOR = QColor(46, 125, 50, 28)  # the tolerance band, behind the points
+LOW_TUR_BG = QColor("#ffe0b2")  # a planned TUR below 4:1: a warning, not a greyed-out value
+LOW_TUR = 4.0
+
+
+def tr_later(text: str) -> str:
+    """Mark ``text`` for translation where it is shown (``tr(text)`` there):
+    for texts kept in tables and constants."""
+    return text
+
+
+def tr_or_same(text: str) -> str:
+    """``text`` in the window's language when the catalogue has it, else as
+    it is (a symbol such as "U", a procedure's own word)."""
+    return tr(text) or text if text else text
+
 
 # -- numbers --------------------------------------------------------------------------
 # Written as the certificate writes them: station.certificates.numbers.
@@ -88,39 +114,49 @@ RowState = Literal["pending", "measuring", "done", "earlier", "not measured"]
 
 COLUMNS: tuple[str, ...] = (
     "#",
-    "Function",
-    "Range",
-    "Nominal",
-    "Reference",
-    "Indication",
-    "Error",
-    "Lower limit",
-    "Upper limit",
+    tr_later("Function"),
+    tr_later("Range"),
+    tr_later("Nominal"),
+    tr_later("Reference"),
+    tr_later("Indication"),
+    tr_later("Error"),
+    tr_later("Lower limit"),
+    tr_later("Upper limit"),
     "U",
     "k",
     "TUR",
-    "Error / tol.",
-    "Decision",
+    tr_later("Error / tol."),
+    tr_later("Decision"),
 )
 COL_DECISION = COLUMNS.index("Decision")
 COL_TUR = COLUMNS.index("TUR")
 
 _TIPS: dict[str, str] = {
-    "Nominal": "Nominal value (and frequency, for an AC point)",
-    "Reference": "Value applied by the standard",
-    "Indication": "Mean of the DUT's readings",
-    "Error": "Indication - reference",
-    "Lower limit": "Tolerance limits of the indication (DUT specification)",
-    "Upper limit": "Tolerance limits of the indication (DUT specification)",
-    "U": "Expanded uncertainty of measurement, rounded up to two significant digits",
-    "k": "Coverage factor",
-    "TUR": "Test uncertainty ratio: tolerance span / 2U (grey: planned, before the point is taken)",
-    "Error / tol.": "Error in % of the tolerance (the limits are ±100 %)",
+    "Nominal": tr_later("Nominal value (and frequency, for an AC point)"),
+    "Reference": tr_later("Value applied by the standard"),
+    "Indication": tr_later("Mean of the DUT's readings"),
+    "Error": tr_later("Indication - reference"),
+    "Lower limit": tr_later("Tolerance limits of the indication (DUT specification)"),
+    "Upper limit": tr_later("Tolerance limits of the indication (DUT specification)"),
+    "U": tr_later("Expanded uncertainty of measurement, rounded up to two significant digits"),
+    "k": tr_later("Coverage factor"),
+    "TUR": tr_later("Test uncertainty ratio: tolerance span / 2U (planned before the point is taken; "
+                    "below 4:1 marked in amber)"),
+    "Error / tol.": tr_later("Error in % of the tolerance (the limits are ±100 %)"),
 }
 
 _DECISION_TEXT: dict[RowState, str] = {
-    "pending": "", "measuring": "measuring…", "done": "", "earlier": "done earlier",
-    "not measured": "not measured"}
+    "pending": "", "measuring": tr_later("measuring…"), "done": "", "earlier": tr_later("done earlier"),
+    "not measured": tr_later("not measured")}
+#: What the Decision column shows of a decision (upper case: it is read at a glance).
+DECISIONS: dict[str, str] = {
+    "pass": tr_later("PASS"), "fail": tr_later("FAIL"), "conditional pass": tr_later("CONDITIONAL PASS"),
+    "conditional fail": tr_later("CONDITIONAL FAIL")}
+
+
+def decision_text(decision: str) -> str:
+    """A decision as the Decision column shows it, in the window's language."""
+    return tr_or_same(DECISIONS.get(decision, decision.upper()))
 
 # What data() hands the view, made once (the view asks for every visible cell and role on every paint).
 _DISPLAY, _ALIGN, _BACKGROUND, _FOREGROUND, _FONT, _TOOLTIP = (
@@ -129,6 +165,7 @@ _DISPLAY, _ALIGN, _BACKGROUND, _FOREGROUND, _FONT, _TOOLTIP = (
 _CENTER = Qt.AlignmentFlag.AlignCenter
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 _PASS_BRUSH, _FAIL_BRUSH, _MEASURING_BRUSH = QBrush(PASS_BG), QBrush(FAIL_BG), QBrush(MEASURING_BG)
+_LOW_TUR_BRUSH = QBrush(LOW_TUR_BG)
 _DECISION_BRUSH, _PENDING_BRUSH = QBrush(DECISION_FG), QBrush(PENDING_FG)
 
 
@@ -251,6 +288,14 @@ class ResultsModel(QAbstractTableModel):
         if self._rows:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, len(COLUMNS) - 1))
 
+    def retranslate(self) -> None:
+        """The language changed: every text is written again when next shown."""
+        for row in self._rows:
+            row.texts = None
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(COLUMNS) - 1)
+        if self._rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, len(COLUMNS) - 1))
+
     # -- reading back ---------------------------------------------------------------
     @property
     def rows(self) -> list[Row]:
@@ -286,9 +331,10 @@ class ResultsModel(QAbstractTableModel):
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
             return None
         if role == _DISPLAY:
-            return COLUMNS[section]
+            return tr_or_same(COLUMNS[section])
         if role == _TOOLTIP:
-            return _TIPS.get(COLUMNS[section])
+            tip = _TIPS.get(COLUMNS[section])
+            return tr(tip) if tip else None
         return None
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -313,17 +359,25 @@ class ResultsModel(QAbstractTableModel):
         if role == _BACKGROUND:
             if col == COL_DECISION and row.result is not None:
                 return _PASS_BRUSH if row.result.decision == "pass" else _FAIL_BRUSH
+            if col == COL_TUR:
+                tur = row.result.tur if row.result is not None else row.planned_tur
+                if tur is not None and tur < LOW_TUR:
+                    return _LOW_TUR_BRUSH
             return _MEASURING_BRUSH if row.state == "measuring" else None
         if role == _FOREGROUND:
             if col == COL_DECISION and row.result is not None:
                 return _DECISION_BRUSH
-            if row.result is None and (col == COL_TUR or row.state in ("not measured", "earlier")):
+            if row.result is None and row.state in ("not measured", "earlier"):
                 return _PENDING_BRUSH
             return None
         if role == _FONT:
             return self._bold if col == COL_DECISION else None
-        if role == _TOOLTIP and row.result is not None:
-            return budget_tooltip(row.result, row.budget)
+        if role == _TOOLTIP:
+            if row.result is not None:
+                return budget_tooltip(row.result, row.budget)
+            if col == COL_TUR and row.planned_tur is not None and row.planned_tur < LOW_TUR:
+                return tr("Planned TUR below 4:1: the standard's uncertainty is large against this "
+                          "point's tolerance")
         return None
 
     @staticmethod
@@ -344,7 +398,8 @@ class ResultsModel(QAbstractTableModel):
             if name == "TUR" and row.planned_tur is not None:
                 return format_tur(row.planned_tur)
             if name == "Decision":
-                return _DECISION_TEXT[row.state]
+                text = _DECISION_TEXT[row.state]
+                return tr(text) if text else ""
             return ""
         U = r.expanded_uncertainty
         if name == "Reference":
@@ -366,7 +421,7 @@ class ResultsModel(QAbstractTableModel):
         if name == "Error / tol.":
             p = percent_of_tolerance(r)
             return "—" if math.isnan(p) else f"{p:+.1f} %"
-        return r.decision.upper()
+        return decision_text(r.decision)
 
 
 class ResultsTable(QTableView):
@@ -416,9 +471,10 @@ class ResultsTable(QTableView):
         for col, name in enumerate(COLUMNS):
             texts = [self._results.texts(r)[col] for r in rows if 0 <= r < self._results.rowCount()]
             if col == COL_DECISION:
-                texts += [*_DECISION_TEXT.values(), "PASS", "FAIL"]
+                texts += [tr(t) for t in _DECISION_TEXT.values() if t] + [decision_text("pass"),
+                                                                          decision_text("fail")]
             metrics = strong if col == COL_DECISION else plain
-            natural.append(max([head.horizontalAdvance(name) + self.HEADER_PAD,
+            natural.append(max([head.horizontalAdvance(tr_or_same(name)) + self.HEADER_PAD,
                                 *(metrics.horizontalAdvance(t) + self.CELL_PAD for t in texts)]))
         self._natural = natural
         self._spread()
@@ -467,11 +523,11 @@ def budget_tooltip(r: PointResult, budget: Sequence[Component]) -> str:
     unit = r.unit
     where = f"{r.function} {format_level(r.nominal, unit, r.range)}"
     if r.frequency > 0:
-        where += f" at {format_frequency(r.frequency)}"
+        where += tr(" at {frequency}").format(frequency=format_frequency(r.frequency))
     if r.range > 0:
-        where += f", {format_level(r.range, unit, r.range)} range"
-    head = (f"<b>Point {r.index + 1}</b>: {e(where)}<br>"
-            f"n = {r.n} readings, s = {e(format_significant(r.std_dev, unit))}")
+        where += tr(", {range} range").format(range=format_level(r.range, unit, r.range))
+    head = (tr("<b>Point {n}</b>: {where}").format(n=r.index + 1, where=e(where)) + "<br>"
+            + tr("n = {n} readings, s = {s}").format(n=r.n, s=e(format_significant(r.std_dev, unit))))
     if budget:
         u2 = r.u_combined**2
         rows = "".join(
@@ -484,14 +540,17 @@ def budget_tooltip(r: PointResult, budget: Sequence[Component]) -> str:
             for c in budget
         )
         table = ("<table cellspacing='0' cellpadding='3'>"
-                 "<tr><th align='left'>component</th><th align='left'>type</th><th align='right'>u</th>"
-                 "<th align='right' style='white-space:nowrap'>share of u<sub>c</sub>²</th><th align='left'>source</th></tr>"
+                 f"<tr><th align='left'>{tr('component')}</th><th align='left'>{tr('type')}</th>"
+                 "<th align='right'>u</th>"
+                 f"<th align='right' style='white-space:nowrap'>{tr('share of u<sub>c</sub>²')}</th>"
+                 f"<th align='left'>{tr('source')}</th></tr>"
                  f"{rows}</table>")
     else:
-        table = "<p><i>uncertainty budget: in the run file; shown here when the run ends</i></p>"
+        table = f"<p><i>{tr('uncertainty budget: in the run file; shown here when the run ends')}</i></p>"
     total = (f"u<sub>c</sub> = {e(format_significant(r.u_combined, unit))}, ν<sub>eff</sub> = {_dof(r.nu_eff)}, "
              f"k = {r.coverage_factor:.2f}, U = {e(format_uncertainty(r.expanded_uncertainty, unit))}"
-             + (f", guard band {e(format_uncertainty(r.guard_band, unit))}" if r.guard_band > 0 else ""))
+             + (tr(", guard band {w}").format(w=e(format_uncertainty(r.guard_band, unit)))
+                if r.guard_band > 0 else ""))
     return f"<p style='white-space:pre'>{head}</p>{table}<p>{total}</p>"
 
 
@@ -544,6 +603,7 @@ class ErrorPlot(QWidget):
     MAX_DRAWN = 1000
     ERROR_BARS = 200
     MAX_RANGE_MARKS = 50
+    MAX_LABELS = 6  # range labels along the top, at most about this many
     MIN_EXTENT = 130.0  # % of tolerance shown either side of zero, at least
 
     def __init__(self, parent: QWidget | None = None, max_drawn: int = MAX_DRAWN,
@@ -572,10 +632,6 @@ class ErrorPlot(QWidget):
         layout.addWidget(self.widget)
 
         item = self.widget.getPlotItem()
-        item.setTitle("Error in % of tolerance; bars: expanded uncertainty U",
-                      color="#212121", size="11pt")
-        item.setLabel("left", "Error (% of tolerance)", color="#212121")
-        item.setLabel("bottom", "Point", color="#212121")
         item.showGrid(x=False, y=True, alpha=0.25)
         item.setMenuEnabled(False)
         item.hideButtons()
@@ -584,15 +640,21 @@ class ErrorPlot(QWidget):
             ax.setPen(pg.mkPen("#424242"))
             ax.setTextPen(pg.mkPen("#212121"))
         limit_pen = pg.mkPen(LIMIT_COLOR, width=2, style=Qt.PenStyle.DashLine)
+        # The tolerance band (the limits at ±100 %), shaded behind the points and their U bars.
+        band = pg.LinearRegionItem(values=(-100.0, 100.0), orientation="horizontal", movable=False,
+                                   brush=pg.mkBrush(BAND_COLOR), pen=pg.mkPen(None))
+        band.setZValue(-20)
+        item.addItem(band)
         # Limit labels inside the band at the right, clear of the range labels at the top.
-        for y, label, anchor in ((100.0, "upper limit +100 %", (1, 0)),
-                                 (-100.0, "lower limit −100 %", (1, 1))):
+        self._limits: list[Any] = []
+        for y, anchor in ((100.0, (1, 0)), (-100.0, (1, 1))):
             limit = pg.InfiniteLine(
-                pos=y, angle=0, pen=limit_pen, movable=False, label=label,
+                pos=y, angle=0, pen=limit_pen, movable=False, label=" ",
                 labelOpts={"position": 0.995, "color": LIMIT_COLOR, "anchors": [anchor, anchor]},
             )
             limit.setZValue(10)  # the limits and their labels over a crowd of points
             item.addItem(limit)
+            self._limits.append(limit)
         item.addItem(pg.InfiniteLine(pos=0.0, angle=0, pen=pg.mkPen("#9e9e9e", width=1), movable=False))
         self._bars: Any = pg.ErrorBarItem(beam=0.25, pen=pg.mkPen("#37474f", width=1.5))
         self._outline = pg.mkPen("#212121", width=1)
@@ -603,11 +665,23 @@ class ErrorPlot(QWidget):
         item.addItem(self._bars)
         item.addItem(self._pass_markers)
         item.addItem(self._fail_markers)
+        self.retranslate()
         self.flush()
+
+    def retranslate(self) -> None:
+        """Write the plot's texts in the window's language."""
+        item = self.widget.getPlotItem()
+        item.setTitle(tr("Error in % of tolerance; bars: U; band: the tolerance"),
+                      color="#212121", size="11pt")
+        item.setLabel("left", tr("Error (% of tolerance)"), color="#212121")
+        item.setLabel("bottom", tr("Point"), color="#212121")
+        upper, lower = self._limits
+        upper.label.setFormat(tr("upper limit +100 %"))
+        lower.label.setFormat(tr("lower limit −100 %"))
 
     @staticmethod
     def _tip(x: float, y: float, data: Any) -> str:
-        return f"point {x:.0f}: error {y:+.1f} % of tolerance"
+        return tr("point {n}: error {error} % of tolerance").format(n=f"{x:.0f}", error=f"{y:+.1f}")
 
     # -- fed from events ------------------------------------------------------------
     def clear(self) -> None:
@@ -635,14 +709,21 @@ class ErrorPlot(QWidget):
                            pen=pg.mkPen("#37474f", width=1.5 if not crowded else 1.0))
         item = self.widget.getPlotItem()
         previous: tuple[str, float] | None = None
+        # a label where the range changes, unless the last one is too near (they would overlap)
+        spacing = max(1, self._planned // self.MAX_LABELS)
+        labelled = -spacing
         for i, p in enumerate(points):
             key = (str(p.function), p.range)
             if key != previous and len(self._marks) < self.MAX_RANGE_MARKS:
+                text = ""
+                if i - labelled >= spacing:
+                    labelled = i
+                    text = (f"{p.function} {format_level(p.range, p.unit, p.range)}" if p.range > 0
+                            else str(p.function))
                 line = pg.InfiniteLine(
                     pos=i + 0.5, angle=90, movable=False,
                     pen=pg.mkPen("#bdbdbd", width=1, style=Qt.PenStyle.DotLine),
-                    label=(f"{p.function} {format_level(p.range, p.unit, p.range)}" if p.range > 0
-                           else str(p.function)),
+                    label=text or None,
                     labelOpts={"position": 0.97, "color": "#616161", "anchors": [(0, 0), (0, 0)]},
                 )
                 item.addItem(line)
@@ -742,59 +823,138 @@ class ErrorPlot(QWidget):
 
 # -- the prompt dialog -------------------------------------------------------------------
 HAZARD_STYLE = (
-    "QMessageBox { background: #fff3e0; border: 6px solid #c62828; }"
-    "QMessageBox QLabel { color: #212121; }"
+    "QDialog#hazardPrompt { background: #fff3e0; border: 6px solid #c62828; }"
+    "QDialog#hazardPrompt QLabel { color: #212121; }"
 )
+#: The largest a prompt's picture is shown (it is scaled down to fit, never up).
+IMAGE_SIZE = (520, 320)
+#: The choices the engine and the templates ask with (`station.prompts`, `station.templates`), translated on
+#: their buttons; a procedure's own choices are shown as it wrote them.
+CHOICES = (tr_later("Continue"), tr_later("Abort"), tr_later("Adjust"), tr_later("Skip"))
+_ENTER = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
 
 
-def prompt_dialog(prompt: Prompt, parent: QWidget | None) -> QMessageBox:
-    """A window-modal dialog for an operator prompt, one button per choice.
+class PromptDialog(QDialog):
+    """A window-modal dialog for an operator prompt: its text, its picture
+    (`Prompt.image`, found in the procedure's folder ``folder``), one button
+    per choice.
 
-    A hazard prompt is marked: red frame, warning icon, a DANGER banner and
-    "HAZARDOUS VOLTAGE" in its title. Escape or closing the dialog answers
-    Abort when Abort is a choice (the safe answer).
+    An ordinary prompt's default choice is its default button: Enter answers
+    it. A hazard prompt is marked (red frame, warning icon, a DANGER banner,
+    "HAZARDOUS VOLTAGE" in its title) and has no default button: the focus
+    starts on its text, and Enter answers nothing until the operator has
+    moved to a choice (Tab) or clicks one. Escape or closing the dialog
+    answers Abort when Abort is a choice (the safe answer).
     """
-    box = QMessageBox(parent)
-    box.setObjectName("hazardPrompt" if prompt.hazard else "prompt")
-    box.setProperty("hazard", prompt.hazard)
-    box.setTextFormat(Qt.TextFormat.RichText)
-    title = html.escape(prompt.title)
-    message = html.escape(prompt.message).replace("\n", "<br>")
-    if prompt.hazard:
-        box.setWindowTitle(f"⚠ HAZARDOUS VOLTAGE: {prompt.title}")
-        box.setIcon(QMessageBox.Icon.Warning)
-        box.setStyleSheet(HAZARD_STYLE)
-        box.setText(
-            '<p style="color:#b71c1c; font-size:15pt; font-weight:bold;">'
-            "⚠ DANGER: HAZARDOUS VOLTAGE</p>"
-            f'<p style="font-size:12pt;"><b>{title}</b></p><p>{message}</p>'
-        )
-    else:
-        box.setWindowTitle(prompt.title)
-        box.setIcon(QMessageBox.Icon.Information)
-        box.setText(f'<p style="font-size:12pt;"><b>{title}</b></p><p>{message}</p>')
-    buttons: dict[str, QPushButton] = {}
-    for choice in prompt.choices:
-        role = (QMessageBox.ButtonRole.RejectRole if choice == ABORT
-                else QMessageBox.ButtonRole.AcceptRole)
-        button = box.addButton(choice, role)
-        assert button is not None
-        button.setObjectName(f"choice:{choice}")
-        buttons[choice] = button
-    default = buttons.get(prompt.default)
-    if default is not None:
-        box.setDefaultButton(default)
-    escape = buttons.get(ABORT)
-    if escape is not None:
-        box.setEscapeButton(escape)
-    box.setWindowModality(Qt.WindowModality.WindowModal)
-    return box
+
+    def __init__(self, prompt: Prompt, parent: QWidget | None = None, folder: Path | None = None) -> None:
+        super().__init__(parent)
+        self.prompt = prompt
+        self.choice: str | None = None
+        self.setObjectName("hazardPrompt" if prompt.hazard else "prompt")
+        self.setProperty("hazard", prompt.hazard)
+        self.setWindowModality(Qt.WindowModality.WindowModal)
+        title = html.escape(prompt.title)
+        message = html.escape(prompt.message).replace("\n", "<br>")
+        style = self.style()
+        assert style is not None
+        icon = QLabel()
+        icon.setObjectName("icon")
+        icon.setAlignment(Qt.AlignmentFlag.AlignTop)
+        kind = (QStyle.StandardPixmap.SP_MessageBoxWarning if prompt.hazard
+                else QStyle.StandardPixmap.SP_MessageBoxInformation)
+        icon.setPixmap(style.standardIcon(kind).pixmap(48, 48))
+        self.text = QLabel()
+        self.text.setObjectName("promptText")
+        self.text.setTextFormat(Qt.TextFormat.RichText)
+        self.text.setWordWrap(True)
+        self.text.setMinimumWidth(420)
+        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                          | Qt.TextInteractionFlag.TextSelectableByKeyboard)
+        self.text.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        if prompt.hazard:
+            self.setWindowTitle(tr("⚠ HAZARDOUS VOLTAGE: {title}").format(title=prompt.title))
+            self.setStyleSheet(HAZARD_STYLE)
+            self.text.setText(
+                '<p style="color:#b71c1c; font-size:15pt; font-weight:bold;">'
+                + html.escape(tr("⚠ DANGER: HAZARDOUS VOLTAGE")) + "</p>"
+                f'<p style="font-size:12pt;"><b>{title}</b></p><p>{message}</p>')
+        else:
+            self.setWindowTitle(prompt.title)
+            self.text.setText(f'<p style="font-size:12pt;"><b>{title}</b></p><p>{message}</p>')
+        top = QHBoxLayout()
+        top.addWidget(icon)
+        top.addWidget(self.text, stretch=1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+
+        self.image = QLabel()
+        self.image.setObjectName("promptImage")
+        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image.hide()
+        if prompt.image:
+            path = (folder / prompt.image) if folder is not None else Path(prompt.image)
+            picture = QPixmap(str(path))
+            if picture.isNull():
+                self.image.setText(tr("(picture {name} not found)").format(name=prompt.image))
+            else:
+                w, h = IMAGE_SIZE
+                if picture.width() > w or picture.height() > h:
+                    picture = picture.scaled(w, h, Qt.AspectRatioMode.KeepAspectRatio,
+                                             Qt.TransformationMode.SmoothTransformation)
+                self.image.setPixmap(picture)
+            self.image.show()
+        layout.addWidget(self.image)
+
+        row = QHBoxLayout()
+        row.addStretch(1)
+        self.buttons: dict[str, QPushButton] = {}
+        for choice in prompt.choices:
+            button = QPushButton(tr_or_same(choice))
+            button.setObjectName(f"choice:{choice}")
+            button.setAutoDefault(False)
+            button.setMinimumHeight(34)
+            button.clicked.connect(lambda _=False, c=choice: self._answer(c))
+            row.addWidget(button)
+            self.buttons[choice] = button
+        layout.addLayout(row)
+        default = self.buttons.get(prompt.default)
+        if prompt.hazard or default is None:
+            self.text.setFocus()  # no default: Enter answers nothing
+        else:
+            default.setDefault(True)
+            default.setFocus()
+
+    def default_button(self) -> QPushButton | None:
+        """The button Enter presses (None on a hazard prompt)."""
+        return next((b for b in self.buttons.values() if b.isDefault()), None)
+
+    def escape_button(self) -> QPushButton | None:
+        """The button Escape answers (Abort, when it is a choice)."""
+        return self.buttons.get(ABORT)
+
+    def _answer(self, choice: str) -> None:
+        self.choice = choice
+        self.accept()
+
+    def keyPressEvent(self, event: QKeyEvent | None) -> None:  # noqa: N802 - Qt's name
+        assert event is not None
+        if event.key() in _ENTER and self.prompt.hazard:
+            focused = self.focusWidget()
+            if isinstance(focused, QPushButton) and focused in self.buttons.values():
+                focused.click()  # the operator moved to this choice
+            event.accept()  # otherwise Enter answers nothing
+            return
+        super().keyPressEvent(event)
 
 
-def choice_of(box: QMessageBox, prompt: Prompt) -> str:
+def prompt_dialog(prompt: Prompt, parent: QWidget | None, folder: Path | None = None) -> PromptDialog:
+    """The dialog for ``prompt`` (`PromptDialog`)."""
+    return PromptDialog(prompt, parent, folder)
+
+
+def choice_of(box: PromptDialog, prompt: Prompt) -> str:
     """The choice the operator made in ``box`` (Abort if it was closed without one)."""
-    clicked = box.clickedButton()
-    for choice in prompt.choices:
-        if clicked is not None and clicked.objectName() == f"choice:{choice}":
-            return choice
+    if box.choice is not None:
+        return box.choice
     return ABORT if ABORT in prompt.choices else prompt.default

@@ -16,11 +16,20 @@ the GUI answers (or the run is torn down, which answers Abort).
 `SimulatedSession` builds engines for the built-in demo: by default the
 Keysight 34401A DC voltage procedure, on the simulated bench its procedure
 names (`station.simulated.SimulatedStation`), in process, on a `PacedClock`.
+`CalibrationSession` builds the engine of a calibration chosen in the New
+calibration view (its DUT, customer and operator from the register, the
+standards' standing resolved by the register); `ResumeSession` continues an
+interrupted run from its file (``Engine(resume=True)``, as ``calstation run
+--resume`` does). `BackgroundTask` runs any other slow call (a plan check,
+entering a run in the register) on a thread and reports back on the GUI
+thread.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import inspect
 import threading
 import time
 from collections import deque
@@ -28,14 +37,16 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PyQt6.QtCore import QObject, Qt, QTimer, pyqtBoundSignal, pyqtSignal
 
 from drivers.clock import Clock, PacedClock, VirtualClock
+from gui.i18n import tr
 from station import library
+from station.bench import BenchConfig, Job
 from station.engine import Engine, RunOutcome
-from station.errors import CalstationError, PlanRefused
+from station.errors import CalstationError, ConfigError, PlanRefused, one_line
 from station.events import Event, Listener, PointDone, RunStarted
 from station.metrology.budget import Component
 from station.metrology.decision import SIMPLE, DecisionRule
@@ -43,6 +54,17 @@ from station.procedure import Procedure
 from station.prompts import ABORT, Prompt, PromptChannel
 from station.runfile.reader import RunFile
 from station.simulated import SimulatedStation
+
+if TYPE_CHECKING:
+    from station.register.core import Register
+
+#: A run's status, as the window says it (the register's views translate the same words).
+STATUSES = {"running": "running", "aborted": "aborted", "failed": "failed"}
+
+
+def tr_status(status: str) -> str:
+    """A run file's status in the window's language ("running", "aborted", "failed")."""
+    return (tr(STATUSES[status]) or status) if status in STATUSES else status
 
 DEMO_PROCEDURE = "keysight-34401a-dcv"
 DEMO_TITLE = "Keysight 34401A DC voltage"
@@ -240,42 +262,279 @@ class SimulatedSession:
         with self._station(procedure, VirtualClock()) as station:
             bench, job = station.bench(), station.job()
         lines = [
-            ("Procedure", f"{procedure.title} ({procedure.name} {procedure.version}), "
-                          f"{len(procedure.points())} points"),
-            ("DUT", f"{job.dut_manufacturer} {job.dut_model}, serial {job.dut_serial} (simulated)"),
+            ("Procedure", tr("{title} ({name} {version}), {n} points").format(
+                title=procedure.title, name=procedure.name, version=procedure.version, n=len(procedure.points()))),
+            ("DUT", tr("{item}, serial {serial} (simulated)").format(
+                item=f"{job.dut_manufacturer} {job.dut_model}", serial=job.dut_serial)),
         ]
         for role, cfg in bench.instruments.items():
             if role == procedure.dut_role:
                 continue
-            lines.append((role.capitalize(), f"{cfg.description}, {cfg.asset_id}, {cfg.specification} "
-                                             f"specification, due {cfg.calibration_due}"))
+            lines.append((role.capitalize(), tr("{description}, {asset}, {specification} specification, due {due}")
+                          .format(description=cfg.description, asset=cfg.asset_id, specification=cfg.specification,
+                                  due=cfg.calibration_due)))
         return [*lines, ("Decision rule", self.rule.statement.split("):")[0] + ")"),
                 ("Output folder", str(self.out_dir))]
 
     def make_engine(self, prompts: PromptChannel, listeners: Sequence[Listener]) -> Engine:
         self.close()
         procedure = self._procedure()
+        self.folder = procedure_folder(procedure)
         station = self._station(procedure, PacedClock(self.pace))
         self.station = station
-        self.run_path = path = self._new_path(procedure.name)
+        self.run_path = path = new_run_path(self.out_dir, procedure.name)
         return Engine(procedure, station.bench(), station.job(), path, prompts=prompts, rule=self.rule,
                       clock=station.clock, simulators=station.simulators, listeners=listeners)
 
-    def _new_path(self, name: str) -> Path:
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        stem = f"{name}-{dt.datetime.now():%Y%m%d-%H%M%S}"
-        path = self.out_dir / f"{stem}.h5"
-        n = 2
-        while path.exists():
-            path = self.out_dir / f"{stem}-{n}.h5"
-            n += 1
-        return path
+    #: The folder of the procedure's module (a prompt's picture is found there), once an engine is made.
+    folder: Path | None = field(default=None, init=False)
 
     def close(self) -> None:
         # The simulators stay readable (the tests look at the calibrator after a
         # run); only servers, if any, are stopped.
         if self.station is not None:
             self.station.close()
+
+
+def new_run_path(out_dir: Path, name: str) -> Path:
+    """A new run file in ``out_dir`` named after the procedure and the time (never an existing one)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"{name}-{dt.datetime.now():%Y%m%d-%H%M%S}"
+    path = out_dir / f"{stem}.h5"
+    n = 2
+    while path.exists():
+        path = out_dir / f"{stem}-{n}.h5"
+        n += 1
+    return path
+
+
+def procedure_folder(procedure: Procedure) -> Path | None:
+    """The folder of the procedure's module: where the pictures its prompts name are."""
+    try:
+        return Path(inspect.getfile(type(procedure))).resolve().parent
+    except (OSError, TypeError):
+        return None
+
+
+def job_for(job: Job, operator: str, operator_user: str, **changes: str) -> Job:
+    """``job`` run by ``operator`` (full name; the register's user name kept in
+    ``extra``, as `calstation run --user` and `calstation demo` record it)."""
+    return dataclasses.replace(job, operator=operator, extra={**job.extra, "operator_user": operator_user},
+                               **changes)
+
+
+# -- a calibration chosen in the window ------------------------------------------------------
+@dataclass
+class CalibrationSession:
+    """The calibration the New calibration view set up: ``procedure`` (a
+    library name or a ``.py`` path) on ``bench`` (its standards' standing
+    already resolved by the register) for ``job``, into ``path``. On the
+    simulated bench (``simulated``), each engine gets a fresh simulated
+    station of the procedure's topology, on a `PacedClock`; its instruments
+    answer at the same ``sim://`` resources the bench names."""
+
+    procedure: str
+    bench: BenchConfig
+    job: Job
+    path: Path
+    simulated: bool
+    pace: float = DEMO_PACE
+    seed: int = 0
+    rule: DecisionRule = SIMPLE
+    options: dict[str, object] = field(default_factory=dict)
+    bench_options: dict[str, object] = field(default_factory=dict)
+    lines: list[tuple[str, str]] = field(default_factory=list)
+    station: SimulatedStation | None = field(default=None, init=False)
+    folder: Path | None = field(default=None, init=False)
+
+    @property
+    def run_path(self) -> Path:
+        return self.path
+
+    @property
+    def title(self) -> str:
+        dut = " ".join(x for x in (self.job.dut_manufacturer, self.job.dut_model) if x)
+        return f"{dut or self.procedure} ({self.job.dut_asset_id or self.job.dut_serial})"
+
+    def details(self) -> list[tuple[str, str]]:
+        return [*self.lines, ("Output folder", str(self.path.parent))]
+
+    def make_engine(self, prompts: PromptChannel, listeners: Sequence[Listener]) -> Engine:
+        self.close()
+        procedure = library.load(self.procedure, **self.options)
+        self.folder = procedure_folder(procedure)
+        clock: Clock | None = None
+        simulators = None
+        if self.simulated:
+            self.station = SimulatedStation(transport="inprocess", seed=self.seed, clock=PacedClock(self.pace),
+                                            bench_options=dict(self.bench_options), procedure=procedure)
+            clock, simulators = self.station.clock, self.station.simulators
+        return Engine(procedure, self.bench, self.job, self.path, prompts=prompts, rule=self.rule, clock=clock,
+                      simulators=simulators, listeners=listeners, command="calstation gui")
+
+    def close(self) -> None:
+        if self.station is not None:
+            self.station.close()
+
+
+def _uniform(values: Sequence[Any]) -> Any:
+    return values[0] if values and all(v == values[0] for v in values) else None
+
+
+@dataclass
+class ResumeSession:
+    """An interrupted run continued from its file: the engine is made with
+    ``resume=True`` as ``calstation run --resume`` makes it (the file must
+    verify, belong to the procedure and not be completed; the points it
+    holds are kept). A run made on the simulated bench continues on a fresh
+    simulated station; one made on a real bench needs its ``bench_file``.
+    With a ``register``, the standards' standing comes from it."""
+
+    path: Path
+    bench_file: Path | None = None
+    register: Register | None = None
+    pace: float = DEMO_PACE
+    seed: int = 0
+    station: SimulatedStation | None = field(default=None, init=False)
+    folder: Path | None = field(default=None, init=False)
+    procedure_name: str = field(default="", init=False)
+    simulated: bool = field(default=False, init=False)
+    _lines: list[tuple[str, str]] = field(default_factory=list, init=False)
+    _options: dict[str, object] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        """Read what the run file says about itself (its procedure, its bench, how far it got)."""
+        with RunFile(self.path) as rf:
+            self.procedure_name = rf.procedure["name"]
+            status = rf.status
+            plan = rf.plan
+            job = rf.job
+            done = len(rf.completed())
+            self.simulated = all(i.resource.startswith("sim://") for i in rf.instruments)
+            title = rf.procedure.get("title", self.procedure_name)
+        readings = _uniform([r.readings for r in plan])
+        settle = _uniform([r.settle_s for r in plan])
+        if readings is not None:
+            self._options["readings"] = int(readings)
+        if settle is not None:
+            self._options["settle_s"] = float(settle)
+        dut = " ".join(x for x in (job.get("dut_manufacturer", ""), job.get("dut_model", ""),
+                                   job.get("dut_serial", "")) if x)
+        self._lines = [("Procedure", f"{title} ({self.procedure_name})"), ("DUT", dut),
+                       ("Resuming", tr("{file}: {done} of {n} points done; the run had ended {status}").format(
+                           file=self.path.name, done=done, n=len(plan), status=tr_status(status)))]
+        if status == "completed":
+            raise ConfigError(f"{self.path}: this run is already completed; there is nothing to resume")
+        if not self.simulated and self.bench_file is None:
+            raise ConfigError(f"{self.path} was made on a real bench: choose its bench file to resume it")
+
+    @property
+    def run_path(self) -> Path:
+        return self.path
+
+    @property
+    def title(self) -> str:
+        return f"{self.procedure_name}: {self.path.name}"
+
+    def details(self) -> list[tuple[str, str]]:
+        bench = tr("simulated bench") if self.simulated else str(self.bench_file)
+        return [*self._lines, ("Bench", bench), ("Output folder", str(self.path.parent))]
+
+    def _procedure(self) -> Procedure:
+        """The run's procedure, with the readings and dwell its plan was made with."""
+        if self.procedure_name not in library.available():
+            raise ConfigError(f"{self.path} is a run of procedure {self.procedure_name!r}, which is not in the "
+                              f"library; resume it with `calstation run PATH.py --resume {self.path}`")
+        try:
+            return library.load(self.procedure_name, **self._options)
+        except CalstationError:  # a procedure that takes no such options
+            return library.load(self.procedure_name)
+
+    def make_engine(self, prompts: PromptChannel, listeners: Sequence[Listener]) -> Engine:
+        self.close()
+        procedure = self._procedure()
+        self.folder = procedure_folder(procedure)
+        clock: Clock | None = None
+        simulators = None
+        if self.simulated:
+            self.station = SimulatedStation(transport="inprocess", seed=self.seed, clock=PacedClock(self.pace),
+                                            procedure=procedure)
+            bench = self.station.bench()
+            clock, simulators = self.station.clock, self.station.simulators
+        else:
+            assert self.bench_file is not None
+            bench = BenchConfig.load(self.bench_file)
+        if self.register is not None:
+            from station.register.trace import resolve_bench
+
+            bench = resolve_bench(self.register, bench, procedure.dut_role, dt.date.today())
+        return Engine(procedure, bench, Job(), self.path, prompts=prompts, clock=clock, simulators=simulators,
+                      listeners=listeners, resume=True, command="calstation gui")
+
+    def close(self) -> None:
+        if self.station is not None:
+            self.station.close()
+
+
+# -- other slow work -----------------------------------------------------------------------------
+class BackgroundTask(QObject):
+    """Runs one call at a time on a thread of its own (a plan check, entering
+    a run in the register): `done` with its result, or `failed` with one line
+    (a `CalstationError`'s message; another error's type and message), both
+    on the GUI thread. A newer `start` makes an older call's result stale:
+    only the latest is reported."""
+
+    done = pyqtSignal(object)
+    failed = pyqtSignal(str)
+    _finished = pyqtSignal(int, object, str, bool)  # generation, result, error, ok
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._generation = 0
+        self._threads: list[threading.Thread] = []
+        queued(self._finished, self._on_finished)
+
+    @property
+    def running(self) -> bool:
+        self._threads = [t for t in self._threads if t.is_alive()]
+        return bool(self._threads)
+
+    def start(self, fn: Callable[[], Any]) -> None:
+        self._generation += 1
+        thread = threading.Thread(target=self._run, args=(self._generation, fn), name="calstation-task",
+                                  daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def cancel(self) -> None:
+        """Whatever runs now is not reported."""
+        self._generation += 1
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """Wait for the calls still running (tests, closing); True when none is left."""
+        for t in list(self._threads):
+            t.join(timeout_s)
+        return not self.running
+
+    def _run(self, generation: int, fn: Callable[[], Any]) -> None:
+        try:
+            result, error, ok = fn(), "", True
+        except CalstationError as e:
+            result, error, ok = None, one_line(e), False
+        except Exception as e:  # noqa: BLE001 - a bug: the view says what it was, in one line
+            result, error, ok = None, one_line(f"{type(e).__name__}: {e}"), False
+        try:
+            self._finished.emit(generation, result, error, ok)
+        except RuntimeError:  # the task's Qt object is gone: nobody waits for it
+            pass
+
+    def _on_finished(self, generation: int, result: object, error: str, ok: bool) -> None:
+        if generation != self._generation:
+            return
+        if ok:
+            self.done.emit(result)
+        else:
+            self.failed.emit(error)
 
 
 # -- the worker --------------------------------------------------------------------------------

@@ -514,8 +514,8 @@ def cmd_sim_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
-    if not args.simulated:
-        raise ConfigError("only the simulated bench is available in the GUI so far; use --simulated")
+    """The station's window. It says in one line (exit code 1) when no
+    window can be opened here (no display, Qt's xcb libraries missing)."""
     from importlib.metadata import entry_points
 
     found = entry_points(group="calstation.frontends", name="gui")
@@ -523,7 +523,8 @@ def cmd_gui(args: argparse.Namespace) -> int:
         raise ConfigError("no GUI is installed (entry point calstation.frontends: gui); install calstation "
                           "with its GUI")
     gui_main = next(iter(found)).load()
-    code: int = gui_main([], simulated=True, out_dir=Path(args.out) if args.out else None)
+    register = {"db": args.db} if args.db else {}  # without --db: CALSTATION_DB, or the front end's default
+    code: int = gui_main([], simulated=args.simulated, out_dir=Path(args.out) if args.out else None, **register)
     return code
 
 
@@ -675,8 +676,11 @@ def build_parser() -> argparse.ArgumentParser:
     ss.set_defaults(func=cmd_sim_serve)
 
     g = sub.add_parser("gui", help="open the station's window")
-    g.add_argument("--simulated", action="store_true", help="run the demo procedure on the simulated bench")
-    g.add_argument("--out", help="folder for run files and certificates")
+    g.add_argument("--simulated", action="store_true",
+                   help="calibrate on the simulated bench; without --db (or CALSTATION_DB) the register is a "
+                        "demonstration register in --out")
+    g.add_argument("--out", help="folder for run files and certificates (default ~/calstation/runs)")
+    add_db(g)
     g.set_defaults(func=cmd_gui)
     return p
 

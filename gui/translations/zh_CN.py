@@ -455,5 +455,17 @@ CATALOGUE: dict[str, str] = {
     'Continue': '继续',
     'Abort': '中止',
     'Skip': '跳过',
+    "Home": "首页",
+    "New calibration": "新建校准",
+    "standard": "标准器",
+    "ambient": "环境",
+    "well": "干井炉",
+    "{title} ({name} {version}), {n} points": "{title}（{name} {version}），{n} 个点",
+    "{item}, serial {serial} (simulated)": "{item}，序列号 {serial}（模拟）",
+    "{description}, {asset}, {specification} specification, due {due}": "{description}，{asset}，{specification} 技术指标，{due} 到期",
+    "{file}: {done} of {n} points done; the run had ended {status}": "{file}：已完成 {done}/{n} 个点；该运行此前{status}",
+    "simulated bench": "模拟工作台",
+    "{title} ({name}), {n} points": "{title}（{name}），{n} 个点",
+    "{asset}: {item}, serial {serial}": "{asset}：{item}，序列号 {serial}",
     # -- end of the window, New calibration and the run screen --
 }

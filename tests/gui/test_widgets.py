@@ -14,20 +14,25 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PyQt6.QtCore import QModelIndex, QModelRoleData, QModelRoleDataSpan, Qt, QTimer
-from PyQt6.QtGui import QBrush
-from PyQt6.QtWidgets import QMessageBox, QPushButton
+from PyQt6.QtGui import QBrush, QColor, QImage
+from PyQt6.QtWidgets import QPushButton
 
 from drivers.clock import PacedClock
 from drivers.roles import Function
 from gui.main_window import MainWindow
 from gui.widgets import (
     COL_DECISION,
+    COL_TUR,
     COLUMNS,
     FAIL_BG,
+    IMAGE_SIZE,
+    LOW_TUR_BG,
     PASS_BG,
+    PENDING_FG,
     ErrorPlot,
     ResultsModel,
     ResultsTable,
+    choice_of,
     decimate,
     format_tur,
     prompt_dialog,
@@ -311,21 +316,56 @@ def test_decimation_keeps_the_extremes_and_the_newest_point(ys: list[float], lim
 def test_the_window_is_fed_from_events_alone(qtbot, tmp_path: Path) -> None:
     window = MainWindow(SimulatedSession(out_dir=tmp_path))
     qtbot.addWidget(window)
+    view = window.run_view
     pts = points(6)
     emit = window.worker.engine_event.emit  # the signal the engine thread uses
     emit(RunStarted(str(tmp_path / "run.h5"), "synthetic", pts, ()))
-    emit(PlanChecked((3.0,) * 6))
+    emit(PlanChecked((3.0, 5.0, 5.0, 5.0, 5.0, 5.0)))
     emit(PointStarted(0, pts[0]))
     emit(PointDone(result(0), 1, 6))
     emit(PointStarted(1, pts[1]))
     emit(PointDone(result(1, decision="fail", error=-400e-6), 2, 6))
     assert window.plot.point_count() == 2 and window.model.rowCount() == 6
-    qtbot.waitUntil(lambda: window.progress.value() == 2)  # within the refresh interval
-    assert window.progress.maximum() == 6
-    assert "Point 2 of 6" in window.status_label.text()
-    assert "1</b> fail" in window.summary_label.text()
-    assert window.run_file_label.text().endswith("run.h5")
+    qtbot.waitUntil(lambda: view.progress.value() == 2)  # within the refresh interval
+    assert view.progress.maximum() == 6
+    assert "Point 2 of 6" in view.status_label.text()
+    assert "1</b> fail" in view.summary_label.text()
+    assert view.run_file_label.text().endswith("run.h5")
     assert not (tmp_path / "run.h5").exists()  # nothing was read or written
+
+
+def test_a_planned_tur_below_4_is_a_warning_not_a_grey_value(qtbot) -> None:
+    m = ResultsModel()
+    m.start(points(3))
+    m.set_planned_tur([3.2, 4.0, 12.0])
+    low, ok = m.index(0, COL_TUR), m.index(1, COL_TUR)
+    assert m.data(low) == "3.2" and m.data(ok) == "4.0"
+    assert m.data(low, Qt.ItemDataRole.BackgroundRole).color() == LOW_TUR_BG
+    assert m.data(ok, Qt.ItemDataRole.BackgroundRole) is None
+    for index in (low, ok):  # a planned value reads as clearly as a measured one
+        assert m.data(index, Qt.ItemDataRole.ForegroundRole) is None
+    assert "below 4:1" in m.data(low, Qt.ItemDataRole.ToolTipRole)
+    m.set_result(result(0, tol=380e-6, U=120e-6))  # TUR 3.2, as measured: still marked
+    assert m.data(low, Qt.ItemDataRole.BackgroundRole).color() == LOW_TUR_BG
+    m.finish()
+    assert m.data(m.index(2, COL_DECISION), Qt.ItemDataRole.ForegroundRole).color() == QColor(PENDING_FG)
+
+
+def test_the_plot_shows_the_tolerance_band_behind_the_u_bars(qtbot) -> None:
+    import pyqtgraph as pg
+
+    plot = ErrorPlot()
+    qtbot.addWidget(plot)
+    plot.start(points(4))
+    for i in range(4):
+        plot.add(result(i))
+    plot.flush()
+    items = plot.widget.getPlotItem().items
+    bands = [it for it in items if isinstance(it, pg.LinearRegionItem)]
+    assert len(bands) == 1 and tuple(bands[0].getRegion()) == (-100.0, 100.0)
+    assert bands[0].zValue() < 0  # behind the points and their bars
+    assert plot.bar_count() == 4
+    assert [p.u for p in plot.points()] == pytest.approx([100 * 41.3e-6 / 380e-6] * 4)
 
 
 # -- prompts ------------------------------------------------------------------------------------
@@ -334,14 +374,66 @@ def test_hazard_prompts_are_marked_and_escape_answers_abort(qtbot) -> None:
     box = prompt_dialog(prompt, None)
     qtbot.addWidget(box)
     assert box.objectName() == "hazardPrompt" and box.property("hazard") is True
-    assert "HAZARDOUS VOLTAGE" in box.windowTitle() and "DANGER" in box.text()
-    assert box.icon() == QMessageBox.Icon.Warning
-    assert box.escapeButton() is box.findChild(QPushButton, f"choice:{ABORT}")
-    assert box.defaultButton() is box.findChild(QPushButton, f"choice:{CONTINUE}")
+    assert "HAZARDOUS VOLTAGE" in box.windowTitle() and "DANGER" in box.text.text()
+    assert box.escape_button() is box.findChild(QPushButton, f"choice:{ABORT}")
+    assert box.default_button() is None  # no default: Enter must not answer a hazard
+    box.show()
+    qtbot.waitExposed(box)
+    qtbot.keyClick(box, Qt.Key.Key_Escape)
+    assert not box.isVisible() and choice_of(box, prompt) == ABORT
     plain = prompt_dialog(Prompt("Connect the leads", "<HI> to <HI>"), None)
     qtbot.addWidget(plain)
-    assert plain.objectName() == "prompt" and "DANGER" not in plain.text()
-    assert "&lt;HI&gt;" in plain.text()  # the procedure's text is shown, not interpreted
+    assert plain.objectName() == "prompt" and "DANGER" not in plain.text.text()
+    assert "&lt;HI&gt;" in plain.text.text()  # the procedure's text is shown, not interpreted
+    assert plain.default_button() is plain.findChild(QPushButton, f"choice:{CONTINUE}")
+
+
+def test_enter_answers_an_ordinary_prompt_but_never_a_hazard_prompt(qtbot) -> None:
+    plain = prompt_dialog(Prompt("Connect the leads", "HI to HI"), None)
+    qtbot.addWidget(plain)
+    plain.show()
+    qtbot.waitExposed(plain)
+    qtbot.keyClick(plain.focusWidget(), Qt.Key.Key_Return)
+    assert not plain.isVisible() and plain.choice == CONTINUE
+
+    hazard = Prompt("Hazardous voltage", "Up to 1000 V on the leads.", hazard=True)
+    box = prompt_dialog(hazard, None)
+    qtbot.addWidget(box)
+    box.show()
+    qtbot.waitExposed(box)
+    focused = box.focusWidget()
+    assert not isinstance(focused, QPushButton)  # the focus starts on the text, not on a choice
+    for key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+        qtbot.keyClick(focused, key)
+        qtbot.keyClick(box, key)
+    qtbot.wait(50)
+    assert box.isVisible() and box.choice is None  # Enter answered nothing
+    # the operator moves to a choice deliberately, then presses it
+    for _ in range(5):
+        if box.focusWidget() is box.buttons[CONTINUE]:
+            break
+        qtbot.keyClick(box.focusWidget(), Qt.Key.Key_Tab)
+    assert box.focusWidget() is box.buttons[CONTINUE]
+    qtbot.keyClick(box.focusWidget(), Qt.Key.Key_Space)
+    assert not box.isVisible() and choice_of(box, hazard) == CONTINUE
+
+
+def test_a_prompt_shows_its_picture_scaled_to_fit(qtbot, tmp_path: Path) -> None:
+    picture = QImage(1600, 900, QImage.Format.Format_RGB32)
+    picture.fill(QColor("#1565c0"))
+    assert picture.save(str(tmp_path / "leads.png"))
+    box = prompt_dialog(Prompt("Connect the leads", "As in the picture.", image="leads.png"), None, tmp_path)
+    qtbot.addWidget(box)
+    shown = box.image.pixmap()
+    assert box.image.isVisibleTo(box) and not shown.isNull()
+    assert shown.width() <= IMAGE_SIZE[0] and shown.height() <= IMAGE_SIZE[1]
+    assert abs(shown.width() / shown.height() - 1600 / 900) < 0.02  # scaled, not stretched
+    missing = prompt_dialog(Prompt("Connect", "No picture here.", image="nowhere.png"), None, tmp_path)
+    qtbot.addWidget(missing)
+    assert "nowhere.png" in missing.image.text()  # said, not a blank
+    none = prompt_dialog(Prompt("Connect", "No picture."), None, tmp_path)
+    qtbot.addWidget(none)
+    assert not none.image.isVisibleTo(none)
 
 
 def test_prompt_channel_blocks_the_engine_thread_until_answered(qtbot) -> None:
