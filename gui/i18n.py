@@ -5,13 +5,14 @@ in the context ``"calstation"``), so Qt's own translation machinery chooses
 the text. The Chinese catalogue is a Python mapping in
 `gui.translations.zh_CN` (source text -> translation) served by a
 `QTranslator`: no compiled .qm file and no Qt Linguist tools are needed to
-build it. The language is chosen at first start and in the settings
+build it. Qt's own texts (standard buttons, file dialogs) come from the
+``qtbase_zh_CN`` translations that ship with Qt. The language is chosen at first start and in the settings
 (``QSettings`` key ``language``: ``en`` or ``zh``).
 """
 
 from __future__ import annotations
 
-from PyQt6.QtCore import QCoreApplication, QSettings, QTranslator
+from PyQt6.QtCore import QCoreApplication, QLibraryInfo, QSettings, QTranslator
 
 CONTEXT = "calstation"
 LANGUAGES = {"en": "English", "zh": "简体中文"}
@@ -54,6 +55,12 @@ def install(language: str) -> None:
         t = CatalogueTranslator(CATALOGUE)
         app.installTranslator(t)
         _installed.append(t)
+        # Qt's own texts (standard buttons: Close, OK, Cancel; file dialogs),
+        # from the translations that ship with Qt
+        qt = QTranslator()
+        if qt.load("qtbase_zh_CN", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
+            app.installTranslator(qt)
+            _installed.append(qt)
 
 
 def saved_language() -> str | None:
