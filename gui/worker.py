@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import inspect
 import gc
+import inspect
 import threading
 import time
 from collections import deque
