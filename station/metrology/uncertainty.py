@@ -14,8 +14,6 @@ import math
 from collections.abc import Sequence
 from functools import lru_cache
 
-from GTC import reporting
-
 COVERAGE_PROBABILITY = 95.45  # percent
 INF = math.inf
 
@@ -35,17 +33,18 @@ def welch_satterthwaite(contributions: Sequence[float], dofs: Sequence[float]) -
 
 
 @lru_cache(maxsize=1024)
-def _k_for_integer_dof(dof: int) -> float:
+def _k_for_integer_dof(dof: float) -> float:
+    # GTC (and the scipy it brings, ~0.6 s) is imported when the first k is
+    # needed, not when the station or its window starts
+    from GTC import reporting
+
     return float(reporting.k_factor(dof, COVERAGE_PROBABILITY))
-
-
-_K_INF = float(reporting.k_factor(INF, COVERAGE_PROBABILITY))
 
 
 def coverage_factor(nu_eff: float) -> float:
     """k for 95.45 % coverage; nu_eff is rounded down (our documented policy)."""
     if nu_eff == INF or nu_eff > 1e7:
-        return _K_INF
+        return _k_for_integer_dof(INF)
     dof = max(1, math.floor(nu_eff))
     return _k_for_integer_dof(dof)
 
