@@ -238,6 +238,23 @@ def history_series(history: Sequence[tuple[dict[str, Any], Sequence[dict[str, An
     return list(out.values())
 
 
+
+class _DateAxis(pg.DateAxisItem):  # type: ignore[misc]
+    """Dates as ISO 8601 (2026-11-27, 14:05), the same in every language:
+    pyqtgraph's own labels name days and months in English."""
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
+        import datetime as _dt
+
+        fmt = "%Y-%m-%d" if spacing >= 86400 else "%m-%d %H:%M" if spacing >= 60 else "%H:%M:%S"
+        out = []
+        for v in values:
+            try:
+                out.append(_dt.datetime.fromtimestamp(v).strftime(fmt))
+            except (OverflowError, OSError, ValueError):
+                out.append("")
+        return out
+
 class HistoryPlot(QWidget):
     """Each point's error over time, with U as bars and the tolerance as a
     band: all points in % of their tolerance (the band is ±100 %), or one
@@ -251,7 +268,7 @@ class HistoryPlot(QWidget):
         self.chooser.currentIndexChanged.connect(lambda _: self.draw())
         self.chooser_label = QLabel()
         self.chooser_label.setBuddy(self.chooser)
-        self.widget: Any = pg.PlotWidget(background="w", axisItems={"bottom": pg.DateAxisItem()})
+        self.widget: Any = pg.PlotWidget(background="w", axisItems={"bottom": _DateAxis()})
         self.widget.setObjectName("historyPlot")
         item = self.widget.getPlotItem()
         item.showGrid(x=True, y=True, alpha=0.25)

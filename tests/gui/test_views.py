@@ -355,3 +355,20 @@ def test_every_text_of_these_views_has_a_chinese_translation() -> None:
                 assert {f for _, f, _, _ in fields.parse(CATALOGUE[text]) if f} == wanted, text
                 texts += 1
     assert texts > 150
+
+
+def test_the_history_dates_read_the_same_in_every_language(qtbot: Any) -> None:
+    """The DUT history's date axis prints ISO dates, not English day names."""
+    import datetime as _dt
+
+    from gui import i18n
+    from gui.register_views import _DateAxis
+
+    noon = _dt.datetime(2026, 11, 27, 12, 0)
+    i18n.install("zh")
+    try:
+        axis = _DateAxis()
+        assert axis.tickStrings([noon.timestamp()], 1.0, 2 * 86400) == ["2026-11-27"]
+        assert axis.tickStrings([noon.timestamp()], 1.0, 3600) == ["11-27 12:00"]
+    finally:
+        i18n.install("en")
