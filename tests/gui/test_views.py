@@ -357,7 +357,7 @@ def test_every_text_of_these_views_has_a_chinese_translation() -> None:
     assert texts > 150
 
 
-def test_the_history_dates_read_the_same_in_every_language(qtbot: Any) -> None:
+def test_the_history_dates_read_the_same_in_every_language(qtbot: object) -> None:
     """The DUT history's date axis prints ISO dates, not English day names."""
     import datetime as _dt
 
