@@ -378,6 +378,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     from station import library, signing
     from station.engine import Engine
+    from station.locks import waiting_lock
     from station.register import Register
     from station.register import demo as demo_register
     from station.register.approval import approve
@@ -402,7 +403,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with Register.open(url) as reg:
         with SimulatedStation(transport=args.transport, seed=args.seed, procedure=procedure) as sim:
             job = sim.job()
-            users = demo_register.seed(reg, sim.bench(), job, procedure.dut_role, out / "keys", today)
+            # demos started together into one folder make its register once
+            (out / "keys").mkdir(exist_ok=True)
+            with waiting_lock(out / "keys" / "seed.lock"):
+                users = demo_register.seed(reg, sim.bench(), job, procedure.dut_role, out / "keys", today)
             bench = resolve_bench(reg, sim.bench(), procedure.dut_role, today)
             job = dataclasses.replace(job, operator=users.technician_name,
                                       extra={**job.extra, "operator_user": users.technician})

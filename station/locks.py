@@ -20,7 +20,8 @@ import re
 import socket
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
@@ -64,6 +65,10 @@ if sys.platform == "win32":
         os.lseek(fd, 0, os.SEEK_SET)
         msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
 
+    def _wait_lock(fd: int) -> None:
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_LOCK, 1)  # the system retries for about 10 s, then raises
+
 else:
     import fcntl
 
@@ -81,6 +86,9 @@ else:
     def _unlock(fd: int) -> None:
         # explicit, not just close(): a forked child may share this open file
         fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _wait_lock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
 
 
 class LockBusy(CalstationError):
@@ -331,3 +339,20 @@ def _quietly(call: Callable[..., object], *args: object) -> None:
         call(*args)
     except OSError:
         pass
+
+
+@contextmanager
+def waiting_lock(lock_path: Path) -> Iterator[None]:
+    """Hold ``lock_path`` exclusively, waiting for another holder to let go
+    (for short critical sections between processes, such as making the
+    demonstration register once). The file stays; the lock goes with the
+    process."""
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | _OPEN_FLAGS, 0o644)
+    try:
+        _wait_lock(fd)
+        try:
+            yield
+        finally:
+            _unlock(fd)
+    finally:
+        os.close(fd)
