@@ -41,7 +41,7 @@ from typing import Any, cast
 from lxml import etree
 
 from station import __version__
-from station.certificates.common import file_sha256, refuse_status, utc
+from station.certificates.common import file_sha256, refuse_status, standards_in_calibration, utc
 from station.certificates.issue import LANGUAGES, Issue
 from station.certificates.numbers import format_frequency, format_level
 from station.errors import CalstationError, IntegrityError, one_line
@@ -281,21 +281,7 @@ def _collect(rf: RunFile) -> _Run:
             raise DccError(f"{path}: point {p.index + 1} has the decision {p.decision!r}, which DCC 3.1.2 "
                            "cannot state; the run file is damaged")
     last = utc(max(p.t_end for p in points))
-    standards = []
-    for r in records:
-        if r.kind != "standard":
-            continue
-        try:
-            due = dt.date.fromisoformat(r.calibration_due)
-        except ValueError:
-            raise DccError(f"{path}: standard {r.role!r} ({r.asset_id or r.model}) has no valid calibration "
-                           f"due date ({r.calibration_due!r}); a certificate cannot claim traceability "
-                           "through it") from None
-        if due < last.date():
-            raise DccError(f"{path}: standard {r.role!r} ({r.asset_id or r.model}) was due for calibration "
-                           f"on {due.isoformat()}, before this calibration ({last.date().isoformat()}); "
-                           "repeat the calibration with a standard in calibration")
-        standards.append(_Standard(r, due))
+    standards = [_Standard(r, due) for r, due in standards_in_calibration(path, records, last, DccError)]
     components: dict[str, None] = {}
     for comps in rf.budgets().values():
         for c in comps:

@@ -79,7 +79,7 @@ from reportlab.platypus.flowables import Flowable
 from drivers.errors import CalstationError
 from drivers.roles import Function
 from station import signing
-from station.certificates.common import file_sha256, refuse_status, utc
+from station.certificates.common import file_sha256, refuse_status, standards_in_calibration, utc
 from station.certificates.fonts import FONT_NAME, CJKFont, FontError, cjk_font, needs_cjk
 from station.certificates.issue import LANGUAGES, Issue
 from station.certificates.numbers import (
@@ -695,23 +695,7 @@ def _collect(rf: RunFile, tx: _Text, fonts: _Fonts, run_sha256: str, issue: Issu
     first = utc(min(p.t_start for p in points))
     last = utc(max(p.t_end for p in points))
     standards = []
-    for r in records:
-        if r.kind != "standard":
-            continue
-        try:
-            due = dt.date.fromisoformat(r.calibration_due)
-        except ValueError:
-            raise CertificateError(
-                f"{path}: standard {r.role!r} ({r.asset_id or r.model}) has no valid calibration "
-                f"due date ({r.calibration_due!r}); a certificate cannot claim traceability "
-                "through it"
-            ) from None
-        if due < last.date():
-            raise CertificateError(
-                f"{path}: standard {r.role!r} ({r.asset_id or r.model}) was due for calibration "
-                f"on {due.isoformat()}, before this calibration ({last.date().isoformat()}); "
-                "repeat the calibration with a standard in calibration"
-            )
+    for r, due in standards_in_calibration(path, records, last, CertificateError):
         what = f"instrument {r.role!r} field"
         standards.append(_Standard(r, due, _check(path, fonts, what, "certificate", r.certificate),
                                    _check(path, fonts, what, "probe_certificate", r.probe_certificate)))
