@@ -68,6 +68,7 @@ from collections.abc import Callable, Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from station import __version__  # noqa: E402
+from station.certificates.issue import LANGUAGES  # noqa: E402
 from station.cli_register import add_db, verify_files  # noqa: E402
 from station.cli_register import add_parsers as add_register_parsers  # noqa: E402
 from station.errors import CalstationError, ConfigError, one_line  # noqa: E402
@@ -612,7 +613,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--list", action="store_true", help="name the demonstrations")
     d.add_argument("--out", default="demo-output", help="folder for the run file, certificate, DCC and the "
                    "demonstration register")
-    d.add_argument("--lang", default="en+zh", choices=("en", "zh", "en+zh"),
+    d.add_argument("--lang", default="en+zh", choices=LANGUAGES,
                    help="language(s) of the certificate (default both)")
     d.add_argument("--db", metavar="URL", help="register to use (default: a demonstration register in --out)")
     common_run(d)
@@ -665,7 +666,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "certifies nothing: `calstation approve` issues the certificate)")
     c.add_argument("file")
     c.add_argument("-o", "--output", help="PDF to write (default: beside the run file, NAME.draft.pdf)")
-    c.add_argument("--lang", default="en", choices=("en", "zh", "en+zh"))
+    c.add_argument("--lang", default="en", choices=LANGUAGES)
     c.set_defaults(func=cmd_certificate)
 
     add_register_parsers(sub)

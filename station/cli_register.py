@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from station.certificates.issue import LANGUAGES
 from station.errors import ConfigError
 from station.exitcodes import EXIT_OK, EXIT_VERIFY_FAILED
 
@@ -442,7 +443,7 @@ def add_parsers(sub: Any) -> None:
     user_arg(ap)
     ap.add_argument("--key", metavar="FILE", help="the signatory's private key (default: the user's data "
                     "folder, keys/NAME.pem); CALSTATION_KEY_PASSPHRASE unlocks it")
-    ap.add_argument("--lang", default="en+zh", choices=("en", "zh", "en+zh"),
+    ap.add_argument("--lang", default="en+zh", choices=LANGUAGES,
                     help="language(s) of the certificate (default both)")
     ap.add_argument("--out", metavar="DIR", help="folder for the PDF and DCC (default: beside the run file)")
     add_db(ap)
