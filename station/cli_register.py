@@ -270,11 +270,11 @@ def cmd_set(args: argparse.Namespace) -> int:
 
 def cmd_approve(args: argparse.Namespace) -> int:
     from station import signing
-    from station.register.approval import approve
+    from station.register.approval import approve, signatory
 
     key = Path(args.key) if args.key else default_key_path(args.user)
     with open_register(args) as reg:
-        user = reg.user(args.user)
+        user = signatory(reg, args.user)  # before asking for a key a technician has none of
         signer = signing.Signer(args.user, user.full_name, signing.load_private_key(key, _passphrase()))
         done = approve(reg, args.user, Path(args.file), signer, args.lang,
                        Path(args.out) if args.out else None)

@@ -26,7 +26,7 @@ from station.certificates.common import file_sha256
 from station.certificates.issue import LANGUAGES, Issue
 from station.register import audit as A
 from station.register import schema as S
-from station.register.core import Register, utc_now
+from station.register.core import Register, User, utc_now
 from station.register.db import RegisterError
 from station.signing import Signer
 
@@ -71,14 +71,20 @@ def next_number(conn: sa.Connection, prefix: str, year: int) -> str:
     return f"{name}-{int(value):05d}"
 
 
+def signatory(reg: Register, user: str) -> User:
+    """``user``, who must be a signatory of the register to approve."""
+    approver = reg.user(user)
+    if approver.role != "signatory":
+        raise RegisterError(f"user {user!r} is a {approver.role}; only a signatory approves certificates")
+    return approver
+
+
 def approve(reg: Register, user: str, run: Path, signer: Signer, languages: str = "en+zh",
             out_dir: Path | None = None, render_pdf: Renderer = _render_pdf,
             render_dcc: Renderer = _render_dcc) -> Approved:
     if languages not in LANGUAGES:
         raise RegisterError(f"language {languages!r} is not one of {', '.join(LANGUAGES)}")
-    approver = reg.user(user)
-    if approver.role != "signatory":
-        raise RegisterError(f"user {user!r} is a {approver.role}; only a signatory approves certificates")
+    approver = signatory(reg, user)
     if signer.user != user:
         raise RegisterError(f"the key is {signer.user!r}'s, not {user!r}'s")
     if approver.key_id is None:

@@ -78,8 +78,9 @@ def _run(path: Path, reg: Register | None, rep: Report) -> None:
         return
     row = reg.run(run_id)
     if row is None:
-        rep.fails.append(f"run {run_id} is not in the register at {reg.where} (register it by approving or "
-                         "rejecting it)")
+        # not a fault of the file: only completed runs made with the register
+        # are entered (when they end, or when approved or rejected)
+        rep.holds.append(f"run {run_id} is not entered in the register at {reg.where}")
         return
     sha = file_sha256(path)
     if sha != row["sha256"]:

@@ -211,3 +211,16 @@ def test_an_approval_killed_midway_is_voided_later_and_the_run_approved_again(
         assert states == {stuck[0].number: "void", number: "issued"}
         assert "abandoned" in (reg.certificate(stuck[0].number) or stuck[0]).note
         assert reg.audit_verify().ok
+
+
+def test_a_run_the_register_never_entered_verifies_as_intact(lab: Lab) -> None:
+    """An aborted run, or one made without the register, is not entered in it:
+    verify says so and still holds for an intact file."""
+    code, run = lab.run("a.h5", "--rule", "simple")
+    assert code == 0
+    with Register.open(lab.db) as reg, reg.engine.begin() as c:  # as if it had never been entered
+        c.execute(sa.text("DELETE FROM run_points"))
+        c.execute(sa.text("DELETE FROM run_standards"))
+        c.execute(sa.text("DELETE FROM runs"))
+    code, out, err = lab.cli("verify", str(run))
+    assert code == 0 and "all holds" in out and "is not entered in the register" in out, err
