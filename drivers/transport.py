@@ -482,6 +482,29 @@ def resource_manager(visa_library: str = "@py") -> Any:
         return rm
 
 
+def list_visa_resources(visa_library: str = "@py") -> list[str]:
+    """The instruments ``visa_library`` lists (``?*::INSTR`` and sockets it
+    knows). With pyvisa-py this asks every interface it supports: serial
+    ports, USB-TMC and GPIB where their libraries are installed, and the LAN
+    by a VXI-11 broadcast and a HiSLIP (mDNS) query. Raises
+    `ResourceNotFound` when the library cannot be loaded or listing fails."""
+    rm = resource_manager(visa_library)
+    try:
+        return list(rm.list_resources("?*"))
+    except Exception as e:  # VisaIOError (none found on some backends), OSError...
+        if type(e).__name__ == "VisaIOError" and "VI_ERROR_RSRC_NFOUND" in str(e):
+            return []
+        raise ResourceNotFound(f"VISA library {visa_library!r} cannot list its resources: {_one_line(e)}; "
+                               "name the instruments' addresses instead") from e
+
+
+def list_serial_ports() -> list[str]:
+    """The serial ports the operating system has (``COM3``, ``/dev/ttyUSB0``)."""
+    from serial.tools import list_ports
+
+    return sorted(p.device for p in list_ports.comports())
+
+
 class VisaTransport(BaseTransport):
     """A pyvisa message-based resource."""
 

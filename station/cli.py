@@ -69,6 +69,7 @@ from pathlib import Path  # noqa: E402
 
 from station import __version__  # noqa: E402
 from station.certificates.issue import LANGUAGES  # noqa: E402
+from station.cli_discover import add_parser as add_discover_parser  # noqa: E402
 from station.cli_register import add_db, verify_files  # noqa: E402
 from station.cli_register import add_parsers as add_register_parsers  # noqa: E402
 from station.errors import CalstationError, ConfigError, one_line  # noqa: E402
@@ -670,6 +671,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_certificate)
 
     add_register_parsers(sub)
+    add_discover_parser(sub)
 
     s = sub.add_parser("sim", help="the simulated bench")
     ssub = s.add_subparsers(dest="sim_command", required=True, metavar="SIMCOMMAND")

@@ -236,6 +236,8 @@ def normalise_resource(resource: str) -> str | None:
         kind, board, rest = m.group(1).upper(), m.group(2), m.group(3)
         if rest.upper().endswith(_INSTR):
             rest = rest[: -len(_INSTR)]
+        if kind == "ASRL" and not rest and board and sys.platform == "win32":  # VISA's ASRL3 is COM3
+            return f"COM{board}"
         if kind == "ASRL" and rest.startswith("/"):  # pyvisa-py's ASRL/dev/ttyUSB0: the same port as /dev/ttyUSB0
             return os.path.realpath(rest)
         return f"{kind}{board or '0'}{rest.upper()}"  # the board number defaults to 0 in VISA

@@ -60,7 +60,7 @@ def seed(reg: Register, bench: BenchConfig, job: Job, dut_role: str, keys: Path,
         if reg.asset(cfg.asset_id) is None:
             sheet = registry.datasheet(cfg.driver)
             reg.add_asset(ADMIN, Asset(cfg.asset_id, "standard", sheet.manufacturer, sheet.models[0],
-                                       f"SIM-{cfg.asset_id}", cfg.description or f"simulated {cfg.driver}",
+                                       _simulated_serial(cfg.driver, cfg.asset_id), cfg.description or f"simulated {cfg.driver}",
                                        "", "bench 1"))
         latest = reg.latest_calibration(cfg.asset_id)
         if latest is None or dt.date.fromisoformat(latest.due) < today + dt.timedelta(days=1):
@@ -71,3 +71,13 @@ def seed(reg: Register, bench: BenchConfig, job: Job, dut_role: str, keys: Path,
                 cfg.calibration_due or (today + dt.timedelta(days=335)).isoformat(),
                 cfg.traceability, values))
     return DemoUsers(TECHNICIAN, "Wang Fang (王芳)", SIGNATORY, key)
+
+
+def _simulated_serial(driver: str, asset_id: str) -> str:
+    """The serial number the simulated instrument answers to ``*IDN?``, so
+    that a bench discovered from the served simulators finds it in the
+    register (`station.discovery`); ``SIM-<asset id>`` where it reports none."""
+    idn = str(getattr(registry.load_simulator(driver), "idn", ""))
+    parts = idn.split(",")
+    serial = parts[2].strip() if len(parts) == 4 else ""
+    return serial if serial not in ("", "0") else f"SIM-{asset_id}"
