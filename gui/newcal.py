@@ -515,11 +515,19 @@ class NewCalibration(QWidget):
         self.choose_bench = QPushButton()
         self.choose_bench.setObjectName("chooseBench")
         self.choose_bench.clicked.connect(self.choose_bench_file)
+        self.discover_button = QPushButton()
+        self.discover_button.setObjectName("discover")
+        self.discover_button.clicked.connect(self.discover_bench)
+        self.discover_note = QLabel()
+        self.discover_note.setObjectName("discoverNote")
+        self.discover_note.setWordWrap(True)
         grid = QGridLayout(self.bench_box)
         grid.addWidget(self.simulated, 0, 0, 1, 3)
         grid.addWidget(self.from_file, 1, 0)
         grid.addWidget(self.bench_path, 1, 1)
         grid.addWidget(self.choose_bench, 1, 2)
+        grid.addWidget(self.discover_note, 2, 0, 1, 2)
+        grid.addWidget(self.discover_button, 2, 2)
         grid.setColumnStretch(1, 1)
 
         # 4. the customer and the conditions
@@ -627,6 +635,8 @@ class NewCalibration(QWidget):
         self.bench_box.setTitle(tr("3  Bench"))
         self.from_file.setText(tr("Bench &file:"))
         self.choose_bench.setText(tr("C&hoose…"))
+        self.discover_button.setText(tr("&Discover…"))
+        self.discover_note.setText(tr("or find the instruments that answer, and make the bench file from them:"))
         self.job_box.setTitle(tr("4  Customer and conditions"))
         self.customer_label.setText(tr("C&ustomer"))
         self.temperature_label.setText(tr("&Temperature (°C)"))
@@ -813,6 +823,21 @@ class NewCalibration(QWidget):
         dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
         dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
         dialog.fileSelected.connect(lambda name: self.use_bench_file(Path(name)))
+        dialog.finished.connect(lambda _: dialog.deleteLater())
+        dialog.open()
+
+    def discover_bench(self) -> None:
+        """Find the instruments that answer (`gui.discover.DiscoverDialog`); the
+        bench chosen there is written as a bench file and used."""
+        cls = self._procedures.get(self.procedure_name())
+        if cls is None or self.dut is None:
+            self._show_status(tr("Choose the item and the procedure first: the bench is discovered for them."))
+            return
+        from gui.discover import DiscoverDialog
+
+        dialog = DiscoverDialog(self.register, cls, self.dut, self.runs_dir, self)
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.benchChosen.connect(self.use_bench_file)
         dialog.finished.connect(lambda _: dialog.deleteLater())
         dialog.open()
 

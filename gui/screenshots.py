@@ -27,7 +27,7 @@ SCREEN = (1366, 768)
 #: What a desktop's task bar takes of the screen (the window is fitted to the rest).
 TASKBAR = 40
 TITLE_BAR = 26  # drawn over each window and dialog, as a desktop would
-SCREENS = ("sign-in", "home", "new-calibration", "run", "review", "certificate", "register")
+SCREENS = ("sign-in", "home", "new-calibration", "run", "review", "certificate", "register", "discover")
 
 
 def _offscreen(folder: Path) -> None:
@@ -145,6 +145,7 @@ class Shooter:
                     new.procedures.setCurrentRow(row)
             self.wait(lambda: new.plan is not None or bool(new.check_error), what="the plan check")
             self.shoot(window, "new-calibration", language)
+            self.discover(window, new, language)
 
             # the run, in progress
             new.start()
@@ -193,6 +194,28 @@ class Shooter:
             window.close()
             window.deleteLater()
             self.settle(100)
+
+
+    def discover(self, window: Any, new: Any, language: str) -> None:
+        """The bench discovered: the simulated bench served on 127.0.0.1, found by its addresses."""
+        from PyQt6.QtWidgets import QDialog
+
+        from drivers.clock import SystemClock
+        from drivers.sim.bench import SimBench
+
+        with SimBench("dmm-calibrator", clock=SystemClock()) as bench:
+            served = bench.serve_tcp()
+            new.discover_bench()
+            self.wait(lambda: new.findChild(QDialog, "discoverBench") is not None, what="the discovery")
+            box: Any = new.findChild(QDialog, "discoverBench")
+            box.addresses.setPlainText("\n".join([*served.values(), "TCPIP::127.0.0.1::5025::SOCKET"]))
+            box.list_visa.setChecked(False)
+            box.list_serial.setChecked(False)
+            box.search()
+            self.wait(lambda: box.discovered is not None, what="the instruments' answers")
+            self.shoot(window, "discover", language)
+            box.reject()
+            self.settle(50)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,8 +13,6 @@ procedure's roles are given instruments (`station.discovery.propose`); with
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -97,33 +95,10 @@ def cmd_discover(args: argparse.Namespace) -> int:
             role, why = next(iter(proposal.missing.items()))
             raise ConfigError(f"role {role!r} of {procedure.name} has no instrument: {why}")
         if args.output:
-            _write_new(Path(args.output), proposal.bench_file(f"bench discovered for {procedure.name}"))
+            discovery.save_bench_file(Path(args.output), proposal.bench_file(f"bench discovered for {procedure.name}"))
             print(f"bench file: {args.output} (use: calstation run {procedure.name} --bench {args.output} "
                   "--user NAME ...)")
         return EXIT_OK
     finally:
         if reg is not None:
             reg.close()
-
-
-def _write_new(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` whole or not at all, never over a file that exists."""
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot write there ({e.strerror or e}); choose another folder") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        try:
-            os.link(tmp, path)  # fails if it exists: nothing is overwritten
-        except FileExistsError:
-            raise ConfigError(f"{path} exists; choose another name or remove it first") from None
-        except OSError:
-            if path.exists():
-                raise ConfigError(f"{path} exists; choose another name or remove it first") from None
-            os.replace(tmp, path)  # a file system without hard links
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

@@ -28,9 +28,12 @@ several resources at once on worker threads.
 from __future__ import annotations
 
 import concurrent.futures
+import os
 import re
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from drivers import registry
@@ -38,7 +41,7 @@ from drivers.clock import SystemClock
 from drivers.errors import CalstationError, GarbledReply, InstrumentTimeout, TransportError
 from drivers.roles import Ambient, Identity, capabilities_of
 from drivers.transport import list_serial_ports, list_visa_resources, open_transport
-from station.errors import one_line
+from station.errors import ConfigError, one_line
 from station.locks import LockBusy, normalise_resource, resource_lock
 from station.procedure import Procedure, Role
 
@@ -140,7 +143,7 @@ def probe(resource: str, *, timeout_s: float = PROBE_TIMEOUT_S, visa_library: st
                     write_termination=getattr(cls, "write_termination", "\n"),
                     read_termination=getattr(cls, "read_termination", "\n"))
             except TransportError as e:
-                return Found(resource, problem=f"cannot be opened: {one_line(e)}")
+                return Found(resource, problem=f"cannot be opened: {one_line(e).removeprefix(resource + ': ')}")
             try:
                 driver = cls(transport, clock)
                 ident: Identity = driver.identify()
@@ -273,7 +276,7 @@ class Proposal:
         """The proposal as a bench file (TOML), to save and reuse."""
         if self.missing:
             role, why = next(iter(self.missing.items()))
-            raise CalstationError(f"role {role!r} of {self.procedure} has no instrument: {why}")
+            raise ConfigError(f"role {role!r} of {self.procedure} has no instrument: {why}")
         lines = [f"# {title or 'A bench discovered by calstation'}",
                  f"# for procedure {self.procedure}; the standards' standing comes from the register.", ""]
         for item in self.instruments():
@@ -351,13 +354,74 @@ def propose(matches: Sequence[Match], procedure: type[Procedure], dut: Any = Non
             used.add(ready[0].found.resource)
         elif role != AMBIENT_ROLE:
             if not able:
-                out.missing[role] = f"no instrument found can be {need.describe()}"
+                out.missing[role] = f"no instrument found can be a {need.describe()}"
             else:
                 m = able[0]
                 why = m.note or (f"{m.asset_id} is retired" if m.status == "retired"
                                  else f"{m.asset_id} is registered as a {m.kind}, not a standard")
                 out.missing[role] = f"{m.found.describe()} could, but {why}"
     return out
+
+
+def assign(matches: Sequence[Match], procedure: type[Procedure], chosen: Mapping[str, str],
+           dut: Any = None) -> Proposal:
+    """The bench the technician chose by hand: ``chosen`` maps a role to a
+    resource of ``matches``. Each role of the procedure needs one instrument
+    that can play it (``ambient`` may stay empty); an instrument plays one
+    role. The DUT role's asset is ``dut``'s (the item chosen)."""
+    roles = role_needs(procedure)
+    out = Proposal(procedure.name, procedure.dut_role,
+                   needs={r: tuple(c.__name__ for c in need.needs) for r, need in roles.items()})
+    by_resource = {m.found.resource: m for m in matches}
+    taken: dict[str, str] = {}
+    for role, need in roles.items():
+        resource = chosen.get(role, "")
+        if not resource:
+            if role != AMBIENT_ROLE:
+                out.missing[role] = f"give it an instrument that is a {need.describe()}"
+            continue
+        m = by_resource.get(resource)
+        if m is None:
+            out.missing[role] = f"{resource} did not answer as an instrument calstation has a driver for"
+        elif resource in taken:
+            out.missing[role] = f"{resource} already plays the role {taken[resource]!r}; one instrument, one role"
+        elif not _fits(m, need):
+            out.missing[role] = (f"{m.found.describe()} cannot be {role}: {role} needs {need.describe()}, "
+                                 f"its driver {m.found.driver} can be {', '.join(m.found.capabilities) or 'nothing'}")
+        else:
+            taken[resource] = role
+            if role == procedure.dut_role and dut is not None:
+                m = replace(m, asset_id=dut.asset_id, kind=dut.kind, status=dut.status)
+            out.roles[role] = m
+    unknown = set(chosen) - set(roles)
+    if unknown:
+        out.missing[sorted(unknown)[0]] = f"{procedure.name} has no such role (its roles: {', '.join(roles)})"
+    return out
+
+
+def save_bench_file(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all, never over a file that
+    exists (`ConfigError` naming it)."""
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot write there ({e.strerror or e}); choose another folder") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        try:
+            os.link(tmp, path)  # fails if it exists: nothing is overwritten
+        except FileExistsError:
+            raise ConfigError(f"{path} exists; choose another name or remove it first") from None
+        except OSError:
+            if path.exists():
+                raise ConfigError(f"{path} exists; choose another name or remove it first") from None
+            os.replace(tmp, path)  # a file system without hard links
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def summary(found: Sequence[Found], matches: Mapping[str, Match]) -> list[str]:

@@ -467,5 +467,29 @@ CATALOGUE: dict[str, str] = {
     "simulated bench": "模拟工作台",
     "{title} ({name}), {n} points": "{title}（{name}），{n} 个点",
     "{asset}: {item}, serial {serial}": "{asset}：{item}，序列号 {serial}",
+    # -- gui/discover.py (a discovered bench) --
+    "&Discover…": "自动发现(&D)…",
+    "or find the instruments that answer, and make the bench file from them:": "或查找有应答的仪器，并据此生成工作台文件：",
+    "Choose the item and the procedure first: the bench is discovered for them.": "请先选择被校仪器和规程：工作台按它们来发现。",
+    "Discover the bench for {procedure}": "为 {procedure} 发现工作台",
+    "&Addresses to probe\n(one per line)": "要探测的地址(&A)\n（每行一个）",
+    "e.g. TCPIP::192.168.0.12::INSTR or COM3": "例如 TCPIP::192.168.0.12::INSTR 或 COM3",
+    "List &VISA instruments (USB, GPIB, LAN)": "列出 &VISA 仪器（USB、GPIB、局域网）",
+    "With pyvisa-py this also broadcasts on the LAN for VXI-11 instruments.": "使用 pyvisa-py 时，还会在局域网上广播查找 VXI-11 仪器。",
+    "VISA &library": "VISA 库(&L)",
+    "Probe the &serial ports": "探测串口(&S)",
+    "&Search": "搜索(&S)",
+    "Resource": "资源",
+    "Driver": "驱动",
+    "&Use this bench": "使用此工作台(&U)",
+    "Search to ask every instrument who it is. Nothing is energised.": "搜索将询问每台仪器的身份。不会给任何仪器通电输出。",
+    "Asking every instrument who it is…": "正在询问每台仪器的身份…",
+    "The search failed: {reason}": "搜索失败：{reason}",
+    "{answered} of {n} resources answered as an instrument calstation has a driver for.":
+        "{n} 个资源中有 {answered} 个应答为 calstation 有驱动的仪器。",
+    "Nothing to probe: VISA and the system list no instrument. Type the instruments' addresses, one per line.":
+        "没有可探测的资源：VISA 和系统均未列出仪器。请输入仪器地址，每行一个。",
+    "two instruments are given the role {role}; give it one": "两台仪器被指定为{role}；只能指定一台",
+    "dut": "被校仪器",
     # -- end of the window, New calibration and the run screen --
 }
