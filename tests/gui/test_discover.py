@@ -54,7 +54,8 @@ def choose(qtbot: Any, station: Station) -> NewCalibration:
     view.search.setText(DUT)
     view.search.returnPressed.emit()
     view.show_all.setChecked(True)
-    names = [view.procedures.item(i).data(Qt.ItemDataRole.UserRole) for i in range(view.procedures.count())]
+    items = [view.procedures.item(i) for i in range(view.procedures.count())]
+    names = [item.data(Qt.ItemDataRole.UserRole) for item in items if item is not None]
     view.procedures.setCurrentRow(names.index(PROCEDURE))
     assert view.procedure_name() == PROCEDURE
     return view
