@@ -217,9 +217,14 @@ def is_serial_line(resource: str) -> bool:
     return kind == "visa" and resource.upper().startswith("ASRL")
 
 
-def _one_line(error: BaseException) -> str:
+def _one_line(error: BaseException, limit: int = 300) -> str:
+    """The first line of ``error``'s message, cut at an embedded traceback
+    (pyvisa-sim puts one, escaped, in its message) and at ``limit`` characters."""
     text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
+    line = text[0] if text else type(error).__name__
+    line = line.split("'Traceback (most recent call last)", 1)[0].split("Traceback (most recent call last)", 1)[0]
+    line = line.strip() or type(error).__name__
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def _not_found(resource: str, why: str) -> ResourceNotFound:

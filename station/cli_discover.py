@@ -18,7 +18,7 @@ from typing import Any
 
 from station.cli_register import add_db, existing_register
 from station.errors import ConfigError
-from station.exitcodes import EXIT_ERROR, EXIT_OK
+from station.exitcodes import EXIT_OK
 
 
 def _timeout(text: str) -> float:
@@ -85,8 +85,11 @@ def cmd_discover(args: argparse.Namespace) -> int:
             print(line)
         answered = sum(1 for f in found if f.driver)
         print(f"{answered} of {len(found)} resource(s) answered as an instrument calstation has a driver for")
+        if not answered:
+            raise ConfigError(f"no instrument answered on the {len(found)} resource(s) probed; check that they are "
+                              "switched on and connected, or name their addresses with --probe RESOURCE")
         if procedure is None:
-            return EXIT_OK if answered else EXIT_ERROR
+            return EXIT_OK
         proposal = discovery.propose(matches, type(procedure), dut)
         for role, m in proposal.roles.items():
             asset = f" (asset {m.asset_id})" if m.asset_id else ""

@@ -134,6 +134,7 @@ def probe(resource: str, *, timeout_s: float = PROBE_TIMEOUT_S, visa_library: st
         return Found(resource, problem=f"not probed: {one_line(e)}")
     clock = SystemClock()
     garbled = ""
+    lost = ""
     identity: Identity | None = None
     try:
         for cls, keys in _probe_groups():
@@ -151,6 +152,9 @@ def probe(resource: str, *, timeout_s: float = PROBE_TIMEOUT_S, visa_library: st
                 continue
             except GarbledReply as e:
                 garbled = garbled or one_line(e)
+                continue
+            except TransportError as e:  # the connection was lost or refused while asking
+                lost = lost or one_line(e).removeprefix(resource + ": ")
                 continue
             except CalstationError as e:
                 garbled = garbled or one_line(e)
@@ -179,6 +183,8 @@ def probe(resource: str, *, timeout_s: float = PROBE_TIMEOUT_S, visa_library: st
                                                  f"calstation knows this model{hint}")
     if garbled:
         return Found(resource, problem=f"answers, but not as any known instrument ({garbled})")
+    if lost:
+        return Found(resource, problem=f"the connection failed while asking who it is: {lost}")
     return Found(resource, problem=f"no answer to any identification query within {timeout_s:g} s")
 
 
@@ -224,15 +230,15 @@ def match_register(found: Iterable[Found], assets: Iterable[Any]) -> list[Match]
             continue
         ident = f.identity
         if not ident.serial.strip() or _norm(ident.serial) in ("0", ""):
-            out.append(Match(f, note=f"{f.describe()}: it reports no serial number, so the register cannot "
-                                     "say which asset it is; name its asset_id in a bench file"))
+            out.append(Match(f, note="it reports no serial number, so the register cannot say which asset it "
+                                     "is; name its asset_id in a bench file"))
             continue
         hits = by_key.get((_norm(ident.model), _norm(ident.serial)), [])
         if not hits:
-            out.append(Match(f, note=f"{f.describe()} is not in the register; add it (calstation register add "
-                                     "standard|dut ...) with this model and serial number"))
+            out.append(Match(f, note=f"not in the register; add the {ident.model} s/n {ident.serial} to it "
+                                     "(calstation register add standard|dut ...)"))
         elif len(hits) > 1:
-            out.append(Match(f, note=f"{f.describe()}: the register has {len(hits)} assets of this model and serial "
+            out.append(Match(f, note=f"the register has {len(hits)} assets of this model and serial number "
                                      f"({', '.join(a.asset_id for a in hits)}); retire the duplicate"))
         else:
             a = hits[0]
@@ -320,15 +326,21 @@ def propose(matches: Sequence[Match], procedure: type[Procedure], dut: Any = Non
     dut_need = roles[dut_role]
     if dut is not None:
         hits = [m for m in matches if m.asset_id == dut.asset_id]
+        item = f"the item {dut.asset_id} ({dut.manufacturer} {dut.model} s/n {dut.serial})"
+        unnamed: list[Match] = []
         if not hits:
-            hits = [m for m in matches if not m.asset_id and m.found.identity is not None
-                    and _norm(m.found.identity.model) == _norm(dut.model)
-                    and _norm(m.found.identity.serial) in ("", "0")]
-            hits = hits if len(hits) == 1 else []
-        if not hits:
-            out.missing[dut_role] = (f"the item {dut.asset_id} ({dut.manufacturer} {dut.model} s/n {dut.serial}) "
-                                     "did not answer on any resource probed; connect it and switch it on, or "
-                                     "name its address to probe")
+            unnamed = [m for m in matches if not m.asset_id and m.found.identity is not None
+                       and _norm(m.found.identity.model) == _norm(dut.model)
+                       and _norm(m.found.identity.serial) in ("", "0")]
+            hits = unnamed if len(unnamed) == 1 else []
+        if len(unnamed) > 1:
+            out.missing[dut_role] = (f"{len(unnamed)} instruments of the model {dut.model} answered without a serial "
+                                     f"number ({', '.join(m.found.resource for m in unnamed)}); say which is "
+                                     f"{dut.asset_id} (its role, or its resource in a bench file)")
+        elif not hits:
+            out.missing[dut_role] = (f"{item} did not answer as its model and serial number on any resource "
+                                     "probed (one in use by a run is not probed); connect it and switch it on, "
+                                     "or name its address to probe")
         elif not _fits(hits[0], dut_need):
             out.missing[dut_role] = (f"{dut.asset_id} ({hits[0].found.describe()}) cannot be the DUT of "
                                      f"{procedure.name}: it needs {dut_need.describe()}")
@@ -359,7 +371,7 @@ def propose(matches: Sequence[Match], procedure: type[Procedure], dut: Any = Non
                 m = able[0]
                 why = m.note or (f"{m.asset_id} is retired" if m.status == "retired"
                                  else f"{m.asset_id} is registered as a {m.kind}, not a standard")
-                out.missing[role] = f"{m.found.describe()} could, but {why}"
+                out.missing[role] = f"{m.found.describe()} at {m.found.resource} could, but {why}"
     return out
 
 
@@ -411,6 +423,7 @@ def save_bench_file(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp makes it 0600: the bench file is for every user of the station
         try:
             os.link(tmp, path)  # fails if it exists: nothing is overwritten
         except FileExistsError:

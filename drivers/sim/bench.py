@@ -26,7 +26,9 @@ leads join them, and what the lab's register says of the standards::
     t = open_transport("sim://dmm", name="dmm", simulators=bench.simulators)
 
 Every simulator is ``Sim(name, clock, rng, **options)``: ``rng`` is drawn
-from the bench's seed in the file's order. All waiting runs on
+from the bench's seed in the file's order. The option ``serial`` is not
+the constructor's: it sets the serial number field of the simulator's
+``*IDN?`` reply (the DUT's serial number the demo registers). All waiting runs on
 ``bench.clock``. `serve_tcp` and `serve_pty` make the same simulators
 reachable through pyvisa-py and pyserial; `close` stops the servers.
 """
@@ -204,11 +206,19 @@ class SimBench:
         for spec, rng in zip(self.topology.instruments, rngs, strict=True):
             cls = registry.load_simulator(spec.driver)
             kwargs = {**spec.options, **extra.get(spec.key, {})}
+            serial = kwargs.pop("serial", None)
             try:
-                self.simulators[spec.key] = cls(name=spec.key, clock=self.clock, rng=rng, **kwargs)
+                self.simulators[spec.key] = sim = cls(name=spec.key, clock=self.clock, rng=rng, **kwargs)
             except TypeError as e:
                 raise TopologyError(f"{self.topology.path}: instruments.{spec.key}.options: {e}; "
                                     "fix the bench topology") from None
+            if serial is not None:
+                fields = sim.idn.split(",")
+                if len(fields) != 4 or not isinstance(serial, str) or "," in serial:
+                    raise TopologyError(f"{self.topology.path}: instruments.{spec.key}.options.serial: "
+                                        f"{spec.driver}'s simulator has no *IDN? serial field to set, or "
+                                        f"{serial!r} is not a serial number; fix the bench topology")
+                sim.idn = ",".join([fields[0], fields[1], serial, fields[3]])
         self.wires: dict[str, Lead] = {}
         for lead in self.topology.leads:
             try:
