@@ -79,7 +79,7 @@ from station.procedure import PointPlan, Procedure, TestPoint
 from station.prompts import AutoAnswer
 from station.register.core import Asset, Customer, Register, User, standing
 from station.register.db import RegisterError
-from station.register.trace import resolve_bench
+from station.register.trace import lab_job, resolve_bench
 from station.simulated import DEFAULT_BENCH, SimulatedStation
 
 #: How long after a change the plan is checked again (typing in a field changes nothing).
@@ -275,9 +275,7 @@ def plan_check(request: PlanRequest) -> PlanResult:
             if request.bench_file is None:
                 raise PlanRefused("choose the bench file (or the simulated bench)")
             bench = BenchConfig.load(request.bench_file)
-            reg = request.register
-            lab = Job(lab_name=reg.setting("lab_name", Job.lab_name), lab_address=reg.setting("lab_address", ""),
-                      location=reg.setting("location", Job.location))
+            lab = lab_job(request.register)
             simulators, clock = None, None
             bench_title = str(request.bench_file)
         standings, resolved, refusals = standings_of(request.register, bench, procedure.dut_role, request.today)

@@ -266,9 +266,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         else:
             if not args.bench:
                 raise ConfigError("a real bench needs --bench FILE (or use --simulated)")
-            if not (args.job or args.resume or args.check):
-                raise ConfigError("a run on a real bench needs --job FILE (customer, DUT, conditions); "
-                                  "--check needs none")
+            if not (args.job or args.resume or args.check or args.dut):
+                raise ConfigError("a run on a real bench needs --job FILE (customer, DUT, conditions), or the DUT "
+                                  "from the register (--user NAME --dut ASSET); --check needs neither")
             bench = BenchConfig.load(Path(args.bench))
             job = Job.load(Path(args.job)) if args.job else Job()
             simulators, clock = None, None
@@ -325,10 +325,13 @@ def _run_register(args: argparse.Namespace) -> Any:
 def _from_register(reg: Any, args: argparse.Namespace, bench: Any, job: Any, dut_role: str) -> tuple[Any, Any]:
     import dataclasses
 
-    from station.register.trace import resolve_bench
+    from station.register.trace import lab_job, resolve_bench
 
     user = reg.user(args.user)
     overrides = {a: (args.supervisor, args.override_reason) for a in (args.override or [])}
+    if not args.job and not args.simulated:  # the laboratory's header from the register's settings
+        lab = lab_job(reg)
+        job = dataclasses.replace(job, lab_name=lab.lab_name, lab_address=lab.lab_address, location=lab.location)
     bench = resolve_bench(reg, bench, dut_role, dt.date.today(), overrides)
     changes: dict[str, Any] = {"operator": user.full_name,
                                "extra": {**job.extra, "operator_user": user.name}}
@@ -339,6 +342,8 @@ def _from_register(reg: Any, args: argparse.Namespace, bench: Any, job: Any, dut
                               "calstation register add dut ...")
         changes.update(dut_asset_id=a.asset_id, dut_manufacturer=a.manufacturer, dut_model=a.model,
                        dut_serial=a.serial, dut_description=a.description or job.dut_description)
+        if not job.date_received:
+            changes["date_received"] = dt.date.today().isoformat()
     if args.customer:
         c = reg.customer(args.customer)
         if c is None:

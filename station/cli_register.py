@@ -429,8 +429,9 @@ def add_parsers(sub: Any) -> None:
     h.add_argument("asset_id")
     h.set_defaults(func=cmd_history)
 
-    st = rs.add_parser("set", help="a setting of the lab (certificate_prefix)")
-    st.add_argument("key", choices=("certificate_prefix", "lab_name"))
+    st = rs.add_parser("set", help="a setting of the lab: the certificates' number prefix, the laboratory's name, "
+                       "address and place of calibration (the certificate's header)")
+    st.add_argument("key", choices=("certificate_prefix", "lab_name", "lab_address", "location"))
     st.add_argument("value")
     user_arg(st)
     st.set_defaults(func=cmd_set)

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from station.bench import BenchConfig, InstrumentConfig
+from station.bench import BenchConfig, InstrumentConfig, Job
 from station.register.core import Register
 from station.register.db import RegisterError
 
@@ -71,3 +71,14 @@ def resolve_bench(reg: Register, bench: BenchConfig, dut_role: str, today: dt.da
         raise RegisterError(f"--override {', '.join(sorted(overrides))}: no refused standard of the bench has "
                             "that asset id; check it")
     return BenchConfig(out, bench.source)
+
+
+#: The register's settings a run's job takes its header from (`calstation register set`).
+LAB_SETTINGS = ("lab_name", "lab_address", "location")
+
+
+def lab_job(reg: Register) -> Job:
+    """The job's laboratory header (name, address, place of calibration)
+    from the register's settings, the defaults where one is not set."""
+    return Job(lab_name=reg.setting("lab_name", Job.lab_name), lab_address=reg.setting("lab_address", ""),
+               location=reg.setting("location", Job.location))

@@ -323,3 +323,40 @@ def test_nothing_to_probe_fails_and_says_so(capsys: pytest.CaptureFixture[str]) 
     assert code == EXIT_ERROR
     line = _error_line(capsys.readouterr().err)
     assert "nothing to probe" in line and "--probe" in line
+
+
+def test_a_calibration_runs_on_the_discovered_bench_without_a_job_file(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The whole job on real TCP: discover, run with the item and the
+    customer from the register (the laboratory's header from its settings,
+    no job file), the completed run entered for review."""
+    bench = SimBench("dmm-calibrator", clock=SystemClock(), options={"calibrator": {"settle_time_s": 0.02}})
+    try:
+        st = Station(bench, bench.serve_tcp(), f"sqlite:///{tmp_path / 'reg.sqlite'}", tmp_path, capsys).register()
+        st.ok("register", "set", "lab_name", "Shenzhen Electrical Calibration Laboratory", "--user", "ada")
+        st.ok("register", "set", "location", "Bench 3, Nanshan", "--user", "ada")
+        st.ok("register", "customer", "ACME", "--name", "ACME Instruments", "--address", "1 Road, Shenzhen",
+              "--user", "li")
+        bench_file = tmp_path / "bench.toml"
+        code, out, err = st.discover("--procedure", "keysight-34401a-dcv", "--dut", "DMM-7", "-o", str(bench_file))
+        assert code == 0, (out, err)
+        run = tmp_path / "run.h5"
+        code, out, err = st.cli("run", "keysight-34401a-dcv", "--bench", str(bench_file), "--user", "li",
+                                "--dut", "DMM-7", "--customer", "ACME", "--db", st.db, "--yes", "--settle", "0",
+                                "--readings", "2", "--out", str(run))
+        assert code == 0, (out, err)
+        assert "entered in the register" in err + out
+    finally:
+        bench.close()
+    from station.runfile.reader import RunFile
+
+    with RunFile(run) as rf:
+        assert rf.status == "completed" and rf.verify().ok
+        job = rf.job
+        assert (job["lab_name"], job["location"]) == ("Shenzhen Electrical Calibration Laboratory", "Bench 3, Nanshan")
+        assert (job["dut_asset_id"], job["dut_serial"], job["customer_name"]) == ("DMM-7", "MY41000007",
+                                                                                   "ACME Instruments")
+        used = {i.role: (i.resource, i.asset_id) for i in rf.instruments}
+        assert used["standard"] == (st.res["calibrator"], "CAL-1")
+        assert used["dut"][0] == st.res["dmm"] and used["ambient"] == (st.res["ambient"], "TH-1")
+        assert len(rf.points) == 17
