@@ -47,8 +47,8 @@ from station.procedure import Procedure, Role
 
 #: How long a probe waits for an identification reply (seconds).
 PROBE_TIMEOUT_S = 0.5
-#: Resources probed at once.
-WORKERS = 8
+#: Resources probed at once (each waits on its instrument, not on the CPU).
+WORKERS = 16
 AMBIENT_ROLE = "ambient"
 
 
@@ -136,8 +136,13 @@ def probe(resource: str, *, timeout_s: float = PROBE_TIMEOUT_S, visa_library: st
     garbled = ""
     lost = ""
     identity: Identity | None = None
+    silent: list[tuple[Any, str, str]] = []  # (identify, write, read termination) that got no reply
     try:
         for cls, keys in _probe_groups():
+            ask = (getattr(cls, "identify", None), getattr(cls, "write_termination", "\n"))
+            read_end = getattr(cls, "read_termination", "\n")
+            if any((i, w) == ask and read_end.endswith(r) for i, w, r in silent):
+                continue  # the same question went unanswered; a reply ending in read_end would have ended it
             try:
                 transport = open_transport(
                     resource, name=resource, timeout_s=timeout_s, visa_library=visa_library, baudrate=baudrate,
@@ -149,6 +154,7 @@ def probe(resource: str, *, timeout_s: float = PROBE_TIMEOUT_S, visa_library: st
                 driver = cls(transport, clock)
                 ident: Identity = driver.identify()
             except InstrumentTimeout:
+                silent.append((*ask, read_end))
                 continue
             except GarbledReply as e:
                 garbled = garbled or one_line(e)
