@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import socket
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,10 +21,13 @@ from drivers.sim.bench import SimBench
 from station.cli import main
 from station.exitcodes import EXIT_ERROR
 from station.locks import resource_lock
+from tests.station import test_discovery
 
 TODAY = dt.date.today()
 SIM_VISA = f"{Path(__file__).resolve().parents[1] / 'drivers' / 'pyvisa_sim_34401a.yaml'}@sim"
 PROCEDURE = "keysight-34401a-basic"
+
+refused = test_discovery.refused  # a TCP resource on 127.0.0.1 where nothing listens
 
 TRANSPORTS = [
     pytest.param("tcp", id="tcp"),
@@ -122,17 +124,6 @@ def station(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Stat
 def any_station(request: pytest.FixtureRequest, tmp_path: Path,
                 capsys: pytest.CaptureFixture[str]) -> Iterator[Station]:
     yield from _station(tmp_path, capsys, str(request.param))
-
-
-@pytest.fixture
-def refused() -> Iterator[str]:
-    """A TCP resource on 127.0.0.1 where nothing listens (bound, never listened on)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    try:
-        yield f"TCPIP::127.0.0.1::{sock.getsockname()[1]}::SOCKET"
-    finally:
-        sock.close()
 
 
 # -- a bench file from what answers ------------------------------------------------------
