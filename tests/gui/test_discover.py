@@ -11,6 +11,7 @@ from __future__ import annotations
 import socket
 import tomllib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,8 +23,20 @@ from drivers.clock import SystemClock
 from drivers.sim.bench import SimBench
 from gui.discover import DiscoverDialog
 from gui.newcal import NewCalibration
+from station import library
+from station.runfile.reader import RunFile
 from tests.gui import test_flow
-from tests.gui.test_flow import DUT, Station, cell, click, dialog
+from tests.gui.test_flow import (
+    DUT,
+    TECHNICIAN,
+    Station,
+    cell,
+    click,
+    dialog,
+    new_calibration,
+    sign_in,
+)
+from tests.gui.test_main_window import LONG
 from tests.gui.test_newcal import checked, view_for
 
 settings, demo_lab, station = test_flow.settings, test_flow.demo_lab, test_flow.station
@@ -186,3 +199,46 @@ def test_discover_asks_for_the_item_and_the_procedure_first(qtbot: Any, station:
     click(qtbot, view.discover_button)
     assert dialog(view, "discoverBench") is None
     assert "Choose the item and the procedure first" in view.plan_status.text()
+
+
+def test_a_calibration_runs_in_the_window_on_the_discovered_bench(
+        qtbot: Any, station: Station, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real-bench path of the window: the engine on the bench's own
+    clock, pyvisa-py to TCP sockets of 127.0.0.1, the run entered in the
+    register. A short lab procedure (three points, no dwell) keeps it quick."""
+    lab = tmp_path / "procedures"
+    lab.mkdir()
+    (lab / "short_dcv.py").write_text(
+        LONG.read_text(encoding="utf-8")
+        .replace('name = "test-long-dcv-sweep"', 'name = "test-short-dcv"')
+        .replace("readings: int = 5", "readings: int = 2").replace("points: int = 4000", "points: int = 3"),
+        encoding="utf-8")
+    monkeypatch.setenv(library.FOLDERS_VARIABLE, str(lab))
+    with SimBench("dmm-calibrator", clock=SystemClock(), options={"calibrator": {"settle_time_s": 0.02}}) as bench:
+        served = bench.serve_tcp()
+        window = station.window()
+        window.begin()
+        sign_in(qtbot, window, TECHNICIAN, open_it=False)
+        new = new_calibration(qtbot, window, "test-short-dcv")
+        box = open_discovery(qtbot, new)
+        search(qtbot, box, list(served.values()))
+        click(qtbot, box.use_button)
+        qtbot.waitUntil(lambda: new.plan is not None and not new.checking, timeout=30_000)
+        plan = new.plan
+        assert plan is not None, new.check_error
+        assert plan.ok and not new.simulated.isChecked(), plan.refusals
+        click(qtbot, new.start_button)
+        view = window.run_view
+        qtbot.waitUntil(lambda: view.outcome is not None and not view.running, timeout=60_000)
+        outcome = view.outcome
+        assert outcome is not None and outcome.status == "completed", view.banner.text()
+        qtbot.waitUntil(lambda: view.review_ready, timeout=20_000)
+        assert bench.dmm.received and bench.calibrator.received  # over the sockets, not in process
+    with RunFile(outcome.path) as rf:
+        used = {i.role: i.resource for i in rf.instruments}
+        assert used == {"dut": served["dmm"], "standard": served["calibrator"], "ambient": served["ambient"]}
+        assert len(rf.points) == 3 and rf.verify().ok
+        safe = [m for _, k, m in rf.events() if k == "safe_state"]
+        assert any(m.startswith("standard") for m in safe)  # the calibrator left in its safe state
+    rows = station.register.history(DUT)
+    assert rows and rows[-1][0]["technician"] == TECHNICIAN and rows[-1][0]["status"] == "completed"
