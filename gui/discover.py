@@ -300,8 +300,12 @@ class DiscoverDialog(QDialog):
 
     # -- roles ---------------------------------------------------------------------------------
     def _box(self, resource: str) -> QComboBox | None:
-        box = self.table.findChild(QComboBox, f"role:{resource}")
-        return box if isinstance(box, QComboBox) else None
+        """The Role box of the row listing ``resource`` (the rows shown now, not a box deleted with an earlier search)."""
+        for r in range(self.table.rowCount()):
+            item, box = self.table.item(r, 0), self.table.cellWidget(r, 4)
+            if item is not None and item.text() == resource and isinstance(box, QComboBox):
+                return box
+        return None
 
     def set_role(self, resource: str, role: str) -> None:
         """Give the instrument at ``resource`` the role ``role`` ("" for none)."""

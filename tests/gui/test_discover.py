@@ -98,7 +98,9 @@ def row_of(box: DiscoverDialog, resource: str) -> list[str]:
 
 
 def role_box(box: DiscoverDialog, resource: str) -> QComboBox:
-    found = box.table.findChild(QComboBox, f"role:{resource}")
+    rows = [r for r in range(box.table.rowCount()) if cell(box.table, r, 0).text() == resource]
+    assert len(rows) == 1, resource
+    found = box.table.cellWidget(rows[0], 4)
     assert isinstance(found, QComboBox)
     return found
 
@@ -170,6 +172,12 @@ def test_a_role_given_by_hand_to_an_instrument_that_cannot_play_it_is_refused(
     assert "two instruments are given the role standard" in box.missing.text()
     # put right, as proposed
     box.set_role(served["dmm"], "dut")
+    assert box.missing.text() == "" and box.use_button.isEnabled()
+    # searched again: the new rows' Role boxes hold the proposal again
+    box.set_role(served["calibrator"], "")
+    assert not box.use_button.isEnabled()
+    search(qtbot, box, [served["dmm"], served["calibrator"]])
+    assert role_box(box, served["calibrator"]).currentData() == "standard"
     assert box.missing.text() == "" and box.use_button.isEnabled()
     click(qtbot, box.cancel_button)
     qtbot.waitUntil(lambda: dialog(view, "discoverBench") is None)
