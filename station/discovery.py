@@ -28,9 +28,7 @@ several resources at once on worker threads.
 from __future__ import annotations
 
 import concurrent.futures
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -419,28 +417,20 @@ def assign(matches: Sequence[Match], procedure: type[Procedure], chosen: Mapping
 
 def save_bench_file(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` whole or not at all, never over a file that
-    exists (`ConfigError` naming it)."""
-    folder = path.parent
+    exists (`ConfigError` naming it): as a run file is written
+    (`station.runfile.files.write_image`: beside it, synced, linked)."""
+    from station.runfile.files import write_image  # h5py with it: only when a bench is saved
+
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+        path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ConfigError(f"{path}: cannot write there ({e.strerror or e}); choose another folder") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes it 0600: the bench file is for every user of the station
-        try:
-            os.link(tmp, path)  # fails if it exists: nothing is overwritten
-        except FileExistsError:
-            raise ConfigError(f"{path} exists; choose another name or remove it first") from None
-        except OSError:
-            if path.exists():
-                raise ConfigError(f"{path} exists; choose another name or remove it first") from None
-            os.replace(tmp, path)  # a file system without hard links
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        write_image(path, text.encode("utf-8"), new=True)
+    except FileExistsError:
+        raise ConfigError(f"{path} exists; choose another name or remove it first") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot write there ({e.strerror or e}); choose another folder") from None
 
 
 def summary(found: Sequence[Found], matches: Mapping[str, Match]) -> list[str]:
