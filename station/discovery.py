@@ -31,6 +31,7 @@ import concurrent.futures
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -101,19 +102,18 @@ def candidates(visa_library: str | None = "@py", serial_ports: bool = True,
     return out, notes
 
 
-def _probe_groups() -> list[tuple[type, list[str]]]:
+@cache
+def _probe_groups() -> tuple[tuple[type, tuple[tuple[str, Any], ...]], ...]:
     """The registered drivers grouped by how they ask who an instrument is
-    (the same ``identify`` and terminations): one probe per group. IEEE
-    488.2 ``*IDN?`` first; each group's first driver does the asking."""
-    groups: dict[tuple[Any, str, str], list[str]] = {}
-    classes: dict[tuple[Any, str, str], type] = {}
+    (the same ``identify`` and terminations): one probe per group, asked by
+    the group's first driver; each group lists its (key, driver class)."""
+    groups: dict[tuple[Any, str, str], list[tuple[str, Any]]] = {}
     for key in registry.DRIVERS:
         cls = registry.load_driver(key)
         sig = (getattr(cls, "identify", None), getattr(cls, "write_termination", "\n"),
                getattr(cls, "read_termination", "\n"))
-        groups.setdefault(sig, []).append(key)
-        classes.setdefault(sig, cls)
-    return [(classes[sig], keys) for sig, keys in groups.items()]
+        groups.setdefault(sig, []).append((key, cls))
+    return tuple((members[0][1], tuple(members)) for members in groups.values())
 
 
 def _specific(cls: type) -> bool:
@@ -136,7 +136,7 @@ def probe(resource: str, *, timeout_s: float = PROBE_TIMEOUT_S, visa_library: st
     identity: Identity | None = None
     silent: list[tuple[Any, str, str]] = []  # (identify, write, read termination) that got no reply
     try:
-        for cls, keys in _probe_groups():
+        for cls, members in _probe_groups():
             ask = (getattr(cls, "identify", None), getattr(cls, "write_termination", "\n"))
             read_end = getattr(cls, "read_termination", "\n")
             if any((i, w) == ask and read_end.endswith(r) for i, w, r in silent):
@@ -169,18 +169,16 @@ def probe(resource: str, *, timeout_s: float = PROBE_TIMEOUT_S, visa_library: st
                 except Exception:  # noqa: BLE001 - closing after a probe: nothing to keep
                     pass
             identity = identity or ident
-            fits = [k for k in keys if _specific(registry.load_driver(k))
-                    and ident.matches(registry.load_driver(k).manufacturers,  # type: ignore[attr-defined]
-                                      registry.load_driver(k).models)]  # type: ignore[attr-defined]
+            fits = [(k, c) for k, c in members if _specific(c) and ident.matches(c.manufacturers, c.models)]
             if fits:
-                chosen = registry.load_driver(fits[0])
+                chosen = fits[0][1]
                 caps = capabilities_of(driver if type(driver) is chosen else chosen(transport, clock))
-                return Found(resource, ident, tuple(fits), caps)
+                return Found(resource, ident, tuple(k for k, _ in fits), caps)
     finally:
         if lock is not None:
             lock.release()
     if identity is not None:
-        generic = [k for k in registry.DRIVERS if not _specific(registry.load_driver(k))]
+        generic = [k for _, members in _probe_groups() for k, c in members if not _specific(c)]
         hint = (f"; if it is a temperature indicator, name driver {generic[0]} for it in a bench file"
                 if generic else "")
         return Found(resource, identity, problem=f"{identity.manufacturer} {identity.model}: no driver of "
