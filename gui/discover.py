@@ -25,7 +25,6 @@ from pathlib import Path
 from PyQt6.QtCore import QEvent, QSettings, Qt, pyqtSignal
 from PyQt6.QtGui import QBrush, QColor
 from PyQt6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -36,14 +35,12 @@ from PyQt6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from gui.i18n import tr
-from gui.widgets import tr_or_same
+from gui.widgets import read_only_table, table_item, tr_or_same
 from gui.worker import BackgroundTask
 from station import discovery
 from station.errors import CalstationError, one_line
@@ -82,13 +79,6 @@ def search_bench(search: Search, register: Register, procedure: type[Procedure],
     found = discovery.discover(resources, timeout_s=timeout_s, visa_library=search.library)
     matches = discovery.match_register(found, register.assets())
     return Discovered(resources, notes, found, matches, discovery.propose(matches, procedure, dut))
-
-
-def _item(text: str, tip: str = "") -> QTableWidgetItem:
-    item = QTableWidgetItem(text)
-    item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
-    item.setToolTip(tip or text)
-    return item
 
 
 class DiscoverDialog(QDialog):
@@ -140,17 +130,14 @@ class DiscoverDialog(QDialog):
         self.status = QLabel()
         self.status.setObjectName("discoverStatus")
         self.status.setWordWrap(True)
-        self.table = QTableWidget(0, 5)
-        self.table.setObjectName("found")
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setWordWrap(False)
+        self.table = read_only_table("found", 5)
+        self.table.setAlternatingRowColors(False)
         rows = self.table.verticalHeader()
         assert rows is not None
-        rows.setVisible(False)
+        rows.setDefaultSectionSize(30)  # room for the Role boxes
         header = self.table.horizontalHeader()
         assert header is not None
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(False)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.missing = QLabel()
         self.missing.setObjectName("missingRoles")
@@ -282,7 +269,7 @@ class DiscoverDialog(QDialog):
                 reg = tr("not in the register") if m is not None else ""
             cells = [f.resource, f.describe(), f.driver or "—", reg]
             for c, text in enumerate(cells):
-                item = _item(text, (m.note if m is not None and c == 3 and m.note else text))
+                item = table_item(text, (m.note if m is not None and c == 3 and m.note else text))
                 if not f.driver:
                     item.setForeground(QBrush(PROBLEM_FG))
                 self.table.setItem(r, c, item)

@@ -48,7 +48,6 @@ from PyQt6.QtWidgets import (
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -58,7 +57,6 @@ from PyQt6.QtWidgets import (
     QSizePolicy,
     QSplitter,
     QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -68,7 +66,15 @@ from drivers.clock import Clock, SystemClock
 from drivers.sim.bench import load_topology
 from drivers.transport import open_transport
 from gui.i18n import tr
-from gui.widgets import LOW_TUR, LOW_TUR_BG, format_tur, tr_later, tr_or_same
+from gui.widgets import (
+    LOW_TUR,
+    LOW_TUR_BG,
+    format_tur,
+    read_only_table,
+    table_item,
+    tr_later,
+    tr_or_same,
+)
 from gui.worker import DEMO_PACE, BackgroundTask, CalibrationSession, job_for, new_run_path
 from station import library
 from station.bench import BenchConfig, InstrumentConfig, Job
@@ -382,32 +388,6 @@ class NewItemDialog(QDialog):
 
 
 # -- the view ----------------------------------------------------------------------------------------
-def _item(text: str, tip: str = "") -> QTableWidgetItem:
-    item = QTableWidgetItem(text)
-    item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
-    if tip:
-        item.setToolTip(tip)
-    return item
-
-
-def _table(name: str, columns: int) -> QTableWidget:
-    t = QTableWidget(0, columns)
-    t.setObjectName(name)
-    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    t.setAlternatingRowColors(True)
-    t.setWordWrap(False)
-    rows = t.verticalHeader()
-    assert rows is not None
-    rows.setVisible(False)
-    rows.setDefaultSectionSize(22)
-    header = t.horizontalHeader()
-    assert header is not None
-    header.setStretchLastSection(True)
-    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    return t
-
-
 class NewCalibration(QWidget):
     """The New calibration view; `startRequested` carries the
     `CalibrationSession` to run, `cancelled` goes back."""
@@ -456,7 +436,7 @@ class NewCalibration(QWidget):
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self._filter)
         self.search.returnPressed.connect(self._select_typed)
-        self.duts = _table("duts", 4)
+        self.duts = read_only_table("duts", 4)
         self.duts.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.duts.itemSelectionChanged.connect(self._dut_chosen)
         self.duts.setMinimumHeight(110)
@@ -571,9 +551,9 @@ class NewCalibration(QWidget):
         self.plan_status.setWordWrap(True)
         self.plan_status.setMinimumHeight(2 * self.fontMetrics().lineSpacing() + 6)  # never cut
         self.plan_status.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        self.standards = _table("standards", 5)
+        self.standards = read_only_table("standards", 5)
         self._fit_rows(self.standards, 2)
-        self.points = _table("points", 7)
+        self.points = read_only_table("points", 7)
         self.refusals = QLabel()
         self.refusals.setObjectName("refusals")
         self.refusals.setWordWrap(True)
@@ -692,10 +672,10 @@ class NewCalibration(QWidget):
         self._filling = True
         self.duts.setRowCount(len(self._assets))
         for r, a in enumerate(self._assets):
-            self.duts.setItem(r, 0, _item(a.asset_id, a.description))
-            self.duts.setItem(r, 1, _item(f"{a.manufacturer} {a.model}", a.description))
-            self.duts.setItem(r, 2, _item(a.serial))
-            self.duts.setItem(r, 3, _item(a.owner))
+            self.duts.setItem(r, 0, table_item(a.asset_id, a.description))
+            self.duts.setItem(r, 1, table_item(f"{a.manufacturer} {a.model}", a.description))
+            self.duts.setItem(r, 2, table_item(a.serial))
+            self.duts.setItem(r, 3, table_item(a.owner))
         self._filling = False
         self._filter(self.search.text())
         if self.dut is not None:
@@ -933,7 +913,7 @@ class NewCalibration(QWidget):
             state = tr("refused: {why}").format(why=s.why()) if s.refused else self._standing_text(s.state)
             cells = [tr_or_same(s.role), s.asset_id, s.instrument, s.due, state]
             for c, text in enumerate(cells):
-                item = _item(text, state)
+                item = table_item(text, state)
                 if s.refused:
                     item.setBackground(QBrush(REFUSED_BG))
                 elif s.state.startswith("due"):
@@ -949,7 +929,7 @@ class NewCalibration(QWidget):
             cells = [str(r + 1), str(p.function), format_level(p.range, p.unit, p.range) if p.range > 0 else "—",
                      nominal, "± " + format_uncertainty(plan.tolerance, p.unit), format_tur(tur), plan.spec]
             for c, text in enumerate(cells):
-                item = _item(text)
+                item = table_item(text)
                 if c == 5 and tur < LOW_TUR:
                     item.setText(f"⚠ {text}")
                     item.setBackground(QBrush(LOW_TUR_BG))

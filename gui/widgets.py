@@ -50,6 +50,8 @@ from PyQt6.QtWidgets import (
     QPushButton,
     QStyle,
     QTableView,
+    QTableWidget,
+    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -958,3 +960,33 @@ def choice_of(box: PromptDialog, prompt: Prompt) -> str:
     if box.choice is not None:
         return box.choice
     return ABORT if ABORT in prompt.choices else prompt.default
+
+
+# -- tables of text ------------------------------------------------------------------
+def table_item(text: str, tip: str = "") -> QTableWidgetItem:
+    """A cell that can be selected but not edited, with ``tip`` as its tooltip."""
+    item = QTableWidgetItem(text)
+    item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+    if tip:
+        item.setToolTip(tip)
+    return item
+
+
+def read_only_table(name: str, columns: int) -> QTableWidget:
+    """A table of text the views fill: whole rows selected, no row numbers,
+    columns as wide as their contents, the last one taking the rest."""
+    t = QTableWidget(0, columns)
+    t.setObjectName(name)
+    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    t.setAlternatingRowColors(True)
+    t.setWordWrap(False)
+    rows = t.verticalHeader()
+    assert rows is not None
+    rows.setVisible(False)
+    rows.setDefaultSectionSize(22)
+    header = t.horizontalHeader()
+    assert header is not None
+    header.setStretchLastSection(True)
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    return t
