@@ -7,9 +7,14 @@ import datetime as dt
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from station.errors import CalstationError, one_line
 from station.runfile.records import InstrumentRecord
+
+if TYPE_CHECKING:
+    from station.metrology.result import PointResult
+    from station.runfile.reader import RunFile
 
 
 def file_sha256(path: Path) -> str:
@@ -56,3 +61,38 @@ def standards_in_calibration(path: Path, records: Iterable[InstrumentRecord], la
                         f"on {due.isoformat()}, before this calibration ({last.date().isoformat()}); "
                         "repeat the calibration with a standard in calibration")
         yield r, due
+
+
+def the_dut(path: Path, records: Iterable[InstrumentRecord], error: type[CalstationError],
+            advice: str) -> InstrumentRecord:
+    """The one instrument of kind ``dut`` the run records; ``error`` when
+    there is not exactly one, or when an instrument is of a kind this
+    calstation cannot state (``advice``: what to do then)."""
+    records = list(records)
+    duts = [r for r in records if r.kind == "dut"]
+    if len(duts) != 1:
+        found = ", ".join(repr(r.role) for r in duts) or "none"
+        raise error(f"{path}: the run records {len(duts)} instrument(s) of kind 'dut' ({found}); a "
+                    "certificate is for exactly one item: the run file is incomplete or damaged")
+    odd = [r for r in records if r.kind not in ("dut", "standard")]
+    if odd:
+        raise error(f"{path}: instrument {odd[0].role!r} is of kind {odd[0].kind!r}, neither 'dut' nor "
+                    f"'standard'; {advice}")
+    return duts[0]
+
+
+def observed(rf: RunFile, points: Iterable[PointResult]) -> dict[int, tuple[int, int]]:
+    """How each point was observed: (the DUT's readings, the reference's), by point index."""
+    dut_raw, ref_raw = rf.raw_by_point(0), rf.raw_by_point(1)
+    return {p.index: (len(dut_raw.get(p.index, ())), len(ref_raw.get(p.index, ()))) for p in points}
+
+
+#: A job's ``statement_of_conformity`` that turns the statement off.
+_NO = {"no", "false", "0", "off"}
+
+
+def states_conformity(attrs: Mapping[str, str], job: Mapping[str, str]) -> bool:
+    """Whether the certificate states conformity: the run was judged by a
+    decision rule and the job did not turn the statement off."""
+    return bool(attrs.get("decision_statement")) and (
+        job.get("statement_of_conformity", "yes").strip().lower() not in _NO)

@@ -41,7 +41,15 @@ from typing import Any, cast
 from lxml import etree
 
 from station import __version__
-from station.certificates.common import file_sha256, refuse_status, standards_in_calibration, utc
+from station.certificates.common import (
+    file_sha256,
+    observed,
+    refuse_status,
+    standards_in_calibration,
+    states_conformity,
+    the_dut,
+    utc,
+)
 from station.certificates.issue import LANGUAGES, Issue
 from station.certificates.numbers import format_frequency, format_level
 from station.errors import CalstationError, IntegrityError, one_line
@@ -210,7 +218,6 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
 #: A field of a fixed text: run text, or (English, Chinese).
 _Field = str | tuple[str, str]
 _PHASE_ORDER = {"as_found": 0, "as_left": 1}
-_NO = {"no", "false", "0", "off"}
 _PERFORMANCE_LOCATIONS = ("laboratory", "customer", "laboratoryBranch", "customerBranch", "other")
 #: Characters XML 1.0 cannot hold (control characters other than tab, LF, CR; surrogates; U+FFFE/F).
 _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -260,15 +267,7 @@ def _collect(rf: RunFile) -> _Run:
     records = rf.instruments
     for r in records:
         _checked(path, f"instrument {r.role!r} field", {k: str(v) for k, v in vars(r).items()})
-    duts = [r for r in records if r.kind == "dut"]
-    if len(duts) != 1:
-        found = ", ".join(repr(r.role) for r in duts) or "none"
-        raise DccError(f"{path}: the run records {len(duts)} instrument(s) of kind 'dut' ({found}); a "
-                       "certificate is for exactly one item: the run file is incomplete or damaged")
-    odd = [r for r in records if r.kind not in ("dut", "standard")]
-    if odd:
-        raise DccError(f"{path}: instrument {odd[0].role!r} is of kind {odd[0].kind!r}, neither 'dut' nor "
-                       "'standard'; write the DCC with the calstation version that wrote the run")
+    dut = the_dut(path, records, DccError, "write the DCC with the calstation version that wrote the run")
     points = tuple(rf.points)  # as recorded (verify has re-derived each from its raw readings)
     if not points:
         raise DccError(f"{path}: run {attrs.get('run_id', '?')} holds no results; there is nothing to certify")
@@ -286,8 +285,6 @@ def _collect(rf: RunFile) -> _Run:
     for comps in rf.budgets().values():
         for c in comps:
             components.setdefault(_xml_text(path, "budget component", c.name), None)
-    dut_raw, ref_raw = rf.raw_by_point(0), rf.raw_by_point(1)
-    observed = {p.index: (len(dut_raw.get(p.index, ())), len(ref_raw.get(p.index, ()))) for p in points}
     # the log quotes instruments and the operating system: what XML cannot hold is shown as "?"
     events = [(t, kind, _NOT_XML.sub("?", message)) for t, kind, message in rf.events()]
     ambient = []
@@ -299,12 +296,10 @@ def _collect(rf: RunFile) -> _Run:
     if not re.fullmatch(r"[A-Z]{2}", country):
         raise DccError(f"{path}: the job's lab_country {country!r} is not an ISO 3166-1 alpha-2 code "
                        "(two capital letters, e.g. CN); the DCC cannot state the lab's country")
-    conformity = bool(attrs.get("decision_statement")) and (
-        job.get("statement_of_conformity", "yes").strip().lower() not in _NO)
-    return _Run(path=path, attrs=attrs, job=job, procedure=procedure, dut=duts[0],
-                standards=tuple(standards), points=points, components=tuple(components), observed=observed,
-                ambient=tuple(ambient), deviations=_deviations(rf, events, points), country=country,
-                conformity=conformity)
+    return _Run(path=path, attrs=attrs, job=job, procedure=procedure, dut=dut,
+                standards=tuple(standards), points=points, components=tuple(components),
+                observed=observed(rf, points), ambient=tuple(ambient), deviations=_deviations(rf, events, points),
+                country=country, conformity=states_conformity(attrs, job))
 
 
 def _point_name(r: PlanRow) -> str:

@@ -79,7 +79,15 @@ from reportlab.platypus.flowables import Flowable
 from drivers.errors import CalstationError
 from drivers.roles import Function
 from station import signing
-from station.certificates.common import file_sha256, refuse_status, standards_in_calibration, utc
+from station.certificates.common import (
+    file_sha256,
+    observed,
+    refuse_status,
+    standards_in_calibration,
+    states_conformity,
+    the_dut,
+    utc,
+)
 from station.certificates.fonts import FONT_NAME, CJKFont, FontError, cjk_font, needs_cjk
 from station.certificates.issue import LANGUAGES, Issue
 from station.certificates.numbers import (
@@ -457,7 +465,6 @@ _TABLES: dict[str, dict[str, str]] = {"en": TEXT_EN, "zh": TEXT_ZH}
 _ZH_CHARS = "".join(sorted({c for t in (*TEXT_ZH.values(), *FUNCTIONS_ZH.values()) for c in t if needs_cjk(c)}))
 
 _PHASE_ORDER = {"as_found": 0, "as_left": 1}
-_NO = {"no", "false", "0", "off"}
 #: The fields of an InstrumentRecord the certificate prints.
 _RECORD_TEXT = ("role", "manufacturer", "model", "serial", "idn", "asset_id", "description",
                 "calibration_due", "certificate", "traceability", "specification", "distribution")
@@ -666,18 +673,8 @@ def _collect(rf: RunFile, tx: _Text, fonts: _Fonts, run_sha256: str, issue: Issu
     for r in records:
         _checked(path, fonts, f"instrument {r.role!r} field",
                  {k: str(getattr(r, k)) for k in _RECORD_TEXT if k != "certificate"})
-    duts = [r for r in records if r.kind == "dut"]
-    if len(duts) != 1:
-        found = ", ".join(repr(r.role) for r in duts) or "none"
-        raise CertificateError(f"{path}: the run records {len(duts)} instrument(s) of kind 'dut' "
-                               f"({found}); a certificate is for exactly one item: the run file is "
-                               "incomplete or damaged")
-    odd = [r for r in records if r.kind not in ("dut", "standard")]
-    if odd:
-        raise CertificateError(f"{path}: instrument {odd[0].role!r} is of kind {odd[0].kind!r}, "
-                               "neither 'dut' nor 'standard'; this calstation cannot state its part "
-                               "in the calibration: render the certificate with the version that "
-                               "wrote the run")
+    dut = the_dut(path, records, CertificateError, "this calstation cannot state its part in the calibration: "
+                  "render the certificate with the version that wrote the run")
     points = tuple(rf.derived_points())  # re-derived from /raw by the verify before
     if not points:
         raise CertificateError(f"{path}: run {attrs.get('run_id', '?')} holds no results; "
@@ -690,8 +687,6 @@ def _collect(rf: RunFile, tx: _Text, fonts: _Fonts, run_sha256: str, issue: Issu
         for c in components:
             _checked(path, fonts, f"budget component of point {i + 1}",
                      {"name": c.name, "distribution": c.distribution, "description": c.description})
-    dut_raw, ref_raw = rf.raw_by_point(0), rf.raw_by_point(1)
-    observed = {p.index: (len(dut_raw.get(p.index, ())), len(ref_raw.get(p.index, ()))) for p in points}
     first = utc(min(p.t_start for p in points))
     last = utc(max(p.t_end for p in points))
     standards = []
@@ -699,14 +694,11 @@ def _collect(rf: RunFile, tx: _Text, fonts: _Fonts, run_sha256: str, issue: Issu
         what = f"instrument {r.role!r} field"
         standards.append(_Standard(r, due, _check(path, fonts, what, "certificate", r.certificate),
                                    _check(path, fonts, what, "probe_certificate", r.probe_certificate)))
-    conformity = bool(attrs.get("decision_statement")) and (
-        job.get("statement_of_conformity", "yes").strip().lower() not in _NO
-    )
     return _Data(
         path=path, tx=tx, issue=issue, key_id=key_id, run_sha256=run_sha256, attrs=attrs, job=job,
-        procedure=procedure, dut=duts[0], standards=tuple(standards), points=points, budgets=budgets,
-        observed=observed, created=created, finished=finished, first=first, last=last,
-        deviations=_deviations(rf, points), conformity=conformity, ambient=_ambient(rf, records),
+        procedure=procedure, dut=dut, standards=tuple(standards), points=points, budgets=budgets,
+        observed=observed(rf, points), created=created, finished=finished, first=first, last=last,
+        deviations=_deviations(rf, points), conformity=states_conformity(attrs, job), ambient=_ambient(rf, records),
     )
 
 
