@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import re
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,36 +22,17 @@ from gui.preview import CertificateView
 from gui.review import FAIL_ROW, ReasonDialog, ReviewView
 from station.register import Register
 from station.runfile.reader import RunFile
-from tests.gui.test_views import (
-    assert_fits,
-    click,
-    column,
-    completed_run,
-    new_lab,
-    station_environment,
-)
+from tests.gui import test_views
+from tests.gui.test_views import assert_fits, click, column, completed_run
 from tests.register.lab import Lab
+
+# the station's own settings and a lab's register set up through the CLI, as test_views has them
+station_env, lab, register = test_views.station_env, test_views.lab, test_views.register
 
 pytestmark = pytest.mark.gui
 
 NUMBER = re.compile(r"^CAL-\d{4}-\d{5}$")
 APPROVAL_S = 90  # a process of its own: start, number, render and sign two documents
-
-
-@pytest.fixture
-def station_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    yield from station_environment(tmp_path_factory, monkeypatch)
-
-
-@pytest.fixture
-def lab(station_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Lab:
-    return new_lab(tmp_path, capsys)
-
-
-@pytest.fixture
-def register(lab: Lab) -> Iterator[Register]:
-    with Register.open(lab.db) as reg:
-        yield reg
 
 
 def review(qtbot, register: Register, user: str, run: Path, key: Path | None = None) -> ReviewView:
