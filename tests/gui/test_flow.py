@@ -374,21 +374,29 @@ def test_an_abort_puts_the_bench_in_its_safe_state_and_the_run_file_says_so(qtbo
     assert station.register.history(DUT) == []  # nor entered in the register
 
 
-def test_an_interrupted_run_is_resumed_from_its_file(qtbot: Any, station: Station) -> None:
-    """A run aborted after a few points is continued from File > Resume:
-    its points are kept, the rest are taken, it completes and goes to the
-    register."""
+def aborted_run(qtbot: Any, station: Station, after: int) -> tuple[MainWindow, Any]:
+    """The technician signs in, starts the DC voltage calibration and aborts
+    it once ``after`` points are done: the window and the run's outcome."""
     window = station.window(pace=0.02)
     window.begin()
     sign_in(qtbot, window, TECHNICIAN, open_it=False)
     new = new_calibration(qtbot, window)
     click(qtbot, new.start_button)
     view = window.run_view
-    answer_prompts(qtbot, window, lambda: len(view.model.results()) >= 4)
+    answer_prompts(qtbot, window, lambda: len(view.model.results()) >= after)
     view.abort()
     answer_prompts(qtbot, window, lambda: view.outcome is not None and not view.running)
-    first = view.outcome
-    assert first is not None and first.status == "aborted"
+    outcome = view.outcome
+    assert outcome is not None and outcome.status == "aborted"
+    return window, outcome
+
+
+def test_an_interrupted_run_is_resumed_from_its_file(qtbot: Any, station: Station) -> None:
+    """A run aborted after a few points is continued from File > Resume:
+    its points are kept, the rest are taken, it completes and goes to the
+    register."""
+    window, first = aborted_run(qtbot, station, after=4)
+    view = window.run_view
     kept = first.points
     assert 4 <= kept < POINTS
 
@@ -417,17 +425,8 @@ def test_an_interrupted_run_is_resumed_from_its_file(qtbot: Any, station: Statio
 
 def test_home_resumes_a_run_left_running(qtbot: Any, station: Station) -> None:
     """Home's "Resume" is the same resume: the interrupted run completes."""
-    window = station.window(pace=0.02)
-    window.begin()
-    sign_in(qtbot, window, TECHNICIAN, open_it=False)
-    new = new_calibration(qtbot, window)
-    click(qtbot, new.start_button)
-    view = window.run_view
-    answer_prompts(qtbot, window, lambda: len(view.model.results()) >= 2)
-    view.abort()
-    answer_prompts(qtbot, window, lambda: view.outcome is not None and not view.running)
-    path = view.outcome.path if view.outcome is not None else None
-    assert path is not None
+    window, first = aborted_run(qtbot, station, after=2)
+    view, path = window.run_view, first.path
     home: Any = window.home
     home.resumeRun.emit(path)  # what its Resume button sends
     answer_prompts(qtbot, window, lambda: view.outcome is not None and view.outcome.status == "completed"
