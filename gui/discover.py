@@ -63,22 +63,12 @@ class Search:
     library: str = "@py"  # opens VISA resources (also when VISA is not listed)
 
 
-@dataclass(frozen=True)
-class Discovered:
-    resources: list[str]
-    notes: list[str]
-    found: list[discovery.Found]
-    matches: list[discovery.Match]
-    proposal: discovery.Proposal
-
-
 def search_bench(search: Search, register: Register, procedure: type[Procedure], dut: Asset | None,
-                 timeout_s: float = discovery.PROBE_TIMEOUT_S) -> Discovered:
+                 timeout_s: float = discovery.PROBE_TIMEOUT_S) -> discovery.Survey:
     """List, probe, match to the register and propose the roles (slow: off the GUI thread)."""
-    resources, notes = discovery.candidates(search.visa_library, search.serial_ports, search.addresses)
-    found = discovery.discover(resources, timeout_s=timeout_s, visa_library=search.library)
-    matches = discovery.match_register(found, register.assets())
-    return Discovered(resources, notes, found, matches, discovery.propose(matches, procedure, dut))
+    return discovery.survey(search.addresses, visa_list=search.visa_library, serial_ports=search.serial_ports,
+                            visa_library=search.library, assets=register.assets(), procedure=procedure, dut=dut,
+                            timeout_s=timeout_s)
 
 
 class DiscoverDialog(QDialog):
@@ -95,8 +85,9 @@ class DiscoverDialog(QDialog):
         self.dut = dut
         self.runs_dir = Path(runs_dir)
         self.timeout_s = timeout_s
-        self.discovered: Discovered | None = None
-        self.proposal: discovery.Proposal | None = None
+        self.discovered: discovery.Survey | None = None
+        self.proposal: discovery.Proposal | None = None  # the roles as the Role boxes give them now
+        self.proposed = discovery.Proposal(procedure.name, procedure.dut_role)  # as the search proposed them
         self.bench_path: Path | None = None
         self._roles = list(discovery.role_needs(procedure))
         self._duplicate = ""  # a role two rows were given
@@ -234,17 +225,18 @@ class DiscoverDialog(QDialog):
         self.status.setText(tr("The search failed: {reason}").format(reason=message))
         self.status.setStyleSheet("QLabel { color: #b71c1c; font-weight: bold; }")
 
-    def _found(self, result: Discovered) -> None:
+    def _found(self, result: discovery.Survey) -> None:
         self.search_button.setEnabled(True)
-        self.discovered = result
+        assert result.proposal is not None  # search_bench always names the procedure
+        self.discovered, self.proposed = result, result.proposal
         self._show(result)
-        for role, m in result.proposal.roles.items():
+        for role, m in self.proposed.roles.items():
             self.set_role(m.found.resource, role)
         self._roles_changed()
 
-    def _show(self, result: Discovered) -> None:
+    def _show(self, result: discovery.Survey) -> None:
         chosen = self.chosen() if self.table.rowCount() else {}
-        answered = sum(1 for f in result.found if f.driver)
+        answered = result.answered
         text = tr("{answered} of {n} resources answered as an instrument calstation has a driver for.").format(
             answered=answered, n=len(result.found))
         if not result.found:
@@ -256,7 +248,7 @@ class DiscoverDialog(QDialog):
         self.status.setStyleSheet("" if answered else "QLabel { color: #b71c1c; font-weight: bold; }")
         matches = {m.found.resource: m for m in result.matches}
         # the item chosen, found by its model where it reports no serial number
-        matches.update({m.found.resource: m for m in result.proposal.roles.values() if m.asset_id})
+        matches.update({m.found.resource: m for m in self.proposed.roles.values() if m.asset_id})
         self.table.blockSignals(True)
         self.table.setRowCount(len(result.found))
         for r, f in enumerate(result.found):
@@ -325,7 +317,7 @@ class DiscoverDialog(QDialog):
         if self._duplicate:
             proposal.missing[self._duplicate] = tr("two instruments are given the role {role}; give it one").format(
                 role=tr_or_same(self._duplicate))
-        reasons = self.discovered.proposal.missing  # why the search found none: better than "give it one"
+        reasons = self.proposed.missing  # why the search found none: better than "give it one"
         for role in proposal.missing:
             if role not in chosen and role in reasons:
                 proposal.missing[role] = reasons[role]

@@ -71,26 +71,27 @@ def cmd_discover(args: argparse.Namespace) -> int:
             dut = reg.asset(args.dut)
             if dut is None:
                 raise ConfigError(f"--dut {args.dut}: no such asset in the register at {reg.where}")
-        resources, notes = discovery.candidates(None if args.no_visa else args.visa_library,
-                                                not args.no_serial, args.probe)
-        for note in notes:
+        surveyed = discovery.survey(args.probe, visa_list=None if args.no_visa else args.visa_library,
+                                    serial_ports=not args.no_serial, visa_library=args.visa_library,
+                                    assets=reg.assets() if reg is not None else [],
+                                    procedure=type(procedure) if procedure is not None else None, dut=dut,
+                                    timeout_s=args.timeout, baudrate=args.baudrate)
+        for note in surveyed.notes:
             print(f"note: {note}")
-        if not resources:
+        if not surveyed.resources:
             raise ConfigError("nothing to probe: VISA and the system list no instrument; name one with "
                               "--probe RESOURCE")
-        found = discovery.discover(resources, timeout_s=args.timeout, visa_library=args.visa_library,
-                                   baudrate=args.baudrate)
-        matches = discovery.match_register(found, reg.assets() if reg is not None else [])
-        for line in discovery.summary(found, {m.found.resource: m for m in matches}):
+        for line in discovery.summary(surveyed.found, {m.found.resource: m for m in surveyed.matches}):
             print(line)
-        answered = sum(1 for f in found if f.driver)
-        print(f"{answered} of {len(found)} resource(s) answered as an instrument calstation has a driver for")
-        if not answered:
-            raise ConfigError(f"no instrument answered on the {len(found)} resource(s) probed; check that they are "
-                              "switched on and connected, or name their addresses with --probe RESOURCE")
-        if procedure is None:
+        print(f"{surveyed.answered} of {len(surveyed.found)} resource(s) answered as an instrument calstation "
+              "has a driver for")
+        if not surveyed.answered:
+            raise ConfigError(f"no instrument answered on the {len(surveyed.found)} resource(s) probed; check "
+                              "that they are switched on and connected, or name their addresses with --probe "
+                              "RESOURCE")
+        proposal = surveyed.proposal
+        if procedure is None or proposal is None:
             return EXIT_OK
-        proposal = discovery.propose(matches, type(procedure), dut)
         for role, m in proposal.roles.items():
             asset = f" (asset {m.asset_id})" if m.asset_id else ""
             print(f"role {role}: {m.found.resource}: {m.found.describe()}{asset}")

@@ -431,6 +431,37 @@ def save_bench_file(path: Path, text: str) -> None:
         raise ConfigError(f"{path}: cannot write there ({e.strerror or e}); choose another folder") from None
 
 
+@dataclass(frozen=True)
+class Survey:
+    """A bench surveyed: what was probed, notes on what could not be
+    listed, what answered, their register assets, and the roles proposed
+    (None without a procedure)."""
+
+    resources: list[str]
+    notes: list[str]
+    found: list[Found]
+    matches: list[Match]
+    proposal: Proposal | None
+
+    @property
+    def answered(self) -> int:
+        """How many resources answered as an instrument with a driver."""
+        return sum(1 for f in self.found if f.driver)
+
+
+def survey(addresses: Iterable[str], *, visa_list: str | None, serial_ports: bool, visa_library: str = "@py",
+           assets: Iterable[Any] = (), procedure: type[Procedure] | None = None, dut: Any = None,
+           timeout_s: float = PROBE_TIMEOUT_S, baudrate: int = 9600) -> Survey:
+    """`candidates` (``visa_list``: the VISA library asked for its list, None
+    for none), `discover` (resources opened with ``visa_library``),
+    `match_register` against ``assets`` and, with a procedure, `propose`."""
+    resources, notes = candidates(visa_list, serial_ports, addresses)
+    found = discover(resources, timeout_s=timeout_s, visa_library=visa_library, baudrate=baudrate)
+    matches = match_register(found, assets)
+    proposal = propose(matches, procedure, dut) if procedure is not None else None
+    return Survey(resources, notes, found, matches, proposal)
+
+
 def summary(found: Sequence[Found], matches: Mapping[str, Match]) -> list[str]:
     """One line per resource: what answered, its driver and its register asset."""
     lines: list[str] = []
