@@ -41,7 +41,9 @@ def _on_stop(signum: int, frame: FrameType | None) -> None:
 
 def _hold_stops_while_loading() -> list[tuple[int, Any]]:
     """A Ctrl-C while the command starts must not be a traceback: stop
-    signals still at their default are held until the module has loaded."""
+    signals still at their default are held until `main` takes them (the
+    command) or, when another program imports this module, until it has
+    loaded."""
     held: list[tuple[int, Any]] = []
     for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"):
         sig = getattr(signal, name, None)
@@ -814,7 +816,18 @@ def _release_held_stops(held: list[tuple[int, Any]]) -> None:
         signal.signal(sig, _on_stop if previous is signal.default_int_handler else previous)
 
 
-_release_held_stops(_held_while_loading)
+def _is_the_command() -> bool:
+    """This process is the ``calstation`` command (the console script, or
+    ``python -m station.cli``): `main` is called next."""
+    return __name__ == "__main__" or Path(sys.argv[0] if sys.argv else "").stem.lower() == "calstation"
+
+
+if not _is_the_command():
+    # Imported by another program (the tests, the GUI): its Ctrl-C is its own again.
+    _release_held_stops(_held_while_loading)
+# The command keeps holding stops until `main`, inside its try, takes them
+# (`_listen_for_stops`) and acts on those held (`_stopped`): a Ctrl-C between
+# the end of this module and that try is then never a traceback.
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -15,6 +15,7 @@ import random
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -320,6 +321,27 @@ def test_ctrl_c_during_start_up_aborts_cleanly(tmp_path: Path, calstation_cmd: l
         else:
             assert code == 4, where
             assert "interrupted" in _one_line_error(err), where
+
+
+def test_ctrl_c_between_loading_and_main_aborts_cleanly(tmp_path: Path) -> None:
+    """The console script imports ``main`` and then calls it: a Ctrl-C
+    between the two (a window of a few bytecodes, once hit in CI) is held
+    until ``main`` acts on it, one line and exit 4, never a traceback."""
+    if os.name != "posix":
+        pytest.skip("SIGINT to itself is POSIX here")
+    script = tmp_path / "calstation"  # named as the console script is
+    script.write_text("import os, signal, sys\n"
+                      "from station.cli import main\n"
+                      "os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C before main\n"
+                      "sys.exit(main())\n", encoding="utf-8")
+    out = tmp_path / "run.h5"
+    done = subprocess.run([sys.executable, str(script), "run", PROCEDURE, "--simulated", "--yes",
+                           "--out", str(out)], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 4, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    assert _one_line_error(done.stderr) == "calstation: interrupted"
+    assert not out.exists() and _temporaries(tmp_path) == []
 
 
 def test_inspect_into_head_ends_quietly(completed_run: Path, calstation_cmd: list[str],
