@@ -18,10 +18,13 @@ from __future__ import annotations
 import signal
 import sys
 from types import FrameType
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 #: Stop signals (Ctrl-C, SIGTERM, SIGHUP) received outside a run.
 _stops: list[int] = []
+#: A stop's KeyboardInterrupt has been raised in this command: another stop
+#: (Ctrl-C pressed again while the first is reported) is only recorded.
+_interrupting = False
 
 
 def _hold_stop(signum: int, frame: FrameType | None) -> None:
@@ -34,8 +37,16 @@ def _on_stop(signum: int, frame: FrameType | None) -> None:
     `KeyboardInterrupt`, and is recorded: Python prints and drops a
     KeyboardInterrupt raised in a weakref callback or a ``__del__`` (imports
     run some), and the record still stops a run before anything is
-    energised (`_stopped`)."""
+    energised (`_stopped`). Raised once per command: a second Ctrl-C
+    while the first is reported is not a traceback."""
     _stops.append(signum)
+    if not _interrupting:
+        _interrupt()
+
+
+def _interrupt() -> NoReturn:
+    global _interrupting
+    _interrupting = True
     raise KeyboardInterrupt
 
 
@@ -735,7 +746,7 @@ def _listen_for_stops() -> None:
 def _stopped() -> None:
     """Raise the `KeyboardInterrupt` of a stop signal that Python dropped."""
     if _stops:
-        raise KeyboardInterrupt
+        _interrupt()
 
 
 def _ignore_stops_at_exit() -> None:
@@ -755,22 +766,27 @@ def _quiet_dropped_stops(previous: Any) -> Any:
     dropped is not reported as "Exception ignored" with a traceback (it is
     recorded: `_stopped` acts on it); anything else goes to ``previous``."""
     def hook(unraisable: Any) -> None:
+        global _interrupting
         if isinstance(unraisable.exc_value, KeyboardInterrupt) and _stops:
+            _interrupting = False  # it never reached `main`: the next stop raises again
             return
         previous(unraisable)
     return hook
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    global _interrupting
     unraisable = sys.unraisablehook
     sys.unraisablehook = _quiet_dropped_stops(unraisable)
+    _interrupting = False
     try:
         return _main(argv)
     finally:
-        sys.unraisablehook = unraisable
-        _stops.clear()
         if argv is None:  # the process is the command (the console script): it ends now
             _ignore_stops_at_exit()
+        sys.unraisablehook = unraisable
+        _stops.clear()
+        _interrupting = False
 
 
 def _main(argv: Sequence[str] | None) -> int:

@@ -323,25 +323,41 @@ def test_ctrl_c_during_start_up_aborts_cleanly(tmp_path: Path, calstation_cmd: l
             assert "interrupted" in _one_line_error(err), where
 
 
-def test_ctrl_c_between_loading_and_main_aborts_cleanly(tmp_path: Path) -> None:
-    """The console script imports ``main`` and then calls it: a Ctrl-C
-    between the two (a window of a few bytecodes, once hit in CI) is held
-    until ``main`` acts on it, one line and exit 4, never a traceback."""
+def _started_by(tmp_path: Path, script: str) -> subprocess.CompletedProcess[str]:
+    """Start a run through ``script`` (named as the console script is, which
+    imports ``main`` and calls it) and return what it did."""
+    path = tmp_path / "calstation"
+    path.write_text("import os, signal, sys\n" + script, encoding="utf-8")
+    return subprocess.run([sys.executable, str(path), "run", PROCEDURE, "--simulated", "--yes",
+                           "--out", str(tmp_path / "run.h5")], capture_output=True, text=True,
+                          timeout=60, cwd=Path(__file__).resolve().parents[2])
+
+
+@pytest.mark.parametrize("script", [
+    pytest.param("from station.cli import main\n"
+                 "os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C before main\n"
+                 "sys.exit(main())\n", id="between-loading-and-main"),
+    pytest.param("from station import cli\n"
+                 "say = cli._say\n"
+                 "def say_after_another_ctrl_c(text, *args, **kwargs):\n"
+                 "    os.kill(os.getpid(), signal.SIGINT)  # again, while the first is reported\n"
+                 "    say(text, *args, **kwargs)\n"
+                 "cli._say = say_after_another_ctrl_c\n"
+                 "os.kill(os.getpid(), signal.SIGINT)\n"
+                 "sys.exit(cli.main())\n", id="twice"),
+])
+def test_ctrl_c_at_the_edges_of_main_aborts_cleanly(tmp_path: Path, script: str) -> None:
+    """A Ctrl-C between the console script's import of ``main`` and its call
+    (a window of a few bytecodes, once hit in CI), or a second Ctrl-C while
+    the first is being reported (a user pressing it again), ends the command
+    with one line and exit 4, never a traceback, and nothing is written."""
     if os.name != "posix":
         pytest.skip("SIGINT to itself is POSIX here")
-    script = tmp_path / "calstation"  # named as the console script is
-    script.write_text("import os, signal, sys\n"
-                      "from station.cli import main\n"
-                      "os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C before main\n"
-                      "sys.exit(main())\n", encoding="utf-8")
-    out = tmp_path / "run.h5"
-    done = subprocess.run([sys.executable, str(script), "run", PROCEDURE, "--simulated", "--yes",
-                           "--out", str(out)], capture_output=True, text=True, timeout=60,
-                          cwd=Path(__file__).resolve().parents[2])
+    done = _started_by(tmp_path, script)
     assert done.returncode == 4, done.stderr
     assert "Traceback" not in done.stderr, done.stderr
     assert _one_line_error(done.stderr) == "calstation: interrupted"
-    assert not out.exists() and _temporaries(tmp_path) == []
+    assert not (tmp_path / "run.h5").exists() and _temporaries(tmp_path) == []
 
 
 def test_inspect_into_head_ends_quietly(completed_run: Path, calstation_cmd: list[str],
