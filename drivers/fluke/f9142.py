@@ -204,16 +204,17 @@ class Fluke9142(MessageInstrument):
         queries.append("SYST:ERR?")
         replies = {query: self._query(query) for query in queries}
         status = self._parse_esr(replies["*ESR?"])
-        setpoint = self._parse_temperature(replies["SOUR:SPO?"], "SOUR:SPO?")
+        spo = self._temperature_and_unit(replies["SOUR:SPO?"], "SOUR:SPO?")
         control = self._parse_bool(replies["OUTP:STAT?"], "OUTP:STAT?")
-        limit = (self._parse_temperature(replies["SOUR:STAB:LIM?"], "SOUR:STAB:LIM?")
-                 if "SOUR:STAB:LIM?" in replies else None)
+        lim = (self._temperature_and_unit(replies["SOUR:STAB:LIM?"], "SOUR:STAB:LIM?")
+               if "SOUR:STAB:LIM?" in replies else None)
         error = self._parse_error(replies["SYST:ERR?"])
         if status & ESR_PON:
             raise InstrumentError(
                 self.name, "*ESR?", "the well was switched off and on (PON) since it was programmed",
                 "its control restarted: " + hint,
             )
+        setpoint = self._in_celsius(spo, "SOUR:SPO?")
         if self._setpoint is not None and abs(setpoint - self._setpoint) > SETPOINT_TOLERANCE:
             raise InstrumentError(
                 self.name, "SOUR:SPO?",
@@ -222,6 +223,7 @@ class Fluke9142(MessageInstrument):
         if self._control is not None and control != self._control:
             now, then = ("on", "off") if control else ("off", "on")
             raise InstrumentError(self.name, "OUTP:STAT?", f"control is {now}, not {then} as commanded", hint)
+        limit = None if lim is None else self._in_celsius(lim, "SOUR:STAB:LIM?")
         if (limit is not None and self._stability_limit is not None
                 and abs(limit - self._stability_limit) > SETPOINT_TOLERANCE):
             raise InstrumentError(
@@ -281,14 +283,23 @@ class Fluke9142(MessageInstrument):
 
     def _parse_temperature(self, reply: str, command: str) -> float:
         """A temperature reply, strictly `TEMP_FORMAT`, in C."""
+        return self._in_celsius(self._temperature_and_unit(reply, command), command)
+
+    def _temperature_and_unit(self, reply: str, command: str) -> tuple[float, str | None]:
+        """A temperature reply's value and unit letter (None: not given), or
+        `GarbledReply` where it is not `TEMP_FORMAT`."""
         match = TEMP_FORMAT.fullmatch(reply)
         if match is None:
             raise self._garbled(command, reply, "a temperature such as 25.003")
-        unit = match.group(2)
+        return float(match.group(1)), match.group(2)
+
+    def _in_celsius(self, temperature: tuple[float, str | None], command: str) -> float:
+        """The value of a reply in C, or the error of a well set to F or K."""
+        value, unit = temperature
         if unit not in (None, "C"):
             raise InstrumentError(self.name, command, f"the well reports in {unit}, not in C",
                                   "call initialize() (it sends UNIT:TEMP C)")
-        return float(match.group(1))
+        return value
 
     def _parse_bool(self, reply: str, command: str) -> bool:
         """A ``0``/``1`` reply."""
