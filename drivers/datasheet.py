@@ -35,7 +35,7 @@ number the maker prints is typed once. The layout (docs/datasheets.md)::
 A row's terms, in every form makers print: ``reading_pct``,
 ``reading_ppm`` (of reading or of output), ``range_pct``, ``range_ppm``,
 ``floor`` (absolute, in the function's unit), ``counts`` (of the
-resolution). A row applies to one range (``range``: its full scale, or the
+resolution). A row applies to one range (``range``: its full scale, > 0, or the
 top of a source's range), to a band of values (``from``, ``to``) and to a
 band of frequencies (``frequency = [low, high]``, AC). A malformed file is
 refused in one line naming the file, the key and what was expected.
@@ -335,12 +335,20 @@ class _Reader:
             raise self.fail(key, "a number", value)
         return float(value)
 
+    def full_scale(self, value: object, key: str) -> float:
+        """A range: its full scale, a number > 0."""
+        number = self.number(value, key)
+        if number <= 0:
+            raise self.fail(key, "a range's full scale, a number > 0", value)
+        return number
+
     def numbers(self, data: Mapping[str, Any], key: str, count: int | None = None,
-                ascending: bool = False) -> tuple[float, ...]:
+                ascending: bool = False, ranges: bool = False) -> tuple[float, ...]:
         value = data.get(key.rsplit(".", 1)[-1], [])
         if not isinstance(value, list):
             raise self.fail(key, "a list of numbers", value)
-        out = tuple(self.number(v, f"{key}[{i}]") for i, v in enumerate(value))
+        one = self.full_scale if ranges else self.number
+        out = tuple(one(v, f"{key}[{i}]") for i, v in enumerate(value))
         if count is not None and out and len(out) != count:
             raise self.fail(key, f"{count} numbers", value)
         if ascending and list(out) != sorted(out):
@@ -381,7 +389,7 @@ class _Reader:
             freq = self.pair(item, f"{where}.frequency") if "frequency" in item else None
             out.append(Row(
                 t,
-                range=self.number(item["range"], f"{where}.range") if "range" in item else None,
+                range=self.full_scale(item["range"], f"{where}.range") if "range" in item else None,
                 low=self.number(item["from"], f"{where}.from") if "from" in item else -math.inf,
                 high=self.number(item["to"], f"{where}.to") if "to" in item else math.inf,
                 f_low=freq[0] if freq else 0.0, f_high=freq[1] if freq else math.inf,
@@ -396,7 +404,7 @@ class _Reader:
             raise self.fail(key, "a function, one of " + ", ".join(f.value for f in Function), name) from None
         if not isinstance(data, dict):
             raise self.fail(key, "a table", data)
-        ranges = self.numbers(data, f"{key}.ranges", ascending=True)
+        ranges = self.numbers(data, f"{key}.ranges", ascending=True, ranges=True)
         nplc = self.numbers(data, f"{key}.nplc", ascending=True)
         digits = self.numbers(data, f"{key}.digits", len(nplc) if nplc else None)
         if bool(nplc) != bool(digits):

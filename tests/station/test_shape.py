@@ -11,7 +11,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from drivers import datasheet as ds
@@ -281,6 +281,8 @@ _KEYS = st.sampled_from(["range", "from", "to", "frequency", "reading_pct", "rea
 @settings(max_examples=200, deadline=None)
 @given(rows=st.lists(st.dictionaries(_KEYS, _VALUES, max_size=4), max_size=3),
        interval=st.sampled_from(["1y", "90d", "1 year", ""]), ranges=st.lists(st.floats(-1e4, 1e4), max_size=3))
+@example(rows=[{"range": 0.0, "from": 0.0, "reading_pct": 0.0}, {"range": -1, "from": 0.0, "range_pct": 1.0}],
+         interval="1y", ranges=[])  # found by Hypothesis: a negative range made a negative limit
 def test_any_datasheet_table_parses_or_is_refused_in_one_line(tmp_path_factory: pytest.TempPathFactory,
                                                               rows: list[dict[str, object]], interval: str,
                                                               ranges: list[float]) -> None:
