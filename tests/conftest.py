@@ -5,6 +5,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests draw the same examples on every run, so that CI passes or
+# fails on the code alone; CALSTATION_HYPOTHESIS=explore draws new ones each
+# run to look for what those miss (keep what it finds as an @example).
+settings.register_profile("ci", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("CALSTATION_HYPOTHESIS", "ci"))
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
