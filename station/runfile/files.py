@@ -10,6 +10,13 @@ is refused before HDF5 sees it. A file whose writer closed it is then
 opened normally (HDF5 checks it again); one whose writer did not (a run in
 progress, or a process that was killed) can only be opened in SWMR-read
 mode, which HDF5 requires for a file still marked as open for writing.
+In that mode HDF5 reads a metadata block again while its checksum is wrong
+(a writer may be halfway through it), by default 100 times, sleeping 1 ns,
+2 ns, 4 ns, ... in between (H5Pset_metadata_read_attempts, HDF5 reference
+manual): on a damaged block, or a damaged superblock, that never ends. The
+attempts are set here to `SWMR_READ_ATTEMPTS` (about 17 ms of waiting in
+all) through the HDF5 library h5py itself loaded; h5py does not wrap that
+call.
 
 Writing: a run file is created, resumed and given its final status as a
 complete image built in memory, written beside its final name, synced, and
@@ -23,11 +30,15 @@ on a write that failed for lack of space).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
+import functools
 import os
 import secrets
 import struct
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import h5py
 
@@ -39,6 +50,10 @@ _SB = struct.Struct("<8sBBBB")  # signature, version, offset size, length size, 
 #: Superblock status flags (file consistency flags), versions 2 and 3.
 FLAG_WRITE = 0x01
 FLAG_SWMR_WRITE = 0x04
+#: Reads of a checksummed metadata block in SWMR-read mode before a wrong
+#: checksum is an error: HDF5 sleeps 2**k ns after the k-th (2**24 ns, 17 ms,
+#: in all); its default, 100, never ends on a damaged block.
+SWMR_READ_ATTEMPTS = 24
 
 
 def superblock(path: Path) -> tuple[int, int, int]:
@@ -79,11 +94,62 @@ def open_h5(path: Path, follow: bool = False) -> h5py.File:
             "or a full disk); use a complete copy of the file")
     unfinished = bool(flags & (FLAG_WRITE | FLAG_SWMR_WRITE))
     try:
-        return h5py.File(path, "r", swmr=follow or unfinished, locking=False)
+        if follow or unfinished:
+            return _open_swmr_read(path)
+        return h5py.File(path, "r", locking=False)
     except Exception as e:  # h5py raises OSError, RuntimeError, ... on a damaged file
         raise RunFileError(
             f"{path}: not a readable HDF5 file ({one_line(e)}); it is corrupt or not a run file"
         ) from None
+
+
+def _open_swmr_read(path: Path) -> h5py.File:
+    """``h5py.File(path, "r", swmr=True, locking=False)``, with HDF5's reads
+    of a block whose checksum is wrong bounded (`SWMR_READ_ATTEMPTS`)."""
+    limit = _read_attempts_setter()
+    if limit is None:  # HDF5 not found as expected: its own default
+        return h5py.File(path, "r", swmr=True, locking=False)
+    fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
+    fapl.set_fclose_degree(h5py.h5f.CLOSE_STRONG)  # as h5py.File: closing closes everything
+    fapl.set_file_locking(False, True)
+    limit(fapl.id)
+    fid = h5py.h5f.open(os.fsencode(path), h5py.h5f.ACC_RDONLY | h5py.h5f.ACC_SWMR_READ, fapl=fapl)
+    return h5py.File(fid)
+
+
+@functools.cache
+def _read_attempts_setter() -> Callable[[int], None] | None:
+    """A function setting `SWMR_READ_ATTEMPTS` on a file access property
+    list, through the HDF5 library that h5py loaded; None where that library
+    cannot be reached. The value is read back, which proves that the
+    library found is the one h5py uses (another would not know the list)."""
+    here = Path(h5py.__file__).parent
+    places = [Path(h5py.h5p.__file__)]  # POSIX: its symbols include those of the HDF5 it links
+    for folder in (here, here.parent / "h5py.libs"):  # Windows wheels: hdf5.dll beside h5py
+        places += sorted(folder.glob("hdf5*.dll"))
+    for place in places:
+        try:
+            lib = ctypes.CDLL(str(place))
+            set_attempts, get_attempts = lib.H5Pset_metadata_read_attempts, lib.H5Pget_metadata_read_attempts
+        except (OSError, AttributeError):
+            continue
+        set_attempts.argtypes, set_attempts.restype = [ctypes.c_int64, ctypes.c_uint], ctypes.c_int
+        get_attempts.argtypes = [ctypes.c_int64, ctypes.POINTER(ctypes.c_uint)]
+        get_attempts.restype = ctypes.c_int
+
+        def limit(fapl: int, set_attempts: Any = set_attempts, get_attempts: Any = get_attempts) -> None:
+            got = ctypes.c_uint()
+            if (set_attempts(fapl, SWMR_READ_ATTEMPTS) < 0 or get_attempts(fapl, ctypes.byref(got)) < 0
+                    or got.value != SWMR_READ_ATTEMPTS):
+                raise RuntimeError("cannot bound HDF5's metadata read attempts")
+
+        probe = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
+        try:
+            limit(probe.id)
+        except RuntimeError:
+            continue
+        return limit
+    return None
 
 
 def one_line(error: BaseException | str) -> str:

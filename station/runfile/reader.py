@@ -32,6 +32,9 @@ from station.runfile.records import InstrumentRecord, PlanRow
 
 __all__ = ["RunFile", "Verification"]
 
+#: What to do with a run file that cannot be read.
+RESTORE = "its record cannot be trusted: use a backup copy of the file"
+
 
 def _text(v: Any) -> str:
     if isinstance(v, bytes | np.bytes_):
@@ -91,17 +94,17 @@ class RunFile:
             size = self.path.stat().st_size
             for name in needed:
                 if name not in self._f:
-                    raise RunFileError(f"{self.path}: damaged run file, /{name} is missing")
+                    raise RunFileError(f"{self.path}: damaged run file, /{name} is missing; {RESTORE}")
                 obj = self._f[name]
                 if isinstance(obj, h5py.Dataset) and obj.size * obj.dtype.itemsize > size:
                     raise RunFileError(f"{self.path}: damaged run file, /{name} claims {obj.shape[0]} "
-                                       f"rows, more than its {size} bytes can hold")
+                                       f"rows, more than its {size} bytes can hold; {RESTORE}")
         except RunFileError:
             self._f.close()
             raise
         except Exception as e:  # h5py raises many kinds on a damaged file
             self._f.close()
-            raise RunFileError(f"{self.path}: damaged run file ({one_line(e)})") from None
+            raise RunFileError(f"{self.path}: damaged run file ({one_line(e)}); {RESTORE}") from None
 
     def close(self) -> None:
         self._f.close()
@@ -259,7 +262,7 @@ class RunFile:
         except RunFileError:
             raise
         except Exception as e:  # a damaged file can fail anywhere in h5py
-            return self._failed(f"damaged run file ({one_line(e)})", 0, {})
+            return self._failed(f"damaged run file ({one_line(e)}); {RESTORE}", 0, {})
 
     def _failed(self, why: str, commits: int, counts: dict[str, int], torn: bool = False) -> Verification:
         return Verification(False, f"{self.path}: FAILED: {why}", commits, counts, False, torn)

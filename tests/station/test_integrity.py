@@ -251,6 +251,35 @@ def test_resume_keeps_the_committed_record_and_drops_a_crashed_commit(tmp_path: 
     assert not list(tmp_path.glob(".*.tmp"))
 
 
+@pytest.mark.parametrize("damage", ["status-flags", "root-header"])
+def test_a_damaged_file_marked_unfinished_is_refused_at_once(sealed: Path, tmp_path: Path,
+                                                             calstation_cmd: list[str], damage: str) -> None:
+    """A file still marked as being written (a crash, or flags altered) opens
+    only in SWMR-read mode, where HDF5 rereads a block whose checksum is
+    wrong, by default without end: ``calstation verify`` then hung. It is
+    refused in one line, exit 7, within seconds."""
+    if damage == "status-flags":  # a sealed file's superblock says "open for writing"
+        path = _copy(sealed, tmp_path)
+        image = bytearray(path.read_bytes())
+        image[11] |= 0x05
+    else:  # a crashed run (its flags say so, rightly) with a byte of its root group's header changed
+        path = tmp_path / "crashed.h5"
+        subprocess.run([sys.executable, "-c", _CRASH, str(path), str(ROOT)], check=True, timeout=60)
+        assert _verify(path)[0]  # readable before the damage
+        image = bytearray(path.read_bytes())
+        assert image[11] & 0x05
+        root = int.from_bytes(image[36:44], "little")  # superblock v2/3: root object header address
+        image[root + 8] ^= 0xFF
+    path.write_bytes(bytes(image))
+    started = time.monotonic()
+    done = subprocess.run(calstation_cmd + ["verify", str(path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 7, done.stdout + done.stderr
+    line = (done.stdout + done.stderr).strip()
+    assert "\n" not in line and str(path) in line and "Traceback" not in line
+    assert "corrupt" in line or "backup" in line  # and what to do
+    assert time.monotonic() - started < 60  # not waiting on HDF5's retries (a hang before)
+
+
 def test_resume_refuses_an_altered_file_and_leaves_it_unchanged(tmp_path: Path) -> None:
     path = tmp_path / "run.h5"
     write_run(path, status="aborted", reason="operator", points=5)
