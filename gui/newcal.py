@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from PyQt6.QtCore import QEvent, Qt, QTimer, pyqtSignal
-from PyQt6.QtGui import QBrush, QColor
+from PyQt6.QtGui import QBrush, QColor, QHideEvent, QShowEvent
 from PyQt6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -422,6 +422,7 @@ class NewCalibration(QWidget):
         self._timer.setSingleShot(True)
         self._timer.setInterval(CHECK_DELAY_MS)
         self._timer.timeout.connect(self.check)
+        self._check_when_shown = False
         self._build(simulated)
         self._built = True
         self.retranslate()
@@ -640,6 +641,25 @@ class NewCalibration(QWidget):
         if event is not None and event.type() == QEvent.Type.LanguageChange and getattr(self, "_built", False):
             self.retranslate()
         super().changeEvent(event)
+
+    def hideEvent(self, event: QHideEvent | None) -> None:  # noqa: N802 - Qt's name
+        """Out of sight (Cancel, another page, closed; not a minimised
+        window) the screen talks to no instrument: a pending plan check is
+        dropped and one in flight is not reported. It is made again when
+        the screen is shown."""
+        if (event is None or not event.spontaneous()) and (self._timer.isActive() or self._checking):
+            self._timer.stop()
+            self._task.cancel()
+            self._checking = False
+            self.check_button.setEnabled(True)
+            self._check_when_shown = True
+        super().hideEvent(event)
+
+    def showEvent(self, event: QShowEvent | None) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if self._check_when_shown:
+            self._check_when_shown = False
+            self._changed()
 
     def _bench_text(self) -> None:
         title = ""

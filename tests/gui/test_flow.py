@@ -39,7 +39,7 @@ from PyQt6.QtWidgets import (
 from gui import app as gui_app
 from gui import i18n
 from gui.main_window import ABORT_REASON, MainWindow
-from gui.newcal import NewCalibration
+from gui.newcal import CHECK_DELAY_MS, NewCalibration
 from station.prompts import CONTINUE
 from station.register import Register
 from station.runfile.reader import RunFile
@@ -343,6 +343,41 @@ def test_a_refused_standard_is_shown_with_its_reason_and_start_stays_disabled(qt
     qtbot.keyClick(new, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # Start's shortcut: nothing
     assert window.current_page() == "new" and not window.run_view.running
     assert not list(station.runs.glob("*.h5"))
+
+
+def test_cancel_before_the_plan_check_leaves_the_instruments_alone(
+        qtbot: Any, station: Station, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The technician scans the item and cancels at once: the plan check
+    that was about to identify the bench's instruments is not made from the
+    screen that is no longer shown (it once ran later, out of sight)."""
+    from station.engine import Engine
+
+    checks: list[str] = []
+    preview = Engine.preview
+
+    def counted(self: Engine) -> Any:
+        checks.append(self.procedure.name)
+        return preview(self)
+
+    monkeypatch.setattr(Engine, "preview", counted)
+    window = station.window()
+    window.begin()
+    sign_in(qtbot, window, TECHNICIAN, open_it=False)
+    qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: window.current_page() == "new")
+    new = window.newcal
+    assert isinstance(new, NewCalibration)
+    qtbot.keyClicks(new.search, DUT)
+    qtbot.keyClick(new.search, Qt.Key.Key_Return)
+    assert new.dut is not None and new.checking  # a plan check is due
+    click(qtbot, new.cancel_button)
+    assert window.current_page() == "home" and not new.checking
+    qtbot.wait(5 * CHECK_DELAY_MS)
+    assert checks == []
+    # the same screen shown again checks its plan then
+    window.stack.setCurrentWidget(new)
+    qtbot.waitUntil(lambda: not new.checking and new.plan is not None, timeout=30_000)
+    assert checks == [new.procedure_name()] and new.plan.ok
 
 
 def test_an_abort_puts_the_bench_in_its_safe_state_and_the_run_file_says_so(qtbot: Any, station: Station) -> None:
