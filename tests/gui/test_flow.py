@@ -158,8 +158,8 @@ def pick_procedure(qtbot: Any, new: NewCalibration, name: str) -> None:
     raise AssertionError(f"{name} is not in the list")
 
 
-def new_calibration(qtbot: Any, window: MainWindow, procedure: str = DCV) -> NewCalibration:
-    """Ctrl+N, scan the item's tag (its asset id and Enter), pick the procedure, wait for the plan check."""
+def scan_item(qtbot: Any, window: MainWindow) -> NewCalibration:
+    """Ctrl+N, scan the item's tag (its asset id and Enter)."""
     qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: window.current_page() == "new")
     new = window.newcal
@@ -167,6 +167,12 @@ def new_calibration(qtbot: Any, window: MainWindow, procedure: str = DCV) -> New
     qtbot.keyClicks(new.search, DUT)
     qtbot.keyClick(new.search, Qt.Key.Key_Return)
     assert new.dut is not None and new.dut.asset_id == DUT
+    return new
+
+
+def new_calibration(qtbot: Any, window: MainWindow, procedure: str = DCV) -> NewCalibration:
+    """Scan the item's tag, pick the procedure, wait for the plan check."""
+    new = scan_item(qtbot, window)
     pick_procedure(qtbot, new, procedure)
     qtbot.waitUntil(lambda: not new.checking and (new.plan is not None or bool(new.check_error)), timeout=30_000)
     return new
@@ -363,13 +369,8 @@ def test_cancel_before_the_plan_check_leaves_the_instruments_alone(
     window = station.window()
     window.begin()
     sign_in(qtbot, window, TECHNICIAN, open_it=False)
-    qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
-    qtbot.waitUntil(lambda: window.current_page() == "new")
-    new = window.newcal
-    assert isinstance(new, NewCalibration)
-    qtbot.keyClicks(new.search, DUT)
-    qtbot.keyClick(new.search, Qt.Key.Key_Return)
-    assert new.dut is not None and new.checking  # a plan check is due
+    new = scan_item(qtbot, window)
+    assert new.checking  # a plan check is due
     click(qtbot, new.cancel_button)
     assert window.current_page() == "home" and not new.checking
     qtbot.wait(5 * CHECK_DELAY_MS)
