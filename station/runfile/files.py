@@ -18,6 +18,16 @@ attempts are set here to `SWMR_READ_ATTEMPTS` (about 17 ms of waiting in
 all) through the HDF5 library h5py itself loaded; h5py does not wrap that
 call.
 
+HDF5 also loops without end on a damaged global heap collection (where
+variable-length strings live; it has no checksum): an object whose size
+field reads 0 sends its reader back to the same place for ever, inside C,
+where not even Ctrl-C reaches it. So before HDF5 opens a file that no
+writer is still writing, every collection is walked here (File Format
+Specification 3.0, section III.E: "GCOL", version 1, the collection's size;
+then objects of index, reference count, reserved, size, data padded to 8
+bytes; index 0 is the free space, whose size includes its header), and a
+collection whose objects do not lead, forward, to its end refuses the file.
+
 Writing: a run file is created, resumed and given its final status as a
 complete image built in memory, written beside its final name, synced, and
 moved into place in one step (``os.link`` for a new file, which fails if
@@ -33,6 +43,7 @@ import contextlib
 import ctypes
 import errno
 import functools
+import mmap
 import os
 import secrets
 import struct
@@ -54,6 +65,8 @@ FLAG_SWMR_WRITE = 0x04
 #: checksum is an error: HDF5 sleeps 2**k ns after the k-th (2**24 ns, 17 ms,
 #: in all); its default, 100, never ends on a damaged block.
 SWMR_READ_ATTEMPTS = 24
+_GCOL = b"GCOL\x01\x00\x00\x00"  # a global heap collection: signature, version 1, reserved
+_GCOL_MIN = 4096  # HDF5 makes no smaller collection (H5HG_MINSIZE)
 
 
 def superblock(path: Path) -> tuple[int, int, int]:
@@ -93,6 +106,8 @@ def open_h5(path: Path, follow: bool = False) -> h5py.File:
             f"{path}: truncated: it holds {size} of its {eof} bytes (cut short by a copy, a transfer "
             "or a full disk); use a complete copy of the file")
     unfinished = bool(flags & (FLAG_WRITE | FLAG_SWMR_WRITE))
+    if not follow:  # a live writer may be halfway through a collection
+        check_global_heaps(path)
     try:
         if follow or unfinished:
             return _open_swmr_read(path)
@@ -101,6 +116,41 @@ def open_h5(path: Path, follow: bool = False) -> h5py.File:
         raise RunFileError(
             f"{path}: not a readable HDF5 file ({one_line(e)}); it is corrupt or not a run file"
         ) from None
+
+
+def check_global_heaps(path: Path) -> None:
+    """Refuse, in one line, a file with a global heap collection HDF5 would
+    loop on (module docstring). Eight bytes that look like a collection's
+    start but whose size does not fit the file are data, not a collection."""
+    try:
+        with open(path, "rb") as fh:
+            if os.fstat(fh.fileno()).st_size == 0:
+                return
+            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as image:
+                _walk_global_heaps(path, image)
+    except OSError as e:
+        raise RunFileError(f"{path}: cannot be read ({e.strerror or e}); check the path and "
+                           "its permissions") from None
+
+
+def _walk_global_heaps(path: Path, image: mmap.mmap) -> None:
+    size = len(image)
+    start = image.find(_GCOL)
+    while start >= 0:
+        (length,) = struct.unpack_from("<Q", image, start + 8) if start + 16 <= size else (0,)
+        end = start + length
+        if _GCOL_MIN <= length and end <= size:
+            at = start + 16
+            while end - at >= 16:  # less is free space too small for an object's header
+                index, _, _, object_size = struct.unpack_from("<HHIQ", image, at)
+                step = object_size if index == 0 else 16 + (object_size + 7) // 8 * 8
+                if step < 16 or at + step > end:
+                    raise RunFileError(
+                        f"{path}: damaged: the HDF5 global heap at byte {start} has an object at byte "
+                        f"{at} of size {object_size} that does not fit it; the file is corrupt: use a "
+                        "backup copy of the file")
+                at += step
+        start = image.find(_GCOL, start + 1)
 
 
 def _open_swmr_read(path: Path) -> h5py.File:
