@@ -1,7 +1,7 @@
 """One datasheet per instrument model, as data: a TOML file beside its driver.
 
 The driver, its simulator and the metrology read the same file, so a
-number the maker prints is typed once. The layout (docs/datasheets.md)::
+number the maker prints is typed once. The layout (docs/drivers.md points here)::
 
     [datasheet]
     manufacturer = "Keysight"
