@@ -67,6 +67,13 @@ FLAG_SWMR_WRITE = 0x04
 SWMR_READ_ATTEMPTS = 24
 _GCOL = b"GCOL\x01\x00\x00\x00"  # a global heap collection: signature, version 1, reserved
 _GCOL_MIN = 4096  # HDF5 makes no smaller collection (H5HG_MINSIZE)
+#: What to do with a run file that is damaged.
+RESTORE = "its record cannot be trusted: use a backup copy of the file"
+
+
+def _unreadable(path: Path, error: OSError) -> RunFileError:
+    return RunFileError(f"{path}: cannot be read ({error.strerror or error}); check the path and "
+                        "its permissions")
 
 
 def superblock(path: Path) -> tuple[int, int, int]:
@@ -77,8 +84,7 @@ def superblock(path: Path) -> tuple[int, int, int]:
         with open(path, "rb") as fh:
             head = fh.read(64)
     except OSError as e:
-        raise RunFileError(f"{path}: cannot be read ({e.strerror or e}); check the path and "
-                           "its permissions") from None
+        raise _unreadable(path, e) from None
     if len(head) < _SB.size or head[:8] != SIGNATURE:
         raise RunFileError(f"{path}: not an HDF5 file (no HDF5 signature at its start); it is not "
                            "a run file, or it is damaged")
@@ -129,8 +135,7 @@ def check_global_heaps(path: Path) -> None:
             with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as image:
                 _walk_global_heaps(path, image)
     except OSError as e:
-        raise RunFileError(f"{path}: cannot be read ({e.strerror or e}); check the path and "
-                           "its permissions") from None
+        raise _unreadable(path, e) from None
 
 
 def _walk_global_heaps(path: Path, image: mmap.mmap) -> None:
@@ -147,8 +152,7 @@ def _walk_global_heaps(path: Path, image: mmap.mmap) -> None:
                 if step < 16 or at + step > end:
                     raise RunFileError(
                         f"{path}: damaged: the HDF5 global heap at byte {start} has an object at byte "
-                        f"{at} of size {object_size} that does not fit it; the file is corrupt: use a "
-                        "backup copy of the file")
+                        f"{at} of size {object_size} that does not fit it; {RESTORE}")
                 at += step
         start = image.find(_GCOL, start + 1)
 

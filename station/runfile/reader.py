@@ -27,13 +27,10 @@ from station.metrology.decision import DecisionRule
 from station.metrology.result import PointResult, differences, rederive
 from station.runfile import chain
 from station.runfile import layout as L
-from station.runfile.files import one_line, open_h5
+from station.runfile.files import RESTORE, one_line, open_h5
 from station.runfile.records import InstrumentRecord, PlanRow
 
 __all__ = ["RunFile", "Verification"]
-
-#: What to do with a run file that cannot be read.
-RESTORE = "its record cannot be trusted: use a backup copy of the file"
 
 
 def _text(v: Any) -> str:

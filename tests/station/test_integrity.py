@@ -251,6 +251,16 @@ def test_resume_keeps_the_committed_record_and_drops_a_crashed_commit(tmp_path: 
     assert not list(tmp_path.glob(".*.tmp"))
 
 
+def _verify_refuses(calstation_cmd: list[str], path: Path) -> str:
+    """``calstation verify PATH`` in its own process (a hang fails at the
+    timeout, not never): exit 7 and one line naming the file, returned."""
+    done = subprocess.run(calstation_cmd + ["verify", str(path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 7, done.stdout + done.stderr
+    line = (done.stdout + done.stderr).strip()
+    assert "\n" not in line and str(path) in line and "Traceback" not in line
+    return line
+
+
 @pytest.mark.parametrize("damage", ["status-flags", "root-header"])
 def test_a_damaged_file_marked_unfinished_is_refused_at_once(sealed: Path, tmp_path: Path,
                                                              calstation_cmd: list[str], damage: str) -> None:
@@ -272,10 +282,7 @@ def test_a_damaged_file_marked_unfinished_is_refused_at_once(sealed: Path, tmp_p
         image[root + 8] ^= 0xFF
     path.write_bytes(bytes(image))
     started = time.monotonic()
-    done = subprocess.run(calstation_cmd + ["verify", str(path)], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 7, done.stdout + done.stderr
-    line = (done.stdout + done.stderr).strip()
-    assert "\n" not in line and str(path) in line and "Traceback" not in line
+    line = _verify_refuses(calstation_cmd, path)
     assert "corrupt" in line or "backup" in line  # and what to do
     assert time.monotonic() - started < 60  # not waiting on HDF5's retries (a hang before)
 
@@ -290,10 +297,8 @@ def test_a_damaged_global_heap_is_refused_at_once(sealed: Path, tmp_path: Path,
     heap = image.index(b"GCOL\x01")  # File Format Specification III.E: signature, version 1
     image[heap + 16:heap + 32] = bytes(16)  # its first object: index 0 (free space) of size 0
     path.write_bytes(bytes(image))
-    done = subprocess.run(calstation_cmd + ["verify", str(path)], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 7, done.stdout + done.stderr
-    line = (done.stdout + done.stderr).strip()
-    assert "\n" not in line and str(path) in line and f"global heap at byte {heap}" in line and "backup" in line
+    line = _verify_refuses(calstation_cmd, path)
+    assert f"global heap at byte {heap}" in line and "backup" in line
     # an undamaged file with the same heaps verifies (the walk refuses only what is damaged)
     assert main(["verify", str(sealed)]) == 0
 
